@@ -1,0 +1,98 @@
+/**
+ * @file parley/protocol.h
+ * @brief Protocols: a named, versioned table of methods.
+ *
+ * `parley-idl` emits one ::parley_protocol per IDL file (`kv_protocol`).  Both
+ * ends of a connection speak one protocol; the handshake compares the
+ * protocol name and the fingerprint of every method, and methods whose
+ * fingerprints match keep working across protocol versions.
+ */
+#ifndef PARLEY_PROTOCOL_H
+#define PARLEY_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "parley/status.h"
+#include "parley/type.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Method flag: no reply is sent or awaited. */
+#define PARLEY_METHOD_ONEWAY 0x1u
+
+/** Method id 0 is the built-in introspection call; IDL ids start at 1. */
+#define PARLEY_METHOD_INTROSPECT 0u
+
+/** One method of a protocol. */
+typedef struct parley_method {
+    uint32_t id;                 /**< unique in the protocol, never reused, >= 1 */
+    const char *name;            /**< method name, e.g. "get" */
+    const char *interface;       /**< the interface that declares it, e.g. "kv" */
+    const parley_type *request;  /**< STRUCT descriptor of the request (never NULL) */
+    const parley_type *reply;    /**< STRUCT descriptor of the reply; NULL if oneway */
+    uint64_t fingerprint;        /**< parley_method_fingerprint() of request/reply */
+    unsigned flags;              /**< PARLEY_METHOD_* */
+} parley_method;
+
+/** A protocol: what one IDL file declares. */
+typedef struct parley_protocol {
+    const char *name;                    /**< protocol name, e.g. "kv" */
+    uint32_t version;                    /**< protocol version */
+    const parley_method *methods;        /**< every method of every interface, by id */
+    size_t n_methods;
+    const char *const *interfaces;       /**< interface names, in declaration order */
+    size_t n_interfaces;
+    const parley_type *const *types;     /**< every named type, for introspection */
+    size_t n_types;
+} parley_protocol;
+
+/**
+ * @brief Find a method by id.
+ * @param[in] protocol the protocol
+ * @param[in] id the method id
+ * @return the method, or NULL if the protocol has none with that id (or
+ *         protocol is NULL).
+ *
+ * Ownership: points into the protocol's const data.  Errors: none.
+ */
+PARLEY_PUBLIC const parley_method *parley_protocol_find_method(const parley_protocol *protocol,
+                                                               uint32_t id);
+
+/**
+ * @brief The fingerprint of a method: request and reply wire shapes.
+ *
+ * Defined in doc/idl.md ("Fingerprints"); `parley-idl` writes the same value
+ * into parley_method::fingerprint.  Names (method, fields, types) do not count.
+ *
+ * @param[in] request STRUCT descriptor of the request
+ * @param[in] reply STRUCT descriptor of the reply, NULL for a oneway method
+ * @return the fingerprint.
+ *
+ * Ownership: nothing allocated.  Errors: none.
+ */
+PARLEY_PUBLIC uint64_t parley_method_fingerprint(const parley_type *request,
+                                                 const parley_type *reply);
+
+/**
+ * @brief Validate a protocol table.
+ *
+ * Checks the name, ids (non-zero, unique), that every request and reply
+ * passes parley_type_check(), that oneway methods have no reply, and that each
+ * stored fingerprint equals parley_method_fingerprint().
+ *
+ * @param[in] protocol the protocol
+ * @return PARLEY_OK or INVALID_ARGUMENT with the first problem named.
+ *
+ * Ownership: nothing allocated.
+ */
+PARLEY_PUBLIC parley_status parley_protocol_check(const parley_protocol *protocol);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PARLEY_PROTOCOL_H */

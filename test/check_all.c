@@ -1,0 +1,25 @@
+/* The unit test runner: every module's suite, run with CK_ENV verbosity. */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "suites.h"
+
+typedef Suite *(*suite_fn)(void);
+
+static const suite_fn suites[] = {
+    parley_status_suite,
+};
+
+int main(void)
+{
+    SRunner *sr = srunner_create(NULL);
+    int failed;
+
+    for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+        srunner_add_suite(sr, suites[i]());
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

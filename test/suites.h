@@ -1,0 +1,9 @@
+/* Every check suite of the unit runner, one per module. */
+#ifndef PARLEY_TEST_SUITES_H
+#define PARLEY_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *parley_status_suite(void);
+
+#endif
