@@ -225,9 +225,9 @@ PARLEY_PUBLIC extern const parley_type parley_type_fd;
 #define PARLEY_SEQUENCE_TYPE(tname, elem_desc, maxcount) \
     { PARLEY_KIND_SEQUENCE, (tname), sizeof(parley_seq), 0, (maxcount), &(elem_desc), \
       NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL }
-/** A fixed array of count elem_desc; ctype is the whole array's C type. */
-#define PARLEY_ARRAY_TYPE(tname, elem_desc, count) \
-    { PARLEY_KIND_ARRAY, (tname), (count) * (elem_desc).size, 0, (count), &(elem_desc), \
+/** A fixed array of count elements of C type elem_ctype described by elem_desc. */
+#define PARLEY_ARRAY_TYPE(tname, elem_ctype, elem_desc, count) \
+    { PARLEY_KIND_ARRAY, (tname), (count) * sizeof(elem_ctype), 0, (count), &(elem_desc), \
       NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL }
 /** An optional (nullable pointer to) elem_desc. */
 #define PARLEY_OPTIONAL_TYPE(tname, elem_desc) \
