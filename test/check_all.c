@@ -9,6 +9,7 @@ typedef Suite *(*suite_fn)(void);
 
 static const suite_fn suites[] = {
     parley_status_suite,
+    parley_codec_suite,
 };
 
 int main(void)

@@ -5,5 +5,6 @@
 #include <check.h>
 
 Suite *parley_status_suite(void);
+Suite *parley_codec_suite(void);
 
 #endif

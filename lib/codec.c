@@ -1,0 +1,329 @@
+/* Shared codec helpers: error paths, UTF-8, minimal wire sizes, flat plans. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "status.h"
+
+/* ---- error sentences with the field path ----------------------------------- */
+
+/* Write the path into buf backwards from its end; return where it starts.
+ * A path too long for buf keeps its innermost part behind a "...". */
+static const char *format_path(const parley__path *path, char *buf, size_t cap)
+{
+    char *start = buf + cap - 1;
+    char piece[48];
+
+    *start = '\0';
+    for (const parley__path *p = path; p != NULL; p = p->up) {
+        int n;
+        if (p->name != NULL)
+            n = snprintf(piece, sizeof(piece), ".%s", p->name);
+        else
+            n = snprintf(piece, sizeof(piece), "[%zu]", p->index);
+        if (n < 0)
+            n = 0;
+        if ((size_t)n >= sizeof(piece))
+            n = (int)sizeof(piece) - 1;
+        if ((size_t)(start - buf) < (size_t)n + 4) {
+            start -= 3;
+            memcpy(start, "...", 3);
+            break;
+        }
+        start -= n;
+        memcpy(start, piece, (size_t)n);
+    }
+    return start;
+}
+
+parley_status parley__codec_error(parley_status status, const char *op,
+                                  const parley_type *top, const parley__path *path,
+                                  const char *fmt, ...)
+{
+    char pathbuf[PARLEY__ERROR_MAX / 2];
+    char msg[PARLEY__ERROR_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return parley__error(status, "%s %s%s: %s", op,
+                         top != NULL && top->name != NULL ? top->name : "value",
+                         format_path(path, pathbuf, sizeof(pathbuf)), msg);
+}
+
+/* ---- UTF-8 ------------------------------------------------------------------ */
+
+size_t parley__utf8_check(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        uint8_t c = s[i];
+        size_t n;
+
+        if (c < 0x80) {
+            /* ASCII runs, eight bytes at a time. */
+            while (i + 8 <= len) {
+                uint64_t w;
+                memcpy(&w, s + i, 8);
+                if (w & UINT64_C(0x8080808080808080))
+                    break;
+                i += 8;
+            }
+            while (i < len && s[i] < 0x80)
+                i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 2;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 3;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 4;
+        else
+            return i;   /* continuation byte, overlong C0/C1, or F5..FF */
+        if (len - i < n)
+            return i;
+        for (size_t k = 1; k < n; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+        /* The second byte's range excludes overlong forms, surrogates
+         * (ED A0..BF) and code points beyond U+10FFFF. */
+        if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] > 0x9F) ||
+            (c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] > 0x8F))
+            return i;
+        i += n;
+    }
+    return len;
+}
+
+/* ---- integers and enums ------------------------------------------------------- */
+
+size_t parley__int_wire_size(const parley_type *type)
+{
+    switch (type->kind) {
+    case PARLEY_KIND_INT8: case PARLEY_KIND_UINT8: case PARLEY_KIND_BOOL: return 1;
+    case PARLEY_KIND_INT16: case PARLEY_KIND_UINT16: return 2;
+    case PARLEY_KIND_INT64: case PARLEY_KIND_UINT64: return 8;
+    default: return 4;   /* INT32, UINT32, ENUM */
+    }
+}
+
+bool parley__int_is_signed(const parley_type *type)
+{
+    switch (type->kind) {
+    case PARLEY_KIND_INT8: case PARLEY_KIND_INT16: case PARLEY_KIND_INT32:
+    case PARLEY_KIND_INT64: case PARLEY_KIND_ENUM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+int64_t parley__load_int(const parley_type *type, const void *obj)
+{
+    bool sgn = parley__int_is_signed(type);
+
+    switch (type->size) {
+    case 1: { uint8_t v; memcpy(&v, obj, 1); return sgn ? (int64_t)(int8_t)v : (int64_t)v; }
+    case 2: { uint16_t v; memcpy(&v, obj, 2); return sgn ? (int64_t)(int16_t)v : (int64_t)v; }
+    case 4: { uint32_t v; memcpy(&v, obj, 4); return sgn ? (int64_t)(int32_t)v : (int64_t)v; }
+    default: { uint64_t v; memcpy(&v, obj, 8); return (int64_t)v; }
+    }
+}
+
+void parley__store_int(const parley_type *type, void *obj, int64_t v)
+{
+    switch (type->size) {
+    case 1: { uint8_t x = (uint8_t)v; memcpy(obj, &x, 1); break; }
+    case 2: { uint16_t x = (uint16_t)v; memcpy(obj, &x, 2); break; }
+    case 4: { uint32_t x = (uint32_t)v; memcpy(obj, &x, 4); break; }
+    default: { uint64_t x = (uint64_t)v; memcpy(obj, &x, 8); break; }
+    }
+}
+
+bool parley__enum_valid(const parley_type *type, int64_t v)
+{
+    if (v < INT32_MIN || v > INT32_MAX)
+        return false;
+    if (type->flags & PARLEY_TYPE_FLAGS) {
+        uint32_t mask = 0;
+        for (size_t i = 0; i < type->n_values; i++)
+            mask |= (uint32_t)type->values[i].value;
+        return ((uint32_t)(int32_t)v & ~mask) == 0;
+    }
+    for (size_t i = 0; i < type->n_values; i++)
+        if (type->values[i].value == v)
+            return true;
+    return false;
+}
+
+const parley_arm *parley__union_arm(const parley_type *type, int64_t v)
+{
+    for (size_t i = 0; i < type->n_arms; i++)
+        if (type->arms[i].value == v)
+            return &type->arms[i];
+    return type->default_arm;
+}
+
+/* ---- minimal wire sizes --------------------------------------------------------- */
+
+static size_t sat_add(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+static size_t sat_mul(size_t a, size_t b)
+{
+    return b != 0 && a > SIZE_MAX / b ? SIZE_MAX : a * b;
+}
+
+/* Descriptors that pass parley_type_check() recurse only through SEQUENCE and
+ * OPTIONAL, whose minimum does not look inside; the depth guard only keeps a
+ * broken descriptor from recursing forever. */
+static size_t min_wire(const parley_type *t, unsigned guard)
+{
+    size_t n = 0;
+
+    if (guard > 64)
+        return 1;
+    switch (t->kind) {
+    case PARLEY_KIND_INT8: case PARLEY_KIND_UINT8: case PARLEY_KIND_BOOL:
+    case PARLEY_KIND_OPTIONAL:
+        return 1;
+    case PARLEY_KIND_INT16: case PARLEY_KIND_UINT16:
+        return 2;
+    case PARLEY_KIND_INT32: case PARLEY_KIND_UINT32: case PARLEY_KIND_FLOAT:
+    case PARLEY_KIND_ENUM: case PARLEY_KIND_STRING: case PARLEY_KIND_BYTES:
+    case PARLEY_KIND_SEQUENCE: case PARLEY_KIND_HANDLE: case PARLEY_KIND_FD:
+        return 4;
+    case PARLEY_KIND_INT64: case PARLEY_KIND_UINT64: case PARLEY_KIND_DOUBLE:
+        return 8;
+    case PARLEY_KIND_STRUCT:
+        for (size_t i = 0; i < t->n_fields; i++)
+            n = sat_add(n, min_wire(t->fields[i].type, guard + 1));
+        return n;
+    case PARLEY_KIND_UNION: {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < t->n_arms; i++) {
+            size_t a = t->arms[i].type ? min_wire(t->arms[i].type, guard + 1) : 0;
+            if (a < best)
+                best = a;
+        }
+        if (t->default_arm != NULL) {
+            size_t a = t->default_arm->type ? min_wire(t->default_arm->type, guard + 1) : 0;
+            if (a < best)
+                best = a;
+        }
+        if (best == SIZE_MAX)
+            best = 0;
+        return sat_add(parley__int_wire_size(t->discriminator), best);
+    }
+    case PARLEY_KIND_ARRAY:
+        return sat_mul(t->bound, min_wire(t->elem, guard + 1));
+    }
+    return 1;
+}
+
+size_t parley__min_wire_size(const parley_type *type)
+{
+    size_t n = min_wire(type, 0);
+    return n == 0 ? 1 : n;
+}
+
+/* ---- flat-copy plans ------------------------------------------------------------ */
+
+static bool plan_add(parley__plan *plan, size_t mem_off, size_t len)
+{
+    parley__run *last = plan->n_runs ? &plan->runs[plan->n_runs - 1] : NULL;
+
+    if (mem_off > UINT32_MAX || len > UINT32_MAX || plan->wire_size > UINT32_MAX - len)
+        return false;
+    if (last != NULL && last->mem_off + last->len == mem_off) {
+        last->len += (uint32_t)len;
+    } else {
+        if (plan->n_runs == PARLEY__PLAN_MAX_RUNS)
+            return false;
+        plan->runs[plan->n_runs++] = (parley__run){ (uint32_t)mem_off,
+                                                    (uint32_t)plan->wire_size, (uint32_t)len };
+    }
+    plan->wire_size += len;
+    return true;
+}
+
+static bool plan_walk(const parley_type *t, size_t base, parley__plan *plan, unsigned guard)
+{
+    if (guard > 16)
+        return false;
+    switch (t->kind) {
+    case PARLEY_KIND_INT8: case PARLEY_KIND_UINT8: case PARLEY_KIND_INT16:
+    case PARLEY_KIND_UINT16: case PARLEY_KIND_INT32: case PARLEY_KIND_UINT32:
+    case PARLEY_KIND_INT64: case PARLEY_KIND_UINT64: case PARLEY_KIND_FLOAT:
+    case PARLEY_KIND_DOUBLE:
+        return t->size == parley__int_wire_size(t) && plan_add(plan, base, t->size);
+    case PARLEY_KIND_STRUCT:
+        for (size_t i = 0; i < t->n_fields; i++)
+            if (!plan_walk(t->fields[i].type, base + t->fields[i].offset, plan, guard + 1))
+                return false;
+        return true;
+    case PARLEY_KIND_ARRAY: {
+        parley__plan sub;
+        if (t->bound == 0 || !parley__plan_build(t->elem, &sub))
+            return false;
+        if (sub.identical)
+            return plan_add(plan, base, sub.size * t->bound);
+        for (size_t i = 0; i < t->bound; i++)
+            for (unsigned r = 0; r < sub.n_runs; r++)
+                if (!plan_add(plan, base + i * sub.size + sub.runs[r].mem_off, sub.runs[r].len))
+                    return false;
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+static int run_cmp_mem(const void *a, const void *b)
+{
+    const parley__run *x = a, *y = b;
+    return x->mem_off < y->mem_off ? -1 : x->mem_off > y->mem_off;
+}
+
+bool parley__plan_build(const parley_type *type, parley__plan *plan)
+{
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    (void)type;
+    (void)plan;
+    return false;
+#else
+    parley__run sorted[PARLEY__PLAN_MAX_RUNS];
+    size_t at = 0;
+
+    memset(plan, 0, offsetof(parley__plan, runs));
+    plan->size = type->size;
+    if (type->size == 0 || !plan_walk(type, 0, plan, 0) || plan->n_runs == 0)
+        return false;
+    plan->identical = plan->n_runs == 1 && plan->runs[0].mem_off == 0 &&
+                      plan->runs[0].len == type->size;
+    /* Gaps: memory not covered by any run (runs may be out of memory order
+     * for hand-written descriptors, so sort a copy). */
+    memcpy(sorted, plan->runs, plan->n_runs * sizeof(sorted[0]));
+    qsort(sorted, plan->n_runs, sizeof(sorted[0]), run_cmp_mem);
+    for (unsigned r = 0; r <= plan->n_runs; r++) {
+        size_t next = r < plan->n_runs ? sorted[r].mem_off : type->size;
+        if (next > at) {
+            if (plan->n_gaps == PARLEY__PLAN_MAX_RUNS)
+                return false;
+            plan->gaps[plan->n_gaps++] = (parley__run){ (uint32_t)at, 0, (uint32_t)(next - at) };
+        }
+        if (r < plan->n_runs && (size_t)sorted[r].mem_off + sorted[r].len > at)
+            at = (size_t)sorted[r].mem_off + sorted[r].len;
+    }
+    return true;
+#endif
+}
