@@ -104,13 +104,13 @@ size_t parley__utf8_check(const uint8_t *s, size_t len)
 
 /* ---- integers and enums ------------------------------------------------------- */
 
-size_t parley__int_wire_size(const parley_type *type)
+size_t parley__scalar_wire_size(const parley_type *type)
 {
     switch (type->kind) {
     case PARLEY_KIND_INT8: case PARLEY_KIND_UINT8: case PARLEY_KIND_BOOL: return 1;
     case PARLEY_KIND_INT16: case PARLEY_KIND_UINT16: return 2;
-    case PARLEY_KIND_INT64: case PARLEY_KIND_UINT64: return 8;
-    default: return 4;   /* INT32, UINT32, ENUM */
+    case PARLEY_KIND_INT64: case PARLEY_KIND_UINT64: case PARLEY_KIND_DOUBLE: return 8;
+    default: return 4;   /* INT32, UINT32, FLOAT, ENUM */
     }
 }
 
@@ -222,7 +222,7 @@ static size_t min_wire(const parley_type *t, unsigned guard)
         }
         if (best == SIZE_MAX)
             best = 0;
-        return sat_add(parley__int_wire_size(t->discriminator), best);
+        return sat_add(parley__scalar_wire_size(t->discriminator), best);
     }
     case PARLEY_KIND_ARRAY:
         return sat_mul(t->bound, min_wire(t->elem, guard + 1));
@@ -250,7 +250,7 @@ static bool plan_add(parley__plan *plan, size_t mem_off, size_t len)
         if (plan->n_runs == PARLEY__PLAN_MAX_RUNS)
             return false;
         plan->runs[plan->n_runs++] = (parley__run){ (uint32_t)mem_off,
-                                                    (uint32_t)plan->wire_size, (uint32_t)len };
+                                                    (uint32_t)plan->wire_size, (uint32_t)len, 0 };
     }
     plan->wire_size += len;
     return true;
@@ -265,7 +265,7 @@ static bool plan_walk(const parley_type *t, size_t base, parley__plan *plan, uns
     case PARLEY_KIND_UINT16: case PARLEY_KIND_INT32: case PARLEY_KIND_UINT32:
     case PARLEY_KIND_INT64: case PARLEY_KIND_UINT64: case PARLEY_KIND_FLOAT:
     case PARLEY_KIND_DOUBLE:
-        return t->size == parley__int_wire_size(t) && plan_add(plan, base, t->size);
+        return t->size == parley__scalar_wire_size(t) && plan_add(plan, base, t->size);
     case PARLEY_KIND_STRUCT:
         for (size_t i = 0; i < t->n_fields; i++)
             if (!plan_walk(t->fields[i].type, base + t->fields[i].offset, plan, guard + 1))
@@ -294,6 +294,23 @@ static int run_cmp_mem(const void *a, const void *b)
     return x->mem_off < y->mem_off ? -1 : x->mem_off > y->mem_off;
 }
 
+/* Wide moves: 16 bytes at a time, possibly past len. */
+#define WIDE 16
+/* Zeros for the padding pieces: gaps are at most ZERO_MAX bytes. */
+#define ZERO_MAX 48
+static const uint8_t zeros[ZERO_MAX + WIDE];
+
+static size_t round_wide(size_t len)
+{
+    return (len + WIDE - 1) / WIDE * WIDE;
+}
+
+/* Elements at the end whose overshoot (reach past stride) would leave the block. */
+static size_t tail_count(size_t reach, size_t stride)
+{
+    return reach <= stride ? 0 : (reach - stride + stride - 1) / stride;
+}
+
 bool parley__plan_build(const parley_type *type, parley__plan *plan)
 {
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -301,8 +318,8 @@ bool parley__plan_build(const parley_type *type, parley__plan *plan)
     (void)plan;
     return false;
 #else
-    parley__run sorted[PARLEY__PLAN_MAX_RUNS];
-    size_t at = 0;
+    size_t at = 0, wire_reach = 0, mem_reach = 0, read_reach = 0;
+    unsigned n = 0;
 
     memset(plan, 0, offsetof(parley__plan, runs));
     plan->size = type->size;
@@ -310,20 +327,115 @@ bool parley__plan_build(const parley_type *type, parley__plan *plan)
         return false;
     plan->identical = plan->n_runs == 1 && plan->runs[0].mem_off == 0 &&
                       plan->runs[0].len == type->size;
-    /* Gaps: memory not covered by any run (runs may be out of memory order
-     * for hand-written descriptors, so sort a copy). */
-    memcpy(sorted, plan->runs, plan->n_runs * sizeof(sorted[0]));
-    qsort(sorted, plan->n_runs, sizeof(sorted[0]), run_cmp_mem);
-    for (unsigned r = 0; r <= plan->n_runs; r++) {
-        size_t next = r < plan->n_runs ? sorted[r].mem_off : type->size;
-        if (next > at) {
-            if (plan->n_gaps == PARLEY__PLAN_MAX_RUNS)
-                return false;
-            plan->gaps[plan->n_gaps++] = (parley__run){ (uint32_t)at, 0, (uint32_t)(next - at) };
+    if (plan->identical)
+        return true;
+
+    /* Decode pieces: runs in memory order, and the gaps between them. */
+    memcpy(plan->pieces, plan->runs, plan->n_runs * sizeof(plan->runs[0]));
+    qsort(plan->pieces, plan->n_runs, sizeof(plan->runs[0]), run_cmp_mem);
+    {
+        parley__run sorted[PARLEY__PLAN_MAX_RUNS];
+        memcpy(sorted, plan->pieces, plan->n_runs * sizeof(sorted[0]));
+        for (unsigned r = 0; r <= plan->n_runs; r++) {
+            size_t next = r < plan->n_runs ? sorted[r].mem_off : type->size;
+            if (next < at)
+                return false;       /* overlapping fields: not flat */
+            if (next > at) {
+                if (next - at > ZERO_MAX)
+                    return false;
+                plan->pieces[n++] = (parley__run){ (uint32_t)at, 0, (uint32_t)(next - at), 1 };
+            }
+            if (r < plan->n_runs) {
+                plan->pieces[n++] = sorted[r];
+                at = (size_t)sorted[r].mem_off + sorted[r].len;
+            }
         }
-        if (r < plan->n_runs && (size_t)sorted[r].mem_off + sorted[r].len > at)
-            at = (size_t)sorted[r].mem_off + sorted[r].len;
     }
+    plan->n_pieces = n;
+
+    for (unsigned r = 0; r < plan->n_runs; r++) {
+        const parley__run *x = &plan->runs[r];
+        size_t w = x->wire_off + round_wide(x->len), m = x->mem_off + round_wide(x->len);
+        wire_reach = w > wire_reach ? w : wire_reach;
+        read_reach = m > read_reach ? m : read_reach;
+    }
+    plan->encode_tail = tail_count(wire_reach, plan->wire_size);
+    if (tail_count(read_reach, plan->size) > plan->encode_tail)
+        plan->encode_tail = tail_count(read_reach, plan->size);
+
+    read_reach = 0;
+    for (unsigned r = 0; r < n; r++) {
+        const parley__run *x = &plan->pieces[r];
+        size_t m = x->mem_off + round_wide(x->len);
+        mem_reach = m > mem_reach ? m : mem_reach;
+        if (!x->zero) {
+            size_t w = x->wire_off + round_wide(x->len);
+            read_reach = w > read_reach ? w : read_reach;
+        }
+    }
+    plan->decode_tail = tail_count(mem_reach, plan->size);
+    if (tail_count(read_reach, plan->wire_size) > plan->decode_tail)
+        plan->decode_tail = tail_count(read_reach, plan->wire_size);
     return true;
 #endif
+}
+
+static inline void copy_wide(uint8_t *dst, const uint8_t *src, size_t len)
+{
+    size_t k = 0;
+    do {
+        memcpy(dst + k, src + k, WIDE);
+        k += WIDE;
+    } while (k < len);
+}
+
+void parley__plan_encode(const parley__plan *pl, uint8_t *wire, const uint8_t *mem, size_t n)
+{
+    size_t wide = n > pl->encode_tail ? n - pl->encode_tail : 0;
+    size_t i = 0;
+
+    if (pl->n_runs == 2) {
+        const parley__run r0 = pl->runs[0], r1 = pl->runs[1];
+        if (r0.len <= WIDE && r1.len <= WIDE) {
+            for (; i < wide; i++, wire += pl->wire_size, mem += pl->size) {
+                memcpy(wire + r0.wire_off, mem + r0.mem_off, WIDE);
+                memcpy(wire + r1.wire_off, mem + r1.mem_off, WIDE);
+            }
+        }
+    }
+    for (; i < wide; i++, wire += pl->wire_size, mem += pl->size)
+        for (unsigned r = 0; r < pl->n_runs; r++)
+            copy_wide(wire + pl->runs[r].wire_off, mem + pl->runs[r].mem_off, pl->runs[r].len);
+    for (; i < n; i++, wire += pl->wire_size, mem += pl->size)
+        for (unsigned r = 0; r < pl->n_runs; r++)
+            memcpy(wire + pl->runs[r].wire_off, mem + pl->runs[r].mem_off, pl->runs[r].len);
+}
+
+void parley__plan_decode(const parley__plan *pl, uint8_t *mem, const uint8_t *wire, size_t n)
+{
+    size_t wide = n > pl->decode_tail ? n - pl->decode_tail : 0;
+    size_t i = 0;
+
+    if (pl->n_pieces == 3) {
+        const parley__run p0 = pl->pieces[0], p1 = pl->pieces[1], p2 = pl->pieces[2];
+        if (p0.len <= WIDE && p1.len <= WIDE && p2.len <= WIDE) {
+            const uint8_t *s0 = p0.zero ? zeros : NULL, *s1 = p1.zero ? zeros : NULL,
+                          *s2 = p2.zero ? zeros : NULL;
+            for (; i < wide; i++, mem += pl->size, wire += pl->wire_size) {
+                memcpy(mem + p0.mem_off, s0 ? s0 : wire + p0.wire_off, WIDE);
+                memcpy(mem + p1.mem_off, s1 ? s1 : wire + p1.wire_off, WIDE);
+                memcpy(mem + p2.mem_off, s2 ? s2 : wire + p2.wire_off, WIDE);
+            }
+        }
+    }
+    for (; i < wide; i++, mem += pl->size, wire += pl->wire_size)
+        for (unsigned r = 0; r < pl->n_pieces; r++) {
+            const parley__run *x = &pl->pieces[r];
+            copy_wide(mem + x->mem_off, x->zero ? zeros : wire + x->wire_off, x->len);
+        }
+    for (; i < n; i++, mem += pl->size, wire += pl->wire_size)
+        for (unsigned r = 0; r < pl->n_pieces; r++) {
+            const parley__run *x = &pl->pieces[r];
+            memcpy(mem + x->mem_off, x->zero ? zeros : wire + x->wire_off, x->len);
+        }
 }

@@ -56,23 +56,32 @@ size_t parley__min_wire_size(const parley_type *type);
  * of those.  On a little-endian host each is copied between memory and wire
  * as a few (memory offset, wire offset, length) runs.  `identical` means one
  * run covering the whole object: wire form == memory form, so a sequence or
- * array of them is one memcpy.  `gaps` are the memory ranges no run covers
- * (padding), zeroed on decode.
+ * array of them is one memcpy.
+ *
+ * Otherwise elements are copied run by run with 16-byte moves that may
+ * overshoot a run's end: `runs` are in wire order, so on encode an overshoot
+ * only lands on wire bytes a later run (or the next element) rewrites.  On
+ * decode `pieces` are the runs plus the padding gaps (zero = 1, copied from a
+ * zero block) in memory order, with the same property.  The last few
+ * elements, whose overshoot would leave the block, are copied exactly.
  */
 typedef struct parley__run {
     uint32_t mem_off;
     uint32_t wire_off;
     uint32_t len;
+    uint32_t zero;      /* pieces: a padding gap, written with zeros */
 } parley__run;
 
 typedef struct parley__plan {
-    size_t size;        /* memory size of one object (type->size) */
-    size_t wire_size;   /* wire size of one object */
+    size_t size;            /* memory size of one object (type->size) */
+    size_t wire_size;       /* wire size of one object */
     bool identical;
     unsigned n_runs;
-    unsigned n_gaps;
+    unsigned n_pieces;
+    size_t encode_tail;     /* trailing elements to copy exactly on encode */
+    size_t decode_tail;     /* ... and on decode */
     parley__run runs[PARLEY__PLAN_MAX_RUNS];
-    parley__run gaps[PARLEY__PLAN_MAX_RUNS];  /* mem_off, len; wire_off unused */
+    parley__run pieces[2 * PARLEY__PLAN_MAX_RUNS + 1];
 } parley__plan;
 
 /* Build the plan of a flat type; false if the type is not flat (or needs
@@ -80,12 +89,17 @@ typedef struct parley__plan {
  * stack: descriptors are shared and const, so nothing is cached. */
 bool parley__plan_build(const parley_type *type, parley__plan *plan);
 
+/* Copy n elements memory -> wire (encode) or wire -> memory (decode) with a
+ * plan that is not `identical`. */
+void parley__plan_encode(const parley__plan *plan, uint8_t *wire, const uint8_t *mem, size_t n);
+void parley__plan_decode(const parley__plan *plan, uint8_t *mem, const uint8_t *wire, size_t n);
+
 /* The value of an integer-kind or enum object in memory. */
 int64_t parley__load_int(const parley_type *type, const void *obj);
 /* Store v into an integer-kind or enum object (truncated to its size). */
 void parley__store_int(const parley_type *type, void *obj, int64_t v);
-/* Wire width of an integer kind or enum (enum: 4). */
-size_t parley__int_wire_size(const parley_type *type);
+/* Wire width of a fixed-width kind: integers, bool, float, double, enum (4). */
+size_t parley__scalar_wire_size(const parley_type *type);
 /* Is the integer kind signed (enums are)? */
 bool parley__int_is_signed(const parley_type *type);
 

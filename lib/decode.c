@@ -72,8 +72,7 @@ static parley_status nomem(dec *d, const parley__path *path, size_t size)
 static parley_status decode_fixed(dec *d, const parley_type *t, void *obj,
                                   const parley__path *path)
 {
-    size_t w = t->kind == PARLEY_KIND_FLOAT ? 4
-             : t->kind == PARLEY_KIND_DOUBLE ? 8 : parley__int_wire_size(t);
+    size_t w = parley__scalar_wire_size(t);
     parley_status st = need(d, path, w);
 
     if (st != PARLEY_OK)
@@ -161,27 +160,6 @@ static parley_status decode_bytes(dec *d, const parley_type *t, void *obj, void 
     return PARLEY_OK;
 }
 
-/* Per-element copy of a flat type with padding, wire -> memory; gaps zeroed. */
-static void plan_decode(const parley__plan *pl, uint8_t *dst, const uint8_t *src, size_t n)
-{
-    if (pl->n_runs == 2 && pl->n_gaps == 1) {
-        const parley__run r0 = pl->runs[0], r1 = pl->runs[1], g = pl->gaps[0];
-        for (size_t i = 0; i < n; i++, dst += pl->size, src += pl->wire_size) {
-            parley__copy_small(dst + r0.mem_off, src + r0.wire_off, r0.len);
-            parley__copy_small(dst + r1.mem_off, src + r1.wire_off, r1.len);
-            memset(dst + g.mem_off, 0, g.len);
-        }
-        return;
-    }
-    for (size_t i = 0; i < n; i++, dst += pl->size, src += pl->wire_size) {
-        for (unsigned r = 0; r < pl->n_runs; r++)
-            parley__copy_small(dst + pl->runs[r].mem_off, src + pl->runs[r].wire_off,
-                               pl->runs[r].len);
-        for (unsigned g = 0; g < pl->n_gaps; g++)
-            memset(dst + pl->gaps[g].mem_off, 0, pl->gaps[g].len);
-    }
-}
-
 /* n consecutive elements of t at base, whose pointers hang under holder.
  * plan: the flat plan of t, or NULL for the generic walk. */
 static parley_status decode_elems(dec *d, const parley_type *t, uint8_t *base, size_t n,
@@ -202,7 +180,7 @@ static parley_status decode_elems(dec *d, const parley_type *t, uint8_t *base, s
         if (plan->identical)
             memcpy(base, d->p, total);
         else
-            plan_decode(plan, base, d->p, n);
+            parley__plan_decode(plan, base, d->p, n);
         d->p += total;
         return PARLEY_OK;
     }
@@ -250,8 +228,8 @@ static parley_status decode_sequence(dec *d, const parley_type *t, void *obj, vo
             return FAIL(d, PARLEY_ERR_MALFORMED, path, "sequence of %u items is too large",
                         (unsigned)n);
         flat = parley__plan_build(et, &plan);
-        s.items = dec_alloc(d, holder, (size_t)n * et->size, et->name,
-                            !(flat && plan.identical));
+        /* a plan writes every byte, padding included */
+        s.items = dec_alloc(d, holder, (size_t)n * et->size, et->name, !flat);
         if (s.items == NULL)
             return nomem(d, path, (size_t)n * et->size);
         s.n = n;
@@ -297,7 +275,7 @@ static parley_status decode_union(dec *d, const parley_type *t, uint8_t *obj, vo
                                   const parley__path *path, unsigned depth)
 {
     const parley_type *dt = t->discriminator;
-    size_t w = parley__int_wire_size(dt);
+    size_t w = parley__scalar_wire_size(dt);
     bool sgn = parley__int_is_signed(dt);
     const parley_arm *arm;
     parley__path node = { path, NULL, 0 };

@@ -71,14 +71,8 @@ static parley_status encode_fixed(enc *e, const parley_type *t, const void *obj,
                                   const parley__path *path)
 {
     uint8_t *p = NULL;
-    size_t w = parley__int_wire_size(t);
-    parley_status st;
-
-    if (t->kind == PARLEY_KIND_FLOAT)
-        w = 4;
-    else if (t->kind == PARLEY_KIND_DOUBLE)
-        w = 8;
-    st = reserve(e, path, w, &p);
+    size_t w = parley__scalar_wire_size(t);
+    parley_status st = reserve(e, path, w, &p);
     if (st != PARLEY_OK || p == NULL)
         return st;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -127,23 +121,6 @@ static parley_status encode_bytes(enc *e, const parley_type *t, const void *obj,
     return put_blob(e, path, b.data, b.len);
 }
 
-/* Per-element copy of a flat type with padding, memory -> wire. */
-static void plan_encode(const parley__plan *pl, uint8_t *dst, const uint8_t *src, size_t n)
-{
-    if (pl->n_runs == 2) {
-        const parley__run r0 = pl->runs[0], r1 = pl->runs[1];
-        for (size_t i = 0; i < n; i++, dst += pl->wire_size, src += pl->size) {
-            parley__copy_small(dst + r0.wire_off, src + r0.mem_off, r0.len);
-            parley__copy_small(dst + r1.wire_off, src + r1.mem_off, r1.len);
-        }
-        return;
-    }
-    for (size_t i = 0; i < n; i++, dst += pl->wire_size, src += pl->size)
-        for (unsigned r = 0; r < pl->n_runs; r++)
-            parley__copy_small(dst + pl->runs[r].wire_off, src + pl->runs[r].mem_off,
-                               pl->runs[r].len);
-}
-
 /* n consecutive elements of type t at base (an array or a sequence's items). */
 static parley_status encode_elems(enc *e, const parley_type *t, const uint8_t *base, size_t n,
                                   const parley__path *path, unsigned depth)
@@ -164,7 +141,7 @@ static parley_status encode_elems(enc *e, const parley_type *t, const uint8_t *b
         if (plan.identical)
             memcpy(p, base, n * plan.size);
         else
-            plan_encode(&plan, p, base, n);
+            parley__plan_encode(&plan, p, base, n);
         return PARLEY_OK;
     }
     for (size_t i = 0; i < n; i++) {
@@ -186,7 +163,7 @@ static parley_status encode_union(enc *e, const parley_type *t, const uint8_t *o
     parley__path node = { path, NULL, 0 };
     parley_status st;
     uint8_t *p = NULL;
-    size_t w = parley__int_wire_size(dt);
+    size_t w = parley__scalar_wire_size(dt);
 
     if (arm == NULL)
         return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path,

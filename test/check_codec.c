@@ -311,6 +311,84 @@ START_TEST(test_flat_runs)
 }
 END_TEST
 
+/* A flat struct with padding in three places and a byte array at its end:
+ * its copy plan has 4 runs and 3 gaps, unlike zoo_point's 2 + 1. */
+typedef struct pad_rec { int8_t a; int32_t b; int16_t c; double d; uint8_t e[3]; } pad_rec;
+static const parley_type e3_type = PARLEY_ARRAY_TYPE("e3", uint8_t, parley_type_uint8, 3);
+static const parley_field pad_fields[] = {
+    PARLEY_FIELD(pad_rec, a, parley_type_int8),
+    PARLEY_FIELD(pad_rec, b, parley_type_int32),
+    PARLEY_FIELD(pad_rec, c, parley_type_int16),
+    PARLEY_FIELD(pad_rec, d, parley_type_double),
+    PARLEY_FIELD(pad_rec, e, e3_type),
+};
+static const parley_type pad_rec_type = PARLEY_STRUCT_TYPE(pad_rec, pad_fields);
+static const parley_type pad_seq_type = PARLEY_SEQUENCE_TYPE("pads", pad_rec_type, 0);
+static const parley_type pt3_type = PARLEY_ARRAY_TYPE("pt3", zoo_point, zoo_point_type, 3);
+
+START_TEST(test_flat_plans_with_padding)
+{
+    static const size_t counts[] = { 1, 2, 3, 5, 17, 100 };
+
+    for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+        size_t n = counts[k], len;
+        pad_rec *r = talloc_array(root, pad_rec, n);
+        uint8_t *want = talloc_size(root, 4 + 18 * n);
+        parley_seq s = { n, r }, *back;
+        uint8_t *data;
+
+        memset(r, 0xee, n * sizeof(*r));
+        want[0] = (uint8_t)n; want[1] = want[2] = want[3] = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint8_t *w = want + 4 + 18 * i;
+            r[i].a = (int8_t)-i; r[i].b = (int32_t)(i * 100003); r[i].c = (int16_t)(i * 7);
+            r[i].d = i * 1.5; r[i].e[0] = (uint8_t)i; r[i].e[1] = 0x55; r[i].e[2] = (uint8_t)~i;
+            memcpy(w, &r[i].a, 1); memcpy(w + 1, &r[i].b, 4); memcpy(w + 5, &r[i].c, 2);
+            memcpy(w + 7, &r[i].d, 8); memcpy(w + 15, r[i].e, 3);
+        }
+        data = encode_ok(&pad_seq_type, &s, NULL, &len);
+        ck_assert_uint_eq(len, 4 + 18 * n);
+        ck_assert_mem_eq(data, want, len);
+        back = decode_ok(&pad_seq_type, data, len, NULL);
+        for (size_t i = 0; i < n; i++) {
+            pad_rec expect;
+            memset(&expect, 0, sizeof(expect));
+            expect.a = r[i].a; expect.b = r[i].b; expect.c = r[i].c; expect.d = r[i].d;
+            memcpy(expect.e, r[i].e, 3);
+            ck_assert_mem_eq(&((pad_rec *)back->items)[i], &expect, sizeof(expect));
+        }
+        talloc_free(back);
+        talloc_free(data);
+        talloc_free(want);
+        talloc_free(r);
+    }
+}
+END_TEST
+
+START_TEST(test_flat_array_of_padded)
+{
+    zoo_point p[3] = { { 1, 2, 3, 4.0 }, { 5, 6, 7, 8.0 }, { 9, 10, 11, 12.0 } };
+    zoo_point *back;
+    uint8_t *data;
+    size_t len;
+
+    data = encode_ok(&pt3_type, p, NULL, &len);
+    ck_assert_uint_eq(len, 60);
+    for (int i = 0; i < 3; i++) {
+        int32_t z; double w;
+        memcpy(&z, data + 20 * i + 8, 4);
+        memcpy(&w, data + 20 * i + 12, 8);
+        ck_assert_int_eq(z, p[i].z);
+        ck_assert(w == p[i].w);
+    }
+    back = decode_ok(&pt3_type, data, len, NULL);
+    for (int i = 0; i < 3; i++)
+        ck_assert(back[i].x == p[i].x && back[i].w == p[i].w);
+    talloc_free(back);
+    talloc_free(data);
+}
+END_TEST
+
 /* ---- malformed inputs -------------------------------------------------------------- */
 
 static const parley_type fd_seq_type = PARLEY_SEQUENCE_TYPE("fdseq", parley_type_fd, 0);
@@ -736,6 +814,8 @@ Suite *parley_codec_suite(void)
     tcase_add_test(tc, test_round_trip_nodes);
     tcase_add_test(tc, test_round_trip_handles_fds);
     tcase_add_test(tc, test_flat_runs);
+    tcase_add_test(tc, test_flat_plans_with_padding);
+    tcase_add_test(tc, test_flat_array_of_padded);
     tcase_add_loop_test(tc, test_malformed_table, 0,
                         (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
     tcase_add_test(tc, test_malformed_bool_and_unsupported);
