@@ -801,6 +801,66 @@ START_TEST(test_decode_into_ownership)
 }
 END_TEST
 
+/* ---- the fuzz seed corpus -------------------------------------------------------- */
+
+/* test/fuzz/corpus/decode holds valid encodings of these values.  The test
+ * checks the committed files still match; PARLEY_WRITE_FUZZ_CORPUS=1
+ * rewrites them. */
+static void corpus_file(const char *name, const parley_type *t, const void *v,
+                        parley_codec *codec)
+{
+    char path[1024];
+    size_t len;
+    uint8_t *data = encode_ok(t, v, codec, &len);
+    uint8_t *file = talloc_size(root, len + 1);
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/fuzz/corpus/decode/%s", TEST_SRCDIR, name);
+    if (getenv("PARLEY_WRITE_FUZZ_CORPUS") != NULL) {
+        f = fopen(path, "wb");
+        ck_assert_msg(f != NULL, "%s", path);
+        ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+        ck_assert_int_eq(fclose(f), 0);
+    }
+    f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s missing: run with PARLEY_WRITE_FUZZ_CORPUS=1", path);
+    ck_assert_msg(fread(file, 1, len + 1, f) == len, "%s: length differs", path);
+    fclose(f);
+    ck_assert_msg(memcmp(file, data, len) == 0, "%s: bytes differ", path);
+    talloc_free(file);
+    talloc_free(data);
+}
+
+START_TEST(test_fuzz_corpus)
+{
+    zoo_all *a = codec_test_rich_all(root);
+    zoo_all empty;
+    zoo_node *tree = codec_test_node_tree(root, 2, 3);
+    zoo_node *chain = codec_test_node_chain(root, 20);
+    zoo_node leaf = { "", 0, NULL, NULL };
+    int fds[2];
+    parley_codec codec = PARLEY_CODEC_INIT;
+    zoo_res r = { codec_test_handle(3), codec_test_handle(4), 9 };
+
+    memset(&empty, 0, sizeof(empty));
+    empty.name = empty.text = empty.secret = "";
+    empty.value.kind = ZOO_BLUE;
+    empty.num.tag = 1;
+    codec.handles = &codec_test_handle_ops;
+    codec.fds = fds;
+    codec.max_fds = 2;
+    corpus_file("all-rich", &zoo_all_type, a, NULL);
+    corpus_file("all-empty", &zoo_all_type, &empty, NULL);
+    corpus_file("node-tree", &zoo_node_type, tree, NULL);
+    corpus_file("node-chain", &zoo_node_type, chain, NULL);
+    corpus_file("node-leaf", &zoo_node_type, &leaf, NULL);
+    corpus_file("res", &zoo_res_type, &r, &codec);
+    talloc_free(a);
+    talloc_free(tree);
+    talloc_free(chain);
+}
+END_TEST
+
 Suite *parley_codec_suite(void)
 {
     Suite *s = suite_create("codec");
@@ -824,6 +884,7 @@ Suite *parley_codec_suite(void)
     tcase_add_test(tc, test_encode_errors);
     tcase_add_test(tc, test_encode_to_buffer_sizes);
     tcase_add_test(tc, test_decode_into_ownership);
+    tcase_add_test(tc, test_fuzz_corpus);
     suite_add_tcase(s, tc);
     return s;
 }
