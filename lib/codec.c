@@ -125,18 +125,6 @@ bool parley__int_is_signed(const parley_type *type)
     }
 }
 
-int64_t parley__load_int(const parley_type *type, const void *obj)
-{
-    bool sgn = parley__int_is_signed(type);
-
-    switch (type->size) {
-    case 1: { uint8_t v; memcpy(&v, obj, 1); return sgn ? (int64_t)(int8_t)v : (int64_t)v; }
-    case 2: { uint16_t v; memcpy(&v, obj, 2); return sgn ? (int64_t)(int16_t)v : (int64_t)v; }
-    case 4: { uint32_t v; memcpy(&v, obj, 4); return sgn ? (int64_t)(int32_t)v : (int64_t)v; }
-    default: { uint64_t v; memcpy(&v, obj, 8); return (int64_t)v; }
-    }
-}
-
 void parley__store_int(const parley_type *type, void *obj, int64_t v)
 {
     switch (type->size) {
@@ -145,30 +133,6 @@ void parley__store_int(const parley_type *type, void *obj, int64_t v)
     case 4: { uint32_t x = (uint32_t)v; memcpy(obj, &x, 4); break; }
     default: { uint64_t x = (uint64_t)v; memcpy(obj, &x, 8); break; }
     }
-}
-
-bool parley__enum_valid(const parley_type *type, int64_t v)
-{
-    if (v < INT32_MIN || v > INT32_MAX)
-        return false;
-    if (type->flags & PARLEY_TYPE_FLAGS) {
-        uint32_t mask = 0;
-        for (size_t i = 0; i < type->n_values; i++)
-            mask |= (uint32_t)type->values[i].value;
-        return ((uint32_t)(int32_t)v & ~mask) == 0;
-    }
-    for (size_t i = 0; i < type->n_values; i++)
-        if (type->values[i].value == v)
-            return true;
-    return false;
-}
-
-const parley_arm *parley__union_arm(const parley_type *type, int64_t v)
-{
-    for (size_t i = 0; i < type->n_arms; i++)
-        if (type->arms[i].value == v)
-            return &type->arms[i];
-    return type->default_arm;
 }
 
 /* ---- minimal wire sizes --------------------------------------------------------- */

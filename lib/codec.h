@@ -94,21 +94,13 @@ bool parley__plan_build(const parley_type *type, parley__plan *plan);
 void parley__plan_encode(const parley__plan *plan, uint8_t *wire, const uint8_t *mem, size_t n);
 void parley__plan_decode(const parley__plan *plan, uint8_t *mem, const uint8_t *wire, size_t n);
 
-/* The value of an integer-kind or enum object in memory. */
-int64_t parley__load_int(const parley_type *type, const void *obj);
-/* Store v into an integer-kind or enum object (truncated to its size). */
+/* Store v into an integer-kind or enum object (truncated to its size).
+ * (Loads, enum checks and arm selection are in lib/type.h.) */
 void parley__store_int(const parley_type *type, void *obj, int64_t v);
 /* Wire width of a fixed-width kind: integers, bool, float, double, enum (4). */
 size_t parley__scalar_wire_size(const parley_type *type);
 /* Is the integer kind signed (enums are)? */
 bool parley__int_is_signed(const parley_type *type);
-
-/* Does v belong to the enum (a declared value, or an OR of them for flags)? */
-bool parley__enum_valid(const parley_type *type, int64_t v);
-
-/* The union arm selected by discriminator value v: a declared arm, the
- * default arm, or NULL if neither. */
-const parley_arm *parley__union_arm(const parley_type *type, int64_t v);
 
 /* Little-endian loads and stores of the wire. */
 static inline void parley__put_u16(uint8_t *p, uint16_t v)

@@ -294,7 +294,7 @@ static parley_status decode_union(dec *d, const parley_type *t, uint8_t *obj, vo
     if (arm == NULL)
         return FAIL(d, PARLEY_ERR_MALFORMED, path, "discriminator %lld is not a declared arm",
                     (long long)v);
-    if (dt->kind == PARLEY_KIND_ENUM && !parley__enum_valid(dt, v))
+    if (dt->kind == PARLEY_KIND_ENUM && !parley__enum_has_value(dt, v))
         return FAIL(d, PARLEY_ERR_MALFORMED, path,
                     "discriminator %lld is not a declared %s value", (long long)v, dt->name);
     d->p += w;
@@ -383,7 +383,7 @@ static parley_status decode_value(dec *d, const parley_type *t, void *obj, void 
         if (st != PARLEY_OK)
             return st;
         v = (int32_t)parley__get_u32(d->p);
-        if (!parley__enum_valid(t, v))
+        if (!parley__enum_has_value(t, v))
             return FAIL(d, PARLEY_ERR_MALFORMED, path,
                         (t->flags & PARLEY_TYPE_FLAGS) ? "value %d is not an OR of %s flags"
                                                        : "value %d is not a declared %s",

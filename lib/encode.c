@@ -158,7 +158,7 @@ static parley_status encode_union(enc *e, const parley_type *t, const uint8_t *o
                                   const parley__path *path, unsigned depth)
 {
     const parley_type *dt = t->discriminator;
-    int64_t v = parley__load_int(dt, obj + t->discriminator_offset);
+    int64_t v = parley__load_int(obj + t->discriminator_offset, dt->kind);
     const parley_arm *arm = parley__union_arm(t, v);
     parley__path node = { path, NULL, 0 };
     parley_status st;
@@ -168,7 +168,7 @@ static parley_status encode_union(enc *e, const parley_type *t, const uint8_t *o
     if (arm == NULL)
         return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path,
                     "discriminator %lld is not a declared arm", (long long)v);
-    if (dt->kind == PARLEY_KIND_ENUM && !parley__enum_valid(dt, v))
+    if (dt->kind == PARLEY_KIND_ENUM && !parley__enum_has_value(dt, v))
         return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path,
                     "discriminator %lld is not a declared %s value", (long long)v, dt->name);
     st = reserve(e, path, w, &p);
@@ -244,8 +244,8 @@ static parley_status encode_value(enc *e, const parley_type *t, const void *obj,
             p[0] = o[0] != 0;   /* read as a byte: never load a bool that is not 0/1 */
         return st;
     case PARLEY_KIND_ENUM: {
-        int64_t v = parley__load_int(t, obj);
-        if (!parley__enum_valid(t, v))
+        int64_t v = parley__load_int(obj, t->kind);
+        if (!parley__enum_has_value(t, v))
             return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path,
                         (t->flags & PARLEY_TYPE_FLAGS) ? "value %lld is not an OR of %s flags"
                                                        : "value %lld is not a declared %s",

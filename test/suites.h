@@ -5,6 +5,8 @@
 #include <check.h>
 
 Suite *parley_status_suite(void);
+Suite *parley_type_suite(void);
+Suite *parley_data_suite(void);
 Suite *parley_codec_suite(void);
 
 #endif
