@@ -11,6 +11,7 @@
 
 #include "parley/data.h"
 #include "codec_values.h"
+#include "random.h"
 #include "suites.h"
 #include "zoo.h"
 
@@ -801,6 +802,84 @@ START_TEST(test_decode_into_ownership)
 }
 END_TEST
 
+/* ---- random round trips ---------------------------------------------------------- */
+
+static parley_status fake_to_wire(void *data, const parley_type *type, parley_handle *h,
+                                  uint32_t *ret_id)
+{
+    int k = parley_test_fake_handle_index(h);
+    (void)data; (void)type;
+    if (k < 0)
+        return PARLEY_ERR_INVALID_HANDLE;
+    *ret_id = (uint32_t)k;
+    return PARLEY_OK;
+}
+
+static parley_status fake_from_wire(void *data, const parley_type *type, uint32_t id,
+                                    parley_handle **ret_h)
+{
+    (void)data; (void)type;
+    if (id >= 8)
+        return PARLEY_ERR_INVALID_HANDLE;
+    *ret_h = parley_test_fake_handle(id);
+    return PARLEY_OK;
+}
+
+static const parley_handle_ops fake_ops = { fake_to_wire, fake_from_wire };
+
+#define RANDOM_SEEDS 150
+
+/* Random values of every zoo type: encode, decode (both ways), compare with
+ * parley_data_equal, and re-encode to the same bytes. */
+START_TEST(test_random_round_trips)
+{
+    const parley_type *t = zoo_types[_i];
+
+    for (uint64_t seed = 1; seed <= RANDOM_SEEDS; seed++) {
+        uint64_t state = seed * 0x9e3779b97f4a7c15ull;
+        int fds[8];
+        parley_codec codec = PARLEY_CODEC_INIT;
+        void *mem = talloc_new(root);
+        void *v = parley_test_random_value(mem, t, &state);
+        void *back = NULL, *into = talloc_zero_size(mem, t->size);
+        uint8_t *data, *again;
+        size_t len, len2;
+        parley_status st;
+
+        codec.handles = &fake_ops;
+        codec.fds = fds;
+        codec.max_fds = 8;
+        ck_assert_ptr_nonnull(v);
+        st = parley_data_encode(mem, t, v, &codec, &data, &len);
+        ck_assert_msg(st == PARLEY_OK, "%s seed %llu: encode: %s", t->name,
+                      (unsigned long long)seed, parley_error_message());
+        st = parley_data_decode(mem, t, data, len, &codec, &back);
+        ck_assert_msg(st == PARLEY_OK, "%s seed %llu: decode: %s", t->name,
+                      (unsigned long long)seed, parley_error_message());
+        ck_assert_msg(parley_data_equal(t, v, back), "%s seed %llu: decoded value differs",
+                      t->name, (unsigned long long)seed);
+        st = parley_data_decode_into(mem, t, data, len, &codec, into);
+        ck_assert_msg(st == PARLEY_OK && parley_data_equal(t, v, into),
+                      "%s seed %llu: decode_into differs", t->name, (unsigned long long)seed);
+        st = parley_data_encode(mem, t, back, &codec, &again, &len2);
+        ck_assert_msg(st == PARLEY_OK && len2 == len && memcmp(again, data, len) == 0,
+                      "%s seed %llu: re-encoding differs", t->name, (unsigned long long)seed);
+        talloc_free(mem);
+    }
+}
+END_TEST
+
+/* The descriptors this file writes by hand are valid. */
+START_TEST(test_local_descriptors_check)
+{
+    const parley_type *local[] = { &pad_rec_type, &pad_seq_type, &pt3_type, &fd_seq_type,
+                                   &int_seq_type, &pts8_type };
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+        ck_assert_msg(parley_type_check(local[i]) == PARLEY_OK, "%s: %s", local[i]->name,
+                      parley_error_message());
+}
+END_TEST
+
 /* ---- the fuzz seed corpus -------------------------------------------------------- */
 
 /* test/fuzz/corpus/decode holds valid encodings of these values.  The test
@@ -885,6 +964,8 @@ Suite *parley_codec_suite(void)
     tcase_add_test(tc, test_encode_to_buffer_sizes);
     tcase_add_test(tc, test_decode_into_ownership);
     tcase_add_test(tc, test_fuzz_corpus);
+    tcase_add_loop_test(tc, test_random_round_trips, 0, (int)zoo_n_types);
+    tcase_add_test(tc, test_local_descriptors_check);
     suite_add_tcase(s, tc);
     return s;
 }
