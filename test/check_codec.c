@@ -772,6 +772,24 @@ START_TEST(test_encode_to_buffer_sizes)
     ck_assert_int_eq(parley_data_encode_to(&zoo_all_type, a, NULL, NULL, 5, &len),
                      PARLEY_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(parley_data_size(NULL, a, NULL, &len), PARLEY_ERR_INVALID_ARGUMENT);
+    {
+        /* an empty struct encodes to nothing */
+        static const parley_type empty_type = { .kind = PARLEY_KIND_STRUCT, .name = "empty",
+                                                .size = 1 };
+        uint8_t one = 0;
+        uint8_t *data = NULL;
+        void *v = NULL;
+        ck_assert_int_eq(parley_data_encode(root, &empty_type, &one, NULL, &data, &len),
+                         PARLEY_OK);
+        ck_assert_uint_eq(len, 0);
+        ck_assert_ptr_nonnull(data);
+        ck_assert_uint_eq(talloc_get_size(data), 0);
+        ck_assert_int_eq(parley_data_decode(root, &empty_type, data, 0, NULL, &v), PARLEY_OK);
+        talloc_free(v);
+        ck_assert_int_eq(parley_data_decode(root, &empty_type, NULL, 0, NULL, &v), PARLEY_OK);
+        talloc_free(data);
+        talloc_free(v);
+    }
     ck_assert_int_eq(parley_data_decode(root, &zoo_all_type, NULL, 3, NULL, (void **)&buf),
                      PARLEY_ERR_INVALID_ARGUMENT);
     talloc_free(buf);

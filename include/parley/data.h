@@ -91,8 +91,8 @@ PARLEY_PUBLIC parley_status parley_data_size(const parley_type *type, const void
 /**
  * @brief Encode a value into a new talloc buffer.
  *
- * Sizes the value first, then writes it once into a buffer of exactly that
- * size.
+ * One pass into a buffer that grows as needed; the result is shrunk to fit
+ * (talloc_get_size(*ret_data) == *ret_len).
  *
  * @param[in] mem_ctx talloc parent of the buffer
  * @param[in] type descriptor of value
