@@ -237,7 +237,8 @@ static bool plan_walk(const parley_type *t, size_t base, parley__plan *plan, uns
         return true;
     case PARLEY_KIND_ARRAY: {
         parley__plan sub;
-        if (t->bound == 0 || !parley__plan_build(t->elem, &sub))
+        if (t->bound == 0 || !parley__plan_build(t->elem, &sub) ||
+            sub.size > UINT32_MAX / t->bound)
             return false;
         if (sub.identical)
             return plan_add(plan, base, sub.size * t->bound);
