@@ -276,6 +276,38 @@ static size_t tail_count(size_t reach, size_t stride)
     return reach <= stride ? 0 : (reach - stride + stride - 1) / stride;
 }
 
+/* The mask keeping the first `keep` of 16 bytes (little-endian words). */
+static void keep_mask(size_t keep, uint64_t *m0, uint64_t *m1)
+{
+    *m0 = keep >= 8 ? UINT64_MAX : keep == 0 ? 0 : (UINT64_C(1) << (8 * keep)) - 1;
+    *m1 = keep >= 16 ? UINT64_MAX : keep <= 8 ? 0 : (UINT64_C(1) << (8 * (keep - 8))) - 1;
+}
+
+/* Decode ops from the pieces: each run swallows the gap after it when both
+ * fit in 16 bytes; no ops at all when some piece does not fit. */
+static void build_ops(parley__plan *plan)
+{
+    unsigned n = 0;
+
+    for (unsigned r = 0; r < plan->n_pieces; r++) {
+        const parley__run *x = &plan->pieces[r];
+        parley__op *op = &plan->ops[n++];
+        size_t keep = x->zero ? 0 : x->len;
+
+        if (x->len > WIDE) {
+            plan->n_ops = 0;
+            return;
+        }
+        op->mem_off = x->mem_off;
+        op->wire_off = x->zero ? 0 : x->wire_off;
+        if (!x->zero && r + 1 < plan->n_pieces && plan->pieces[r + 1].zero &&
+            x->len + plan->pieces[r + 1].len <= WIDE)
+            r++;    /* the gap is zeroed by this op's mask */
+        keep_mask(keep, &op->m0, &op->m1);
+    }
+    plan->n_ops = n;
+}
+
 bool parley__plan_build(const parley_type *type, parley__plan *plan)
 {
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -317,6 +349,7 @@ bool parley__plan_build(const parley_type *type, parley__plan *plan)
         }
     }
     plan->n_pieces = n;
+    build_ops(plan);
 
     for (unsigned r = 0; r < plan->n_runs; r++) {
         const parley__run *x = &plan->runs[r];
@@ -337,6 +370,11 @@ bool parley__plan_build(const parley_type *type, parley__plan *plan)
             size_t w = x->wire_off + round_wide(x->len);
             read_reach = w > read_reach ? w : read_reach;
         }
+    }
+    for (unsigned r = 0; r < plan->n_ops; r++) {
+        size_t m = (size_t)plan->ops[r].mem_off + WIDE, w = (size_t)plan->ops[r].wire_off + WIDE;
+        mem_reach = m > mem_reach ? m : mem_reach;
+        read_reach = w > read_reach ? w : read_reach;
     }
     plan->decode_tail = tail_count(mem_reach, plan->size);
     if (tail_count(read_reach, plan->wire_size) > plan->decode_tail)
@@ -376,22 +414,33 @@ void parley__plan_encode(const parley__plan *pl, uint8_t *wire, const uint8_t *m
             memcpy(wire + pl->runs[r].wire_off, mem + pl->runs[r].mem_off, pl->runs[r].len);
 }
 
+static inline void masked16(uint8_t *dst, const uint8_t *src, uint64_t m0, uint64_t m1)
+{
+    uint64_t a, b;
+    memcpy(&a, src, 8);
+    memcpy(&b, src + 8, 8);
+    a &= m0;
+    b &= m1;
+    memcpy(dst, &a, 8);
+    memcpy(dst + 8, &b, 8);
+}
+
 void parley__plan_decode(const parley__plan *pl, uint8_t *mem, const uint8_t *wire, size_t n)
 {
     size_t wide = n > pl->decode_tail ? n - pl->decode_tail : 0;
     size_t i = 0;
 
-    if (pl->n_pieces == 3) {
-        const parley__run p0 = pl->pieces[0], p1 = pl->pieces[1], p2 = pl->pieces[2];
-        if (p0.len <= WIDE && p1.len <= WIDE && p2.len <= WIDE) {
-            const uint8_t *s0 = p0.zero ? zeros : NULL, *s1 = p1.zero ? zeros : NULL,
-                          *s2 = p2.zero ? zeros : NULL;
-            for (; i < wide; i++, mem += pl->size, wire += pl->wire_size) {
-                memcpy(mem + p0.mem_off, s0 ? s0 : wire + p0.wire_off, WIDE);
-                memcpy(mem + p1.mem_off, s1 ? s1 : wire + p1.wire_off, WIDE);
-                memcpy(mem + p2.mem_off, s2 ? s2 : wire + p2.wire_off, WIDE);
-            }
+    if (pl->n_ops == 2) {
+        const parley__op o0 = pl->ops[0], o1 = pl->ops[1];
+        for (; i < wide; i++, mem += pl->size, wire += pl->wire_size) {
+            masked16(mem + o0.mem_off, wire + o0.wire_off, o0.m0, o0.m1);
+            masked16(mem + o1.mem_off, wire + o1.wire_off, o1.m0, o1.m1);
         }
+    } else if (pl->n_ops > 0) {
+        for (; i < wide; i++, mem += pl->size, wire += pl->wire_size)
+            for (unsigned r = 0; r < pl->n_ops; r++)
+                masked16(mem + pl->ops[r].mem_off, wire + pl->ops[r].wire_off, pl->ops[r].m0,
+                         pl->ops[r].m1);
     }
     for (; i < wide; i++, mem += pl->size, wire += pl->wire_size)
         for (unsigned r = 0; r < pl->n_pieces; r++) {

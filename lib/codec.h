@@ -72,6 +72,15 @@ typedef struct parley__run {
     uint32_t zero;      /* pieces: a padding gap, written with zeros */
 } parley__run;
 
+/* A decode step of exactly 16 bytes: mem[mem_off..+16) =
+ * wire[wire_off..+16) & (m0, m1).  A run and the padding after it become one
+ * op whose mask zeroes the padding; a lone gap is an op with a zero mask. */
+typedef struct parley__op {
+    uint32_t mem_off;
+    uint32_t wire_off;
+    uint64_t m0, m1;
+} parley__op;
+
 typedef struct parley__plan {
     size_t size;            /* memory size of one object (type->size) */
     size_t wire_size;       /* wire size of one object */
@@ -82,6 +91,8 @@ typedef struct parley__plan {
     size_t decode_tail;     /* ... and on decode */
     parley__run runs[PARLEY__PLAN_MAX_RUNS];
     parley__run pieces[2 * PARLEY__PLAN_MAX_RUNS + 1];
+    unsigned n_ops;         /* 0: some piece is longer than 16 bytes */
+    parley__op ops[2 * PARLEY__PLAN_MAX_RUNS + 1];
 } parley__plan;
 
 /* Build the plan of a flat type; false if the type is not flat (or needs
