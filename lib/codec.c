@@ -3,7 +3,6 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -103,16 +102,6 @@ size_t parley__utf8_check(const uint8_t *s, size_t len)
 }
 
 /* ---- integers and enums ------------------------------------------------------- */
-
-size_t parley__scalar_wire_size(const parley_type *type)
-{
-    switch (type->kind) {
-    case PARLEY_KIND_INT8: case PARLEY_KIND_UINT8: case PARLEY_KIND_BOOL: return 1;
-    case PARLEY_KIND_INT16: case PARLEY_KIND_UINT16: return 2;
-    case PARLEY_KIND_INT64: case PARLEY_KIND_UINT64: case PARLEY_KIND_DOUBLE: return 8;
-    default: return 4;   /* INT32, UINT32, FLOAT, ENUM */
-    }
-}
 
 bool parley__int_is_signed(const parley_type *type)
 {
@@ -253,12 +242,6 @@ static bool plan_walk(const parley_type *t, size_t base, parley__plan *plan, uns
     }
 }
 
-static int run_cmp_mem(const void *a, const void *b)
-{
-    const parley__run *x = a, *y = b;
-    return x->mem_off < y->mem_off ? -1 : x->mem_off > y->mem_off;
-}
-
 /* Wide moves: 16 bytes at a time, possibly past len. */
 #define WIDE 16
 /* Zeros for the padding pieces: gaps are at most ZERO_MAX bytes. */
@@ -315,8 +298,7 @@ bool parley__plan_build(const parley_type *type, parley__plan *plan)
     (void)plan;
     return false;
 #else
-    size_t at = 0, wire_reach = 0, mem_reach = 0, read_reach = 0;
-    unsigned n = 0;
+    size_t wire_reach = 0, read_reach = 0;
 
     memset(plan, 0, offsetof(parley__plan, runs));
     plan->size = type->size;
@@ -326,15 +308,40 @@ bool parley__plan_build(const parley_type *type, parley__plan *plan)
                       plan->runs[0].len == type->size;
     if (plan->identical)
         return true;
+    for (unsigned r = 0; r < plan->n_runs; r++) {
+        const parley__run *x = &plan->runs[r];
+        size_t w = x->wire_off + round_wide(x->len), m = x->mem_off + round_wide(x->len);
+        wire_reach = w > wire_reach ? w : wire_reach;
+        read_reach = m > read_reach ? m : read_reach;
+    }
+    plan->encode_tail = tail_count(wire_reach, plan->wire_size);
+    if (tail_count(read_reach, plan->size) > plan->encode_tail)
+        plan->encode_tail = tail_count(read_reach, plan->size);
+    return true;
+#endif
+}
 
-    /* Decode pieces: runs in memory order, and the gaps between them. */
-    memcpy(plan->pieces, plan->runs, plan->n_runs * sizeof(plan->runs[0]));
-    qsort(plan->pieces, plan->n_runs, sizeof(plan->runs[0]), run_cmp_mem);
+bool parley__plan_prepare_decode(parley__plan *plan)
+{
+    size_t at = 0, mem_reach = 0, read_reach = 0;
+    unsigned n = 0;
+
+    if (plan->identical)
+        return true;
+    /* Decode pieces: runs in memory order (insertion sort: few runs, mostly
+     * in order already), and the gaps between them. */
     {
         parley__run sorted[PARLEY__PLAN_MAX_RUNS];
-        memcpy(sorted, plan->pieces, plan->n_runs * sizeof(sorted[0]));
+        for (unsigned r = 0; r < plan->n_runs; r++) {
+            unsigned k = r;
+            while (k > 0 && sorted[k - 1].mem_off > plan->runs[r].mem_off) {
+                sorted[k] = sorted[k - 1];
+                k--;
+            }
+            sorted[k] = plan->runs[r];
+        }
         for (unsigned r = 0; r <= plan->n_runs; r++) {
-            size_t next = r < plan->n_runs ? sorted[r].mem_off : type->size;
+            size_t next = r < plan->n_runs ? sorted[r].mem_off : plan->size;
             if (next < at)
                 return false;       /* overlapping fields: not flat */
             if (next > at) {
@@ -351,17 +358,6 @@ bool parley__plan_build(const parley_type *type, parley__plan *plan)
     plan->n_pieces = n;
     build_ops(plan);
 
-    for (unsigned r = 0; r < plan->n_runs; r++) {
-        const parley__run *x = &plan->runs[r];
-        size_t w = x->wire_off + round_wide(x->len), m = x->mem_off + round_wide(x->len);
-        wire_reach = w > wire_reach ? w : wire_reach;
-        read_reach = m > read_reach ? m : read_reach;
-    }
-    plan->encode_tail = tail_count(wire_reach, plan->wire_size);
-    if (tail_count(read_reach, plan->size) > plan->encode_tail)
-        plan->encode_tail = tail_count(read_reach, plan->size);
-
-    read_reach = 0;
     for (unsigned r = 0; r < n; r++) {
         const parley__run *x = &plan->pieces[r];
         size_t m = x->mem_off + round_wide(x->len);
@@ -380,7 +376,6 @@ bool parley__plan_build(const parley_type *type, parley__plan *plan)
     if (tail_count(read_reach, plan->wire_size) > plan->decode_tail)
         plan->decode_tail = tail_count(read_reach, plan->wire_size);
     return true;
-#endif
 }
 
 static inline void copy_wide(uint8_t *dst, const uint8_t *src, size_t len)

@@ -95,10 +95,14 @@ typedef struct parley__plan {
     parley__op ops[2 * PARLEY__PLAN_MAX_RUNS + 1];
 } parley__plan;
 
-/* Build the plan of a flat type; false if the type is not flat (or needs
- * too many runs, or the host is not little-endian).  Computed per call on the
- * stack: descriptors are shared and const, so nothing is cached. */
+/* Build the plan of a flat type (runs, identical, encode_tail); false if the
+ * type is not flat (or needs too many runs, or the host is not
+ * little-endian).  Computed per call on the stack: descriptors are shared and
+ * const, so nothing is cached. */
 bool parley__plan_build(const parley_type *type, parley__plan *plan);
+/* Add what decode needs (pieces, ops, decode_tail) to a built plan; false if
+ * the type cannot be decoded by plan (overlapping fields, a gap over 48). */
+bool parley__plan_prepare_decode(parley__plan *plan);
 
 /* Copy n elements memory -> wire (encode) or wire -> memory (decode) with a
  * plan that is not `identical`. */
@@ -109,7 +113,22 @@ void parley__plan_decode(const parley__plan *plan, uint8_t *mem, const uint8_t *
  * (Loads, enum checks and arm selection are in lib/type.h.) */
 void parley__store_int(const parley_type *type, void *obj, int64_t v);
 /* Wire width of a fixed-width kind: integers, bool, float, double, enum (4). */
-size_t parley__scalar_wire_size(const parley_type *type);
+static inline size_t parley__scalar_wire_size(const parley_type *type)
+{
+    switch (type->kind) {
+    case PARLEY_KIND_INT8: case PARLEY_KIND_UINT8: case PARLEY_KIND_BOOL: return 1;
+    case PARLEY_KIND_INT16: case PARLEY_KIND_UINT16: return 2;
+    case PARLEY_KIND_INT64: case PARLEY_KIND_UINT64: case PARLEY_KIND_DOUBLE: return 8;
+    default: return 4;   /* INT32, UINT32, FLOAT, ENUM */
+    }
+}
+/* Integers, float and double: copied as their little-endian bytes. */
+static inline bool parley__kind_is_fixed(parley_kind k)
+{
+    return (k >= PARLEY_KIND_INT8 && k <= PARLEY_KIND_UINT64) || k == PARLEY_KIND_FLOAT ||
+           k == PARLEY_KIND_DOUBLE;
+}
+
 /* Is the integer kind signed (enums are)? */
 bool parley__int_is_signed(const parley_type *type);
 

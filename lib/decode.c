@@ -227,7 +227,7 @@ static parley_status decode_sequence(dec *d, const parley_type *t, void *obj, vo
         if (et->size != 0 && n > SIZE_MAX / et->size)
             return FAIL(d, PARLEY_ERR_MALFORMED, path, "sequence of %u items is too large",
                         (unsigned)n);
-        flat = parley__plan_build(et, &plan);
+        flat = parley__plan_build(et, &plan) && parley__plan_prepare_decode(&plan);
         /* a plan writes every byte, padding included */
         s.items = dec_alloc(d, holder, (size_t)n * et->size, et->name, !flat);
         if (s.items == NULL)
@@ -398,9 +398,12 @@ static parley_status decode_value(dec *d, const parley_type *t, void *obj, void 
         return decode_bytes(d, t, obj, holder, path);
     case PARLEY_KIND_STRUCT:
         for (size_t i = 0; i < t->n_fields; i++) {
+            const parley_type *ft = t->fields[i].type;
             node.name = t->fields[i].name;
-            st = decode_value(d, t->fields[i].type, o + t->fields[i].offset, holder, &node,
-                              depth);
+            if (parley__kind_is_fixed(ft->kind))    /* the common case, without recursion */
+                st = decode_fixed(d, ft, o + t->fields[i].offset, &node);
+            else
+                st = decode_value(d, ft, o + t->fields[i].offset, holder, &node, depth);
             if (st != PARLEY_OK)
                 return st;
         }
@@ -409,7 +412,7 @@ static parley_status decode_value(dec *d, const parley_type *t, void *obj, void 
         return decode_union(d, t, o, holder, path, depth);
     case PARLEY_KIND_ARRAY: {
         parley__plan plan;
-        bool flat = parley__plan_build(t->elem, &plan);
+        bool flat = parley__plan_build(t->elem, &plan) && parley__plan_prepare_decode(&plan);
         return decode_elems(d, t->elem, o, t->bound, holder, flat ? &plan : NULL, path, depth);
     }
     case PARLEY_KIND_SEQUENCE:

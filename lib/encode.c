@@ -286,8 +286,12 @@ static parley_status encode_value(enc *e, const parley_type *t, const void *obj,
         return encode_bytes(e, t, obj, path);
     case PARLEY_KIND_STRUCT:
         for (size_t i = 0; i < t->n_fields; i++) {
+            const parley_type *ft = t->fields[i].type;
             node.name = t->fields[i].name;
-            st = encode_value(e, t->fields[i].type, o + t->fields[i].offset, &node, depth);
+            if (parley__kind_is_fixed(ft->kind))    /* the common case, without recursion */
+                st = encode_fixed(e, ft, o + t->fields[i].offset, &node);
+            else
+                st = encode_value(e, ft, o + t->fields[i].offset, &node, depth);
             if (st != PARLEY_OK)
                 return st;
         }
