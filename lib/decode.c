@@ -13,13 +13,15 @@ typedef struct dec {
     parley_codec *codec;        /* may be NULL */
     unsigned max_depth;
     const parley_type *top;
-    TALLOC_CTX *tmp;            /* everything decoded hangs here until success */
-    /* decode_into: allocations made directly under tmp are listed here so
-     * that success can move each of them under the caller's mem_ctx. */
+    /* decode_into: everything decoded hangs under tmp until success, and
+     * allocations made directly under it are listed here so that success can
+     * move each of them under the caller's mem_ctx.  (decode has no tmp: the
+     * top object is the root that a failure frees.) */
+    TALLOC_CTX *tmp;
     bool record;
     void **allocs;
     size_t n_allocs;
-    uint8_t *fd_used;           /* n_fds flags, allocated on the first fd */
+    uint8_t *fd_used;           /* n_fds flags, allocated (under NULL) on the first fd */
 } dec;
 
 #define FAIL(d, st, path, ...) parley__codec_error((st), "decode", (d)->top, (path), __VA_ARGS__)
@@ -343,7 +345,7 @@ static parley_status decode_fd(dec *d, void *obj, const parley__path *path)
         return FAIL(d, PARLEY_ERR_MALFORMED, path, "fd index %u out of range (%zu fds)",
                     (unsigned)idx, d->codec->n_fds);
     if (d->fd_used == NULL) {
-        d->fd_used = talloc_zero_size(d->tmp, d->codec->n_fds);
+        d->fd_used = talloc_zero_size(NULL, d->codec->n_fds);
         if (d->fd_used == NULL)
             return nomem(d, path, d->codec->n_fds);
     }
@@ -427,8 +429,8 @@ static parley_status decode_value(dec *d, const parley_type *t, void *obj, void 
     return FAIL(d, PARLEY_ERR_INVALID_ARGUMENT, path, "unknown type kind %d", (int)t->kind);
 }
 
-static parley_status dec_init(dec *d, const parley_type *type, const void *data, size_t len,
-                              parley_codec *codec)
+static void dec_init(dec *d, const parley_type *type, const void *data, size_t len,
+                     parley_codec *codec)
 {
     memset(d, 0, sizeof(*d));
     d->p = data;
@@ -437,10 +439,6 @@ static parley_status dec_init(dec *d, const parley_type *type, const void *data,
     d->max_depth = codec != NULL && codec->max_depth != 0 ? codec->max_depth
                                                           : PARLEY_DEFAULT_MAX_DEPTH;
     d->top = type;
-    d->tmp = talloc_new(NULL);
-    if (d->tmp == NULL)
-        return parley__error(PARLEY_ERR_NOMEM, "decode %s: out of memory", type->name);
-    return PARLEY_OK;
 }
 
 static parley_status check_trailing(dec *d)
@@ -448,6 +446,31 @@ static parley_status check_trailing(dec *d)
     if (d->p != d->end)
         return FAIL(d, PARLEY_ERR_MALFORMED, NULL, "%zu trailing bytes", remain(d));
     return PARLEY_OK;
+}
+
+/*
+ * The top object of a small decode is a talloc pool that its strings, blobs,
+ * arrays and optionals are carved from: one malloc instead of one per chunk,
+ * and freeing the graph frees the pool once.  Sized from the input: the
+ * memory a value takes is about its wire size plus a talloc header per
+ * chunk; what does not fit falls back to plain allocations.  Larger inputs
+ * are dominated by their big chunks and take no pool (nor waste one).
+ * parley-bench codec (c), 411 wire bytes, 14 chunks: decode 500 -> xxx ns.
+ */
+#define POOL_MAX_INPUT 16384u
+
+static void *alloc_top(TALLOC_CTX *mem_ctx, const parley_type *type, size_t len)
+{
+    void *obj;
+
+    if (len > 0 && len <= POOL_MAX_INPUT)
+        obj = _talloc_pooled_object(mem_ctx, type->size, type->name,
+                                    (unsigned)(len / 16 + 4), 2 * len + 64);
+    else
+        obj = talloc_named_const(mem_ctx, type->size, type->name);
+    if (obj != NULL)
+        memset(obj, 0, type->size);
+    return obj;
 }
 
 PARLEY_PUBLIC parley_status parley_data_decode(TALLOC_CTX *mem_ctx, const parley_type *type,
@@ -461,23 +484,23 @@ PARLEY_PUBLIC parley_status parley_data_decode(TALLOC_CTX *mem_ctx, const parley
     if (type == NULL || ret_value == NULL || (data == NULL && len > 0))
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_data_decode: type, data and ret_value must not be NULL");
-    st = dec_init(&d, type, data != NULL ? data : (const void *)"", len, codec);
-    if (st != PARLEY_OK)
-        return st;
-    obj = talloc_zero_size(d.tmp, type->size);
-    if (obj == NULL) {
-        st = nomem(&d, NULL, type->size);
-        goto done;
-    }
-    talloc_set_name_const(obj, type->name);
+    dec_init(&d, type, data != NULL ? data : (const void *)"", len, codec);
+    /* The top object is created under mem_ctx at once and is the failure
+     * root: everything decoded hangs under it, so freeing it on failure
+     * leaves nothing behind (no temporary context and steal). */
+    obj = alloc_top(mem_ctx, type, len);
+    if (obj == NULL)
+        return nomem(&d, NULL, type->size);
     st = decode_value(&d, type, obj, obj, NULL, 0);
     if (st == PARLEY_OK)
         st = check_trailing(&d);
-    if (st != PARLEY_OK)
+    if (st != PARLEY_OK) {
+        talloc_free(obj);
         goto done;
-    *ret_value = talloc_steal(mem_ctx, obj);
+    }
+    *ret_value = obj;
 done:
-    TALLOC_FREE(d.tmp);
+    TALLOC_FREE(d.fd_used);
     return st;
 }
 
@@ -492,9 +515,10 @@ PARLEY_PUBLIC parley_status parley_data_decode_into(TALLOC_CTX *mem_ctx, const p
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_data_decode_into: type, data and value must not be NULL");
     memset(value, 0, type->size);
-    st = dec_init(&d, type, data != NULL ? data : (const void *)"", len, codec);
-    if (st != PARLEY_OK)
-        return st;
+    dec_init(&d, type, data != NULL ? data : (const void *)"", len, codec);
+    d.tmp = talloc_new(NULL);
+    if (d.tmp == NULL)
+        return parley__error(PARLEY_ERR_NOMEM, "decode %s: out of memory", type->name);
     d.record = true;
     st = decode_value(&d, type, value, d.tmp, NULL, 0);
     if (st == PARLEY_OK)
@@ -506,6 +530,7 @@ PARLEY_PUBLIC parley_status parley_data_decode_into(TALLOC_CTX *mem_ctx, const p
     for (size_t i = 0; i < d.n_allocs; i++)
         talloc_steal(mem_ctx, d.allocs[i]);
 done:
+    TALLOC_FREE(d.fd_used);
     TALLOC_FREE(d.tmp);
     return st;
 }
