@@ -384,9 +384,11 @@ static parley_status run_seq(enc *e, const parley__prog_op *op, const uint8_t *o
         if (st != PARLEY_OK || p == NULL)
             return st;
         parley__put_u32(p, (uint32_t)s.n);
+        if (s.n == 0)
+            return PARLEY_OK;
         if (pl->identical)
             memcpy(p + 4, s.items, s.n * pl->size);
-        else if (s.n > 0)
+        else
             parley__plan_encode(pl, p + 4, s.items, s.n);
         return PARLEY_OK;
     }
@@ -434,46 +436,6 @@ static parley_status run_union(enc *e, const parley_type *t, const uint8_t *obj,
     return run_type(e, arm->type, obj + arm->offset, depth);
 }
 
-/* Copy len bytes; short ones inline (no call): two overlapping moves cover
- * any length from 4 to 16, and neither reads outside src[0..len). */
-static inline void copy_short(uint8_t *dst, const uint8_t *src, size_t len)
-{
-    if (len >= 8 && len <= 16) {
-        uint64_t a, b;
-        memcpy(&a, src, 8);
-        memcpy(&b, src + len - 8, 8);
-        memcpy(dst, &a, 8);
-        memcpy(dst + len - 8, &b, 8);
-    } else if (len >= 4 && len < 8) {
-        uint32_t a, b;
-        memcpy(&a, src, 4);
-        memcpy(&b, src + len - 4, 4);
-        memcpy(dst, &a, 4);
-        memcpy(dst + len - 4, &b, 4);
-    } else if (len < 4) {
-        for (size_t i = 0; i < len; i++)
-            dst[i] = src[i];
-    } else {
-        memcpy(dst, src, len);
-    }
-}
-
-/* Is s[0..len) all ASCII?  Inline, for the short strings most fields hold;
- * anything else goes to the full UTF-8 check. */
-static inline bool all_ascii(const uint8_t *s, size_t len)
-{
-    uint64_t acc = 0, w;
-    size_t i = 0;
-
-    for (; i + 8 <= len; i += 8) {
-        memcpy(&w, s + i, 8);
-        acc |= w;
-    }
-    for (; i < len; i++)
-        acc |= s[i];
-    return (acc & UINT64_C(0x8080808080808080)) == 0;
-}
-
 static parley_status run_prog(enc *e, const parley__prog *pg, const uint8_t *o, unsigned depth)
 {
     const parley__prog_op *op = pg->ops, *end = pg->ops + pg->n_ops;
@@ -487,7 +449,7 @@ static parley_status run_prog(enc *e, const parley__prog *pg, const uint8_t *o, 
         case PARLEY__OP_FIXED:
             st = reserve(e, NULL, op->len, &p);
             if (st == PARLEY_OK && p != NULL)
-                copy_short(p, obj, op->len);
+                parley__copy_short(p, obj, op->len);
             break;
         case PARLEY__OP_BOOL:
             st = reserve(e, NULL, 1, &p);
@@ -529,7 +491,7 @@ static parley_status run_prog(enc *e, const parley__prog *pg, const uint8_t *o, 
             st = reserve(e, NULL, 4 + len, &p);
             if (st == PARLEY_OK && p != NULL) {
                 parley__put_u32(p, (uint32_t)len);
-                copy_short(p + 4, (const uint8_t *)s, len);
+                parley__copy_short(p + 4, (const uint8_t *)s, len);
             }
             break;
         }
@@ -544,7 +506,7 @@ static parley_status run_prog(enc *e, const parley__prog *pg, const uint8_t *o, 
             st = reserve(e, NULL, 4 + b.len, &p);
             if (st == PARLEY_OK && p != NULL) {
                 parley__put_u32(p, (uint32_t)b.len);
-                copy_short(p + 4, b.data, b.len);
+                parley__copy_short(p + 4, b.data, b.len);
             }
             break;
         }

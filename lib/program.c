@@ -127,7 +127,9 @@ static bool emit(builder *b, const parley_type *t, size_t base, unsigned nest)
     }
     case PARLEY_KIND_SEQUENCE: {
         parley__plan plan;
-        if (!is_static(t->elem) || !add_op(b, PARLEY__OP_SEQ, base, 0, t))
+        size_t min = parley__min_wire_size(t->elem);
+        if (!is_static(t->elem) ||
+            !add_op(b, PARLEY__OP_SEQ, base, min > UINT32_MAX ? UINT32_MAX : min, t))
             return false;
         if (parley__plan_build(t->elem, &plan) && parley__plan_prepare_decode(&plan)) {
             if (b->n_plans == PROG_MAX_PLANS)

@@ -37,7 +37,7 @@ typedef enum parley__prog_code {
 typedef struct parley__prog_op {
     uint32_t code;              /* parley__prog_code */
     uint32_t off;               /* memory offset from the program's object */
-    uint32_t len;               /* FIXED: bytes */
+    uint32_t len;               /* FIXED: bytes; SEQ: the element's fewest wire bytes */
     const parley_type *type;    /* the value's descriptor */
     const parley__plan *plan;   /* SEQ: the element's flat plan, or NULL */
     const struct parley__prog *sub; /* SEQ, OPT: the element's program when known

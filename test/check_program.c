@@ -193,6 +193,90 @@ START_TEST(test_errors_same_messages)
 }
 END_TEST
 
+/* ---- decode ------------------------------------------------------------------------ */
+
+/* Decode data both ways (walk, program), with decode and decode_into: same
+ * status, same message, equal values with the same number of chunks; on
+ * failure nothing left. */
+static void assert_same_decode(const parley_type *t, const uint8_t *data, size_t len,
+                               const char *what)
+{
+    void *mem = talloc_new(root);
+    void *va = NULL, *vb = NULL;
+    void *ia = talloc_zero_size(mem, t->size), *ib = talloc_zero_size(mem, t->size);
+    void *ca = talloc_new(mem), *cb = talloc_new(mem);
+    parley_status sa, sb, ja, jb;
+    char ma[256], mb[256];
+
+    ck_assert_ptr_nonnull(ia);
+    ck_assert_ptr_nonnull(ib);
+    parley__prog_enabled = false;
+    sa = parley_data_decode(mem, t, data, len, NULL, &va);
+    snprintf(ma, sizeof(ma), "%s", sa == PARLEY_OK ? "" : parley_error_message());
+    ja = parley_data_decode_into(ca, t, data, len, NULL, ia);
+    parley__prog_enabled = true;
+    sb = parley_data_decode(mem, t, data, len, NULL, &vb);
+    snprintf(mb, sizeof(mb), "%s", sb == PARLEY_OK ? "" : parley_error_message());
+    ck_assert_msg(sa == sb && strcmp(ma, mb) == 0, "%s %s: walk %s \"%s\", program %s \"%s\"",
+                  t->name, what, parley_status_name(sa), ma, parley_status_name(sb), mb);
+    jb = parley_data_decode_into(cb, t, data, len, NULL, ib);
+    ck_assert_msg(ja == sa && jb == sb, "%s %s: decode_into %s by walk, %s by program", t->name,
+                  what, parley_status_name(ja), parley_status_name(jb));
+    if (sa == PARLEY_OK) {
+        ck_assert_msg(parley_data_equal(t, va, vb), "%s %s: values differ", t->name, what);
+        ck_assert_msg(talloc_total_blocks(va) == talloc_total_blocks(vb),
+                      "%s %s: %zu chunks by walk, %zu by program", t->name, what,
+                      talloc_total_blocks(va), talloc_total_blocks(vb));
+        ck_assert_msg(parley_data_equal(t, va, ib), "%s %s: decode_into value", t->name, what);
+        ck_assert_int_eq(talloc_total_blocks(ca), talloc_total_blocks(cb));
+    } else {
+        /* nothing left: mem holds ia, ib, ca, cb only; ib zeroed */
+        static const uint8_t zero[512];
+        ck_assert_int_eq(talloc_total_blocks(mem), 5);
+        ck_assert_int_eq(talloc_total_blocks(cb), 1);
+        ck_assert(t->size > sizeof(zero) || memcmp(ib, zero, t->size) == 0);
+    }
+    talloc_free(mem);
+}
+
+/* Random values of every zoo type, and every prefix and single-bit flip of
+ * their encodings: the program decodes as the walk does. */
+START_TEST(test_decode_same)
+{
+    const parley_type *t = zoo_types[_i];
+
+    if (parley__prog_get(t) == NULL)
+        return;
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        uint64_t state = seed * 0x9e3779b97f4a7c15ull;
+        void *mem = talloc_new(root);
+        void *v = parley_test_random_value(mem, t, &state);
+        parley_codec none = PARLEY_CODEC_INIT;
+        uint8_t *data;
+        size_t len;
+        char what[64];
+
+        ck_assert_ptr_nonnull(v);
+        ck_assert_int_eq(parley_data_encode(mem, t, v, &none, &data, &len), PARLEY_OK);
+        snprintf(what, sizeof(what), "seed %llu", (unsigned long long)seed);
+        assert_same_decode(t, data, len, what);
+        if (seed <= 4 && len <= 512) {
+            for (size_t n = 0; n < len; n++) {
+                snprintf(what, sizeof(what), "seed %llu prefix %zu", (unsigned long long)seed, n);
+                assert_same_decode(t, data, n, what);
+            }
+            for (size_t bit = 0; bit < len * 8; bit++) {
+                data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+                snprintf(what, sizeof(what), "seed %llu flip %zu", (unsigned long long)seed, bit);
+                assert_same_decode(t, data, len, what);
+                data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+            }
+        }
+        talloc_free(mem);
+    }
+}
+END_TEST
+
 /* ---- threads ------------------------------------------------------------------------- */
 
 #define THREADS 4
@@ -275,6 +359,7 @@ Suite *parley_program_suite(void)
     tcase_add_test(tc, test_which_types_compile);
     tcase_add_loop_test(tc, test_random_values_same_bytes, 0, (int)zoo_n_types);
     tcase_add_test(tc, test_errors_same_messages);
+    tcase_add_loop_test(tc, test_decode_same, 0, (int)zoo_n_types);
     tcase_add_test(tc, test_threads_compile_at_once);
     suite_add_tcase(s, tc);
     return s;
