@@ -101,6 +101,30 @@ size_t parley__utf8_check(const uint8_t *s, size_t len)
     return len;
 }
 
+bool parley__text_ok(const uint8_t *s, size_t len)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    size_t i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        /* a high bit set, or a zero byte ((w - ones) & ~w & highs) */
+        if (((w | ((w - ones) & ~w)) & highs) != 0)
+            break;
+    }
+    for (; i < len; i++) {
+        if (s[i] == 0)
+            return false;
+        if (s[i] >= 0x80)
+            break;
+    }
+    if (i == len)
+        return true;
+    /* s[0..i) is ASCII: check the rest in full */
+    return memchr(s + i, 0, len - i) == NULL && parley__utf8_check(s + i, len - i) == len - i;
+}
+
 /* ---- integers and enums ------------------------------------------------------- */
 
 bool parley__int_is_signed(const parley_type *type)

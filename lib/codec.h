@@ -42,6 +42,11 @@ parley_status parley__codec_error(parley_status status, const char *op,
  */
 size_t parley__utf8_check(const uint8_t *s, size_t len);
 
+/* Is s[0..len) valid UTF-8 without a NUL byte?  One pass over ASCII text
+ * (eight bytes at a time), for the decoder's compiled programs; the walk
+ * finds out which check failed and where. */
+bool parley__text_ok(const uint8_t *s, size_t len);
+
 /*
  * The fewest wire bytes any value of type can take; at least 1 so that
  * "count * min" bounds are safe to divide by.  Saturates at SIZE_MAX.

@@ -463,7 +463,7 @@ static parley_status drun_string(dec *d, const parley_type *t, uint8_t *obj, voi
     if ((t->bound != 0 && len > t->bound) || remain(d) - 4 < len)
         return PARLEY_ERR_MALFORMED;
     d->p += 4;
-    if (memchr(d->p, 0, len) != NULL || parley__utf8_check(d->p, len) != len)
+    if (!parley__text_ok(d->p, len))
         return PARLEY_ERR_MALFORMED;
     s = dec_alloc(d, holder, (size_t)len + 1, t->name, false);
     if (s == NULL)
