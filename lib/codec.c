@@ -57,9 +57,26 @@ parley_status parley__codec_error(parley_status status, const char *op,
 
 /* ---- UTF-8 ------------------------------------------------------------------ */
 
+/* Is s[0..len) all ASCII?  Whole words only: the last one overlaps the
+ * one before it rather than leaving a byte tail (len >= 8). */
+static inline bool ascii_words(const uint8_t *s, size_t len)
+{
+    uint64_t acc, w;
+
+    memcpy(&acc, s + len - 8, 8);
+    for (size_t i = 0; i + 8 <= len; i += 8) {
+        memcpy(&w, s + i, 8);
+        acc |= w;
+    }
+    return (acc & UINT64_C(0x8080808080808080)) == 0;
+}
+
 size_t parley__utf8_check(const uint8_t *s, size_t len)
 {
     size_t i = 0;
+
+    if (len >= 8 && ascii_words(s, len))
+        return len;     /* the common case: plain ASCII text */
 
     while (i < len) {
         uint8_t c = s[i];
@@ -106,6 +123,18 @@ bool parley__text_ok(const uint8_t *s, size_t len)
     const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
     size_t i = 0;
 
+    if (len >= 8) {
+        /* whole words, the last one overlapping: ASCII without a zero byte */
+        uint64_t acc, w;
+        memcpy(&w, s + len - 8, 8);
+        acc = w | ((w - ones) & ~w);
+        for (size_t k = 0; k + 8 <= len; k += 8) {
+            memcpy(&w, s + k, 8);
+            acc |= w | ((w - ones) & ~w);
+        }
+        if ((acc & highs) == 0)
+            return true;
+    }
     for (; i + 8 <= len; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, 8);

@@ -11,6 +11,7 @@
 #include <talloc.h>
 
 #include "parley/data.h"
+#include "codec.h"
 #include "program.h"
 #include "random.h"
 #include "suites.h"
@@ -277,6 +278,71 @@ START_TEST(test_decode_same)
 }
 END_TEST
 
+/* ---- text checks ------------------------------------------------------------------- */
+
+/* A plain reference: the length of the valid UTF-8 prefix, code point by
+ * code point (no overlongs, surrogates or values past U+10FFFF). */
+static size_t ref_utf8(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        uint32_t c = s[i], cp;
+        size_t n;
+        if (c < 0x80) { i++; continue; }
+        if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
+        else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
+        else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
+        else return i;
+        if (len - i < n)
+            return i;
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += n;
+    }
+    return len;
+}
+
+/* parley__utf8_check and parley__text_ok agree with the reference on random
+ * text: mostly ASCII, with zero bytes, UTF-8 sequences and broken pieces at
+ * every position and length up to 40 (word paths and byte tails). */
+START_TEST(test_text_checks)
+{
+    static const uint8_t pieces[][4] = {
+        { 'a' }, { 'z' }, { 0 }, { 0xC3, 0xA9 }, { 0xE2, 0x82, 0xAC }, { 0xF0, 0x9F, 0x98, 0x80 },
+        { 0x80 }, { 0xC0, 0x80 }, { 0xED, 0xA0, 0x80 }, { 0xF4, 0x90, 0x80, 0x80 }, { 0xFF },
+        { 0xE2, 0x82 },
+    };
+    static const size_t piece_len[] = { 1, 1, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2 };
+    uint64_t state = 42;
+
+    for (int round = 0; round < 20000; round++) {
+        uint8_t buf[48];
+        size_t len = 0, want = parley_test_rand_below(&state, 41);
+        while (len < want) {
+            uint64_t r = parley_test_rand_below(&state, 100);
+            size_t k = r < 85 ? (r & 1) : 2 + (size_t)parley_test_rand_below(&state, 10);
+            if (r >= 85 && k == 2 && parley_test_rand_below(&state, 2))
+                k = 0;
+            for (size_t j = 0; j < piece_len[k] && len < want; j++)
+                buf[len++] = pieces[k][j];
+        }
+        {
+            size_t ref = ref_utf8(buf, len);
+            bool ok = ref == len && memchr(buf, 0, len) == NULL;
+            ck_assert_msg(parley__utf8_check(buf, len) == ref, "round %d: utf8_check", round);
+            ck_assert_msg(parley__text_ok(buf, len) == ok, "round %d: text_ok", round);
+        }
+    }
+}
+END_TEST
+
 /* ---- threads ------------------------------------------------------------------------- */
 
 #define THREADS 4
@@ -359,6 +425,7 @@ Suite *parley_program_suite(void)
     tcase_add_test(tc, test_which_types_compile);
     tcase_add_loop_test(tc, test_random_values_same_bytes, 0, (int)zoo_n_types);
     tcase_add_test(tc, test_errors_same_messages);
+    tcase_add_test(tc, test_text_checks);
     tcase_add_loop_test(tc, test_decode_same, 0, (int)zoo_n_types);
     tcase_add_test(tc, test_threads_compile_at_once);
     suite_add_tcase(s, tc);
