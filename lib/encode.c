@@ -436,24 +436,58 @@ static parley_status run_union(enc *e, const parley_type *t, const uint8_t *obj,
     return run_type(e, arm->type, obj + arm->offset, depth);
 }
 
+/* Make room for n more bytes at e->len (growing a growable buffer), without
+ * claiming them; the failure statuses of reserve(). */
+static parley_status make_room(enc *e, size_t n)
+{
+    uint8_t *p;
+    parley_status st = reserve(e, NULL, n, &p);
+
+    if (st == PARLEY_OK)
+        e->len -= n;
+    return st;
+}
+
+/* The output cursor lives in locals (len, room, out) while ops run, so that
+ * stores through uint8_t pointers do not force it back to memory; it is
+ * written back to e around calls that use e. */
+#define CLAIM(n, ret_p)                                              \
+    do {                                                             \
+        if ((n) > room) {                                            \
+            e->len = len;                                            \
+            st = make_room(e, (n));                                  \
+            if (st != PARLEY_OK)                                     \
+                return st;                                           \
+            out = e->buf;                                            \
+            room = e->cap - len;                                     \
+        }                                                            \
+        (ret_p) = out != NULL ? out + len : NULL;                    \
+        len += (n);                                                  \
+        room -= (n);                                                 \
+    } while (0)
+#define SYNC_OUT() (e->len = len)
+#define SYNC_IN() (len = e->len, out = e->buf, room = e->cap - e->len)
+
 static parley_status run_prog(enc *e, const parley__prog *pg, const uint8_t *o, unsigned depth)
 {
     const parley__prog_op *op = pg->ops, *end = pg->ops + pg->n_ops;
     parley_status st = PARLEY_OK;
+    uint8_t *out = e->buf;
+    size_t len = e->len, room = e->cap - e->len;
 
-    for (; op < end && st == PARLEY_OK; op++) {
+    for (; op < end; op++) {
         const uint8_t *obj = o + op->off;
-        uint8_t *p = NULL;
+        uint8_t *p;
 
         switch ((parley__prog_code)op->code) {
         case PARLEY__OP_FIXED:
-            st = reserve(e, NULL, op->len, &p);
-            if (st == PARLEY_OK && p != NULL)
+            CLAIM(op->len, p);
+            if (p != NULL)
                 parley__copy_short(p, obj, op->len);
             break;
         case PARLEY__OP_BOOL:
-            st = reserve(e, NULL, 1, &p);
-            if (st == PARLEY_OK && p != NULL)
+            CLAIM(1, p);
+            if (p != NULL)
                 p[0] = obj[0] != 0;
             break;
         case PARLEY__OP_ENUM: {
@@ -461,18 +495,18 @@ static parley_status run_prog(enc *e, const parley__prog *pg, const uint8_t *o, 
             memcpy(&v, obj, 4);
             if (!parley__enum_has_value(op->type, v))
                 return PARLEY_ERR_INVALID_ARGUMENT;
-            st = put_u32(e, NULL, (uint32_t)v);
+            CLAIM(4, p);
+            if (p != NULL)
+                parley__put_u32(p, (uint32_t)v);
             break;
         }
         case PARLEY__OP_STRING:
         case PARLEY__OP_OPT_STRING: {
             const char *s;
-            size_t len;
+            size_t n;
             memcpy(&s, obj, sizeof(s));
             if (op->code == PARLEY__OP_OPT_STRING) {
-                st = reserve(e, NULL, 1, &p);
-                if (st != PARLEY_OK)
-                    return st;
+                CLAIM(1, p);
                 if (p != NULL)
                     p[0] = s != NULL;
                 if (s == NULL)
@@ -482,16 +516,16 @@ static parley_status run_prog(enc *e, const parley__prog *pg, const uint8_t *o, 
             }
             if (s == NULL)
                 return PARLEY_ERR_INVALID_ARGUMENT;
-            len = strlen(s);
-            if ((op->type->bound != 0 && len > op->type->bound) ||
-                parley__utf8_check((const uint8_t *)s, len) != len)
+            n = strlen(s);
+            if ((op->type->bound != 0 && n > op->type->bound) ||
+                parley__utf8_check((const uint8_t *)s, n) != n)
                 return PARLEY_ERR_INVALID_ARGUMENT;
-            if (len > ENCODE_LIMIT - 4)
+            if (n > ENCODE_LIMIT - 4)
                 return PARLEY_ERR_OVERFLOW;
-            st = reserve(e, NULL, 4 + len, &p);
-            if (st == PARLEY_OK && p != NULL) {
-                parley__put_u32(p, (uint32_t)len);
-                parley__copy_short(p + 4, (const uint8_t *)s, len);
+            CLAIM(4 + n, p);
+            if (p != NULL) {
+                parley__put_u32(p, (uint32_t)n);
+                parley__copy_short(p + 4, (const uint8_t *)s, n);
             }
             break;
         }
@@ -503,39 +537,54 @@ static parley_status run_prog(enc *e, const parley__prog *pg, const uint8_t *o, 
                 return PARLEY_ERR_INVALID_ARGUMENT;
             if (b.len > ENCODE_LIMIT - 4)
                 return PARLEY_ERR_OVERFLOW;
-            st = reserve(e, NULL, 4 + b.len, &p);
-            if (st == PARLEY_OK && p != NULL) {
+            CLAIM(4 + b.len, p);
+            if (p != NULL) {
                 parley__put_u32(p, (uint32_t)b.len);
                 parley__copy_short(p + 4, b.data, b.len);
             }
             break;
         }
         case PARLEY__OP_SEQ:
+            SYNC_OUT();
             st = run_seq(e, op, obj, depth);
+            if (st != PARLEY_OK)
+                return st;
+            SYNC_IN();
             break;
         case PARLEY__OP_OPT: {
             const uint8_t *ptr;
             memcpy(&ptr, obj, sizeof(ptr));
-            st = reserve(e, NULL, 1, &p);
-            if (st != PARLEY_OK)
-                return st;
+            CLAIM(1, p);
             if (p != NULL)
                 p[0] = ptr != NULL;
             if (ptr == NULL)
                 break;
             if (depth >= e->max_depth)
                 return PARLEY_ERR_OVERFLOW;
+            SYNC_OUT();
             st = op->sub != NULL ? run_prog(e, op->sub, ptr, depth + 1)
                                  : run_type(e, op->type->elem, ptr, depth + 1);
+            if (st != PARLEY_OK)
+                return st;
+            SYNC_IN();
             break;
         }
         case PARLEY__OP_UNION:
+            SYNC_OUT();
             st = run_union(e, op->type, obj, depth);
+            if (st != PARLEY_OK)
+                return st;
+            SYNC_IN();
             break;
         }
     }
-    return st;
+    SYNC_OUT();
+    return PARLEY_OK;
 }
+
+#undef CLAIM
+#undef SYNC_OUT
+#undef SYNC_IN
 
 /* The whole value: by its program when it has one, else (or to report a
  * failure with its path) by the generic walk. */
