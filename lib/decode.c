@@ -528,9 +528,10 @@ static parley_status drun_seq(dec *d, const parley__prog_op *op, uint8_t *obj, v
     return PARLEY_OK;
 }
 
-static parley_status drun_union(dec *d, const parley_type *t, uint8_t *obj, void *holder,
-                                unsigned depth)
+static parley_status drun_union(dec *d, const parley_type *t, const parley__prog *const *arms,
+                                uint8_t *obj, void *holder, unsigned depth)
 {
+    const parley__prog *sub;
     const parley_type *dt = t->discriminator;
     size_t w = parley__scalar_wire_size(dt);
     bool sgn = parley__int_is_signed(dt);
@@ -552,6 +553,9 @@ static parley_status drun_union(dec *d, const parley_type *t, uint8_t *obj, void
     parley__store_int(dt, obj + t->discriminator_offset, v);
     if (arm->type == NULL)
         return PARLEY_OK;
+    sub = arms[arm == t->default_arm ? t->n_arms : (size_t)(arm - t->arms)];
+    if (sub != NULL)
+        return drun_prog(d, sub, obj + arm->offset, holder, depth);
     return drun_type(d, arm->type, obj + arm->offset, holder, depth);
 }
 
@@ -644,7 +648,7 @@ static parley_status drun_prog(dec *d, const parley__prog *pg, uint8_t *o, void 
             break;
         }
         case PARLEY__OP_UNION:
-            st = drun_union(d, op->type, obj, holder, depth);
+            st = drun_union(d, op->type, op->arms, obj, holder, depth);
             break;
         }
     }

@@ -409,8 +409,10 @@ static parley_status run_seq(enc *e, const parley__prog_op *op, const uint8_t *o
     return PARLEY_OK;
 }
 
-static parley_status run_union(enc *e, const parley_type *t, const uint8_t *obj, unsigned depth)
+static parley_status run_union(enc *e, const parley_type *t, const parley__prog *const *arms,
+                               const uint8_t *obj, unsigned depth)
 {
+    const parley__prog *sub;
     const parley_type *dt = t->discriminator;
     int64_t v = parley__load_int(obj + t->discriminator_offset, dt->kind);
     const parley_arm *arm = parley__union_arm(t, v);
@@ -433,6 +435,9 @@ static parley_status run_union(enc *e, const parley_type *t, const uint8_t *obj,
     }
     if (arm->type == NULL)
         return PARLEY_OK;
+    sub = arms[arm == t->default_arm ? t->n_arms : (size_t)(arm - t->arms)];
+    if (sub != NULL)
+        return run_prog(e, sub, obj + arm->offset, depth);
     return run_type(e, arm->type, obj + arm->offset, depth);
 }
 
@@ -571,7 +576,7 @@ static parley_status run_prog(enc *e, const parley__prog *pg, const uint8_t *o, 
         }
         case PARLEY__OP_UNION:
             SYNC_OUT();
-            st = run_union(e, op->type, obj, depth);
+            st = run_union(e, op->type, op->arms, obj, depth);
             if (st != PARLEY_OK)
                 return st;
             SYNC_IN();

@@ -12,6 +12,8 @@ bool parley__prog_enabled = true;
 
 /* Most ops one program holds (nested structs and small arrays inlined). */
 #define PROG_MAX_OPS 64
+/* Most union arms (over all unions) one program holds. */
+#define PROG_MAX_ARMS 64
 /* Most sequence plans one program holds. */
 #define PROG_MAX_PLANS 4
 /* Deepest nesting of struct/array descriptors inlined into one program. */
@@ -41,6 +43,8 @@ typedef struct builder {
     size_t n_ops;
     parley__plan plans[PROG_MAX_PLANS];
     size_t n_plans;
+    const parley__prog *arms[PROG_MAX_ARMS];
+    size_t n_arms;
     const parley_type *stack[PROG_MAX_STACK];
     size_t n_stack;
 } builder;
@@ -52,7 +56,8 @@ static bool add_op(builder *b, parley__prog_code code, size_t off, size_t len,
 {
     if (b->n_ops == PROG_MAX_OPS || off > UINT32_MAX || len > UINT32_MAX)
         return false;
-    b->ops[b->n_ops++] = (parley__prog_op){ code, (uint32_t)off, (uint32_t)len, t, NULL, NULL };
+    b->ops[b->n_ops++] = (parley__prog_op){ code, (uint32_t)off, (uint32_t)len, t, NULL, NULL,
+                                            NULL };
     return true;
 }
 
@@ -155,13 +160,21 @@ static bool emit(builder *b, const parley_type *t, size_t base, unsigned nest)
         if (!is_static(t->discriminator) || !is_static(t->arms) || !is_static(t->default_arm) ||
             (t->discriminator->kind == PARLEY_KIND_ENUM && !is_static(t->discriminator->values)))
             return false;
-        for (size_t i = 0; i < t->n_arms; i++)
-            if (t->arms[i].type != NULL && !sub_ok(b, t->arms[i].type, NULL))
-                return false;
-        if (t->default_arm != NULL && t->default_arm->type != NULL &&
-            !sub_ok(b, t->default_arm->type, NULL))
+        if (t->n_arms + 1 > PROG_MAX_ARMS - b->n_arms)
             return false;
-        return add_op(b, PARLEY__OP_UNION, base, 0, t);
+        for (size_t i = 0; i <= t->n_arms; i++) {
+            const parley_arm *arm = i < t->n_arms ? &t->arms[i] : t->default_arm;
+            b->arms[b->n_arms + i] = NULL;
+            if (arm != NULL && arm->type != NULL &&
+                !sub_ok(b, arm->type, &b->arms[b->n_arms + i]))
+                return false;
+        }
+        if (!add_op(b, PARLEY__OP_UNION, base, 0, t))
+            return false;
+        /* an index until the program is laid out (see compile()) */
+        b->ops[b->n_ops - 1].arms = (const parley__prog *const *)(uintptr_t)(b->n_arms + 1);
+        b->n_arms += t->n_arms + 1;
+        return true;
     case PARLEY_KIND_HANDLE:
     case PARLEY_KIND_FD:
         return false;
@@ -174,7 +187,8 @@ static parley__prog *compile(const parley_type *type, builder *b)
 {
     parley__prog *pg;
     parley__plan *plans;
-    size_t head;
+    const parley__prog **arms;
+    size_t head, arms_at;
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     return NULL;    /* FIXED copies assume the wire's byte order */
@@ -187,7 +201,9 @@ static parley__prog *compile(const parley_type *type, builder *b)
         return NULL;
     }
     b->n_stack--;
-    head = sizeof(*pg) + b->n_ops * sizeof(pg->ops[0]);
+    arms_at = sizeof(*pg) + b->n_ops * sizeof(pg->ops[0]);
+    arms_at = (arms_at + _Alignof(void *) - 1) / _Alignof(void *) * _Alignof(void *);
+    head = arms_at + b->n_arms * sizeof(b->arms[0]);
     head = (head + _Alignof(parley__plan) - 1) / _Alignof(parley__plan) * _Alignof(parley__plan);
     /* malloc, not talloc: the table is shared by every thread, and
      * NULL-parented talloc chunks are tracked in a context that is not. */
@@ -196,12 +212,17 @@ static parley__prog *compile(const parley_type *type, builder *b)
         return NULL;
     plans = (parley__plan *)((uint8_t *)pg + head);
     memcpy(plans, b->plans, b->n_plans * sizeof(parley__plan));
+    arms = (const parley__prog **)((uint8_t *)pg + arms_at);
+    memcpy(arms, b->arms, b->n_arms * sizeof(b->arms[0]));
     pg->type = type;
     pg->n_ops = b->n_ops;
     memcpy(pg->ops, b->ops, b->n_ops * sizeof(pg->ops[0]));
-    for (size_t i = 0; i < pg->n_ops; i++)
+    for (size_t i = 0; i < pg->n_ops; i++) {
         if (pg->ops[i].plan != NULL)
             pg->ops[i].plan = &plans[(uintptr_t)pg->ops[i].plan - 1];
+        if (pg->ops[i].arms != NULL)
+            pg->ops[i].arms = &arms[(uintptr_t)pg->ops[i].arms - 1];
+    }
     return pg;
 }
 
@@ -256,6 +277,7 @@ static const parley__prog *prog_get(const parley_type *type, builder *holder)
         }
         b->n_ops = 0;
         b->n_plans = 0;
+        b->n_arms = 0;
         b->n_stack = 0;
         if (holder != NULL) {
             memcpy(b->stack, holder->stack, holder->n_stack * sizeof(b->stack[0]));

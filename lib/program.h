@@ -42,6 +42,9 @@ typedef struct parley__prog_op {
     const parley__plan *plan;   /* SEQ: the element's flat plan, or NULL */
     const struct parley__prog *sub; /* SEQ, OPT: the element's program when known
                                        at compile time (NULL: look it up) */
+    const struct parley__prog *const *arms; /* UNION: each arm's program (by arm
+                                       index, then the default arm), NULL where
+                                       unknown at compile time or void */
 } parley__prog_op;
 
 typedef struct parley__prog {
