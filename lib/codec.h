@@ -142,30 +142,6 @@ static inline void parley__put_u16(uint8_t *p, uint16_t v)
 {
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     v = __builtin_bswap16(v);
-/* Copy len bytes; short ones inline (no call): two overlapping moves cover
- * any length from 4 to 16, and neither reads outside src[0..len). */
-static inline void parley__copy_short(uint8_t *dst, const uint8_t *src, size_t len)
-{
-    if (len >= 8 && len <= 16) {
-        uint64_t a, b;
-        memcpy(&a, src, 8);
-        memcpy(&b, src + len - 8, 8);
-        memcpy(dst, &a, 8);
-        memcpy(dst + len - 8, &b, 8);
-    } else if (len >= 4 && len < 8) {
-        uint32_t a, b;
-        memcpy(&a, src, 4);
-        memcpy(&b, src + len - 4, 4);
-        memcpy(dst, &a, 4);
-        memcpy(dst + len - 4, &b, 4);
-    } else if (len < 4) {
-        for (size_t i = 0; i < len; i++)
-            dst[i] = src[i];
-    } else {
-        memcpy(dst, src, len);
-    }
-}
-
 #endif
     memcpy(p, &v, 2);
 }
@@ -174,30 +150,6 @@ static inline void parley__put_u32(uint8_t *p, uint32_t v)
 {
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     v = __builtin_bswap32(v);
-/* Copy len bytes; short ones inline (no call): two overlapping moves cover
- * any length from 4 to 16, and neither reads outside src[0..len). */
-static inline void parley__copy_short(uint8_t *dst, const uint8_t *src, size_t len)
-{
-    if (len >= 8 && len <= 16) {
-        uint64_t a, b;
-        memcpy(&a, src, 8);
-        memcpy(&b, src + len - 8, 8);
-        memcpy(dst, &a, 8);
-        memcpy(dst + len - 8, &b, 8);
-    } else if (len >= 4 && len < 8) {
-        uint32_t a, b;
-        memcpy(&a, src, 4);
-        memcpy(&b, src + len - 4, 4);
-        memcpy(dst, &a, 4);
-        memcpy(dst + len - 4, &b, 4);
-    } else if (len < 4) {
-        for (size_t i = 0; i < len; i++)
-            dst[i] = src[i];
-    } else {
-        memcpy(dst, src, len);
-    }
-}
-
 #endif
     memcpy(p, &v, 4);
 }
@@ -206,30 +158,6 @@ static inline void parley__put_u64(uint8_t *p, uint64_t v)
 {
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     v = __builtin_bswap64(v);
-/* Copy len bytes; short ones inline (no call): two overlapping moves cover
- * any length from 4 to 16, and neither reads outside src[0..len). */
-static inline void parley__copy_short(uint8_t *dst, const uint8_t *src, size_t len)
-{
-    if (len >= 8 && len <= 16) {
-        uint64_t a, b;
-        memcpy(&a, src, 8);
-        memcpy(&b, src + len - 8, 8);
-        memcpy(dst, &a, 8);
-        memcpy(dst + len - 8, &b, 8);
-    } else if (len >= 4 && len < 8) {
-        uint32_t a, b;
-        memcpy(&a, src, 4);
-        memcpy(&b, src + len - 4, 4);
-        memcpy(dst, &a, 4);
-        memcpy(dst + len - 4, &b, 4);
-    } else if (len < 4) {
-        for (size_t i = 0; i < len; i++)
-            dst[i] = src[i];
-    } else {
-        memcpy(dst, src, len);
-    }
-}
-
 #endif
     memcpy(p, &v, 8);
 }
@@ -240,30 +168,6 @@ static inline uint16_t parley__get_u16(const uint8_t *p)
     memcpy(&v, p, 2);
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     v = __builtin_bswap16(v);
-/* Copy len bytes; short ones inline (no call): two overlapping moves cover
- * any length from 4 to 16, and neither reads outside src[0..len). */
-static inline void parley__copy_short(uint8_t *dst, const uint8_t *src, size_t len)
-{
-    if (len >= 8 && len <= 16) {
-        uint64_t a, b;
-        memcpy(&a, src, 8);
-        memcpy(&b, src + len - 8, 8);
-        memcpy(dst, &a, 8);
-        memcpy(dst + len - 8, &b, 8);
-    } else if (len >= 4 && len < 8) {
-        uint32_t a, b;
-        memcpy(&a, src, 4);
-        memcpy(&b, src + len - 4, 4);
-        memcpy(dst, &a, 4);
-        memcpy(dst + len - 4, &b, 4);
-    } else if (len < 4) {
-        for (size_t i = 0; i < len; i++)
-            dst[i] = src[i];
-    } else {
-        memcpy(dst, src, len);
-    }
-}
-
 #endif
     return v;
 }
@@ -274,30 +178,6 @@ static inline uint32_t parley__get_u32(const uint8_t *p)
     memcpy(&v, p, 4);
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     v = __builtin_bswap32(v);
-/* Copy len bytes; short ones inline (no call): two overlapping moves cover
- * any length from 4 to 16, and neither reads outside src[0..len). */
-static inline void parley__copy_short(uint8_t *dst, const uint8_t *src, size_t len)
-{
-    if (len >= 8 && len <= 16) {
-        uint64_t a, b;
-        memcpy(&a, src, 8);
-        memcpy(&b, src + len - 8, 8);
-        memcpy(dst, &a, 8);
-        memcpy(dst + len - 8, &b, 8);
-    } else if (len >= 4 && len < 8) {
-        uint32_t a, b;
-        memcpy(&a, src, 4);
-        memcpy(&b, src + len - 4, 4);
-        memcpy(dst, &a, 4);
-        memcpy(dst + len - 4, &b, 4);
-    } else if (len < 4) {
-        for (size_t i = 0; i < len; i++)
-            dst[i] = src[i];
-    } else {
-        memcpy(dst, src, len);
-    }
-}
-
 #endif
     return v;
 }
@@ -308,30 +188,6 @@ static inline uint64_t parley__get_u64(const uint8_t *p)
     memcpy(&v, p, 8);
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     v = __builtin_bswap64(v);
-/* Copy len bytes; short ones inline (no call): two overlapping moves cover
- * any length from 4 to 16, and neither reads outside src[0..len). */
-static inline void parley__copy_short(uint8_t *dst, const uint8_t *src, size_t len)
-{
-    if (len >= 8 && len <= 16) {
-        uint64_t a, b;
-        memcpy(&a, src, 8);
-        memcpy(&b, src + len - 8, 8);
-        memcpy(dst, &a, 8);
-        memcpy(dst + len - 8, &b, 8);
-    } else if (len >= 4 && len < 8) {
-        uint32_t a, b;
-        memcpy(&a, src, 4);
-        memcpy(&b, src + len - 4, 4);
-        memcpy(dst, &a, 4);
-        memcpy(dst + len - 4, &b, 4);
-    } else if (len < 4) {
-        for (size_t i = 0; i < len; i++)
-            dst[i] = src[i];
-    } else {
-        memcpy(dst, src, len);
-    }
-}
-
 #endif
     return v;
 }
@@ -354,10 +210,16 @@ static inline void parley__copy_small(uint8_t *dst, const uint8_t *src, size_t l
 }
 
 /* Copy len bytes; short ones inline (no call): two overlapping moves cover
- * any length from 4 to 16, and neither reads outside src[0..len). */
+ * any length from 4 to 32, and neither reads outside src[0..len). */
 static inline void parley__copy_short(uint8_t *dst, const uint8_t *src, size_t len)
 {
-    if (len >= 8 && len <= 16) {
+    if (len > 16 && len <= 32) {
+        uint64_t a[2], b[2];
+        memcpy(a, src, 16);
+        memcpy(b, src + len - 16, 16);
+        memcpy(dst, a, 16);
+        memcpy(dst + len - 16, b, 16);
+    } else if (len >= 8 && len <= 16) {
         uint64_t a, b;
         memcpy(&a, src, 8);
         memcpy(&b, src + len - 8, 8);
