@@ -102,8 +102,8 @@ typedef struct parley__plan {
 
 /* Build the plan of a flat type (runs, identical, encode_tail); false if the
  * type is not flat (or needs too many runs, or the host is not
- * little-endian).  Computed per call on the stack: descriptors are shared and
- * const, so nothing is cached. */
+ * little-endian).  The generic walk computes plans per call on the stack; a
+ * compiled program (program.h) keeps the plans of its sequences. */
 bool parley__plan_build(const parley_type *type, parley__plan *plan);
 /* Add what decode needs (pieces, ops, decode_tail) to a built plan; false if
  * the type cannot be decoded by plan (overlapping fields, a gap over 48). */
@@ -190,23 +190,6 @@ static inline uint64_t parley__get_u64(const uint8_t *p)
     v = __builtin_bswap64(v);
 #endif
     return v;
-}
-
-/* Copy len bytes; small common lengths become inline moves. */
-static inline void parley__copy_small(uint8_t *dst, const uint8_t *src, size_t len)
-{
-    switch (len) {
-    case 1: memcpy(dst, src, 1); break;
-    case 2: memcpy(dst, src, 2); break;
-    case 4: memcpy(dst, src, 4); break;
-    case 8: memcpy(dst, src, 8); break;
-    case 12: memcpy(dst, src, 12); break;
-    case 16: memcpy(dst, src, 16); break;
-    case 20: memcpy(dst, src, 20); break;
-    case 24: memcpy(dst, src, 24); break;
-    case 32: memcpy(dst, src, 32); break;
-    default: memcpy(dst, src, len); break;
-    }
 }
 
 /* Copy len bytes; short ones inline (no call): two overlapping moves cover

@@ -29,7 +29,10 @@ bool parley__prog_enabled = true;
  * old program.  Descriptors in a loaded image's static storage (what
  * parley-idl emits, and every `static const parley_type`) keep their address
  * and contents for the life of the process.  dladdr() tells them apart; it
- * runs only when a type is compiled, once per type.
+ * runs only when a type is compiled, once per type.  (What this does not
+ * cover: a shared object holding descriptors that is dlclose()d while the
+ * process keeps encoding, and another one mapped at the same address with
+ * different descriptors.  parley-idl output is linked in, not unloaded.)
  */
 static bool is_static(const void *p)
 {
