@@ -59,13 +59,17 @@ static void build_table(idl_unit *u)
     }
     u->n_sorted = n;
     qsort(u->sorted, n, sizeof(u->sorted[0]), cmp_decl);
-    for (size_t i = 1; i < n; i++) {
-        if (strcmp(u->sorted[i]->name, u->sorted[i - 1]->name) == 0) {
-            idl_decl *first = idl_lookup(u, u->sorted[i]->name);
-            idl_error(u, u->sorted[i]->loc, "duplicate name '%s'", u->sorted[i]->name);
+    /* report in source order: every declaration that is not the first of its name */
+    for (idl_decl *d = u->decls; d != NULL; d = d->unit_next) {
+        idl_decl *first;
+        if (d->kind == IDL_INTERFACE)
+            continue;
+        first = idl_lookup(u, d->name);
+        if (first != d) {
+            idl_error(u, d->loc, "duplicate name '%s'", d->name);
             idl_note(u, first->loc, "'%s' was first declared here as a %s", first->name,
                      idl_decl_kind_name(first->kind));
-            u->sorted[i]->bad = true;
+            d->bad = true;
         }
     }
 }
@@ -695,7 +699,8 @@ int idl_check(idl_unit *u)
         case IDL_STRUCT:
             if (!check_members(u, d->members))
                 d->bad = true;
-            check_member_names(u, d->members, d->name);
+            check_member_names(u, d->members,
+                               talloc_asprintf(d, "struct '%s'", d->name));
             break;
         case IDL_TYPEDEF:
             if (!check_member(u, d->alias))

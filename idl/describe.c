@@ -6,7 +6,10 @@
  *   method 2 kv.get 0x9a41...  m({s})->({?{...}})
  *
  * Types are listed by C name, in load order (imports first), followed by the
- * request and reply struct of every method. */
+ * request and reply struct of every method.  A typedef that only renames a
+ * type has no descriptor of its own: its line reads
+ *   alias kv_id parley_type_uint32 0x... u32
+ * naming the descriptor it stands for. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -37,7 +40,11 @@ char *idl_describe(void *mem_ctx, idl_unit *u)
         shape = idl_shape_decl(tmp, u, d);
         if (shape == NULL)
             shape = "(too long)";
-        line(&buf, "type", d->cname, shape);
+        if (gen_typedef_is_alias(d))
+            line(&buf, "alias", gen_must(talloc_asprintf(tmp, "%s %s", d->cname,
+                                                          gen_alias_target(tmp, d))), shape);
+        else
+            line(&buf, "type", d->cname, shape);
     }
     for (size_t i = 0; i < n; i++) {
         const idl_method *m = ms[i];

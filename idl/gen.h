@@ -8,7 +8,10 @@
 void *gen_must(void *p);
 /* Append to a talloc string buffer. */
 void gen_printf(char **buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* C type of t including `optional` (a pointer). */
+/* Whether `optional T` is T's own pointer (T is a string or a handle, also
+ * through plain typedefs): NULL means absent (doc/idl.md). */
+bool gen_optional_inline(const idl_type *t);
+/* C type of t including `optional` (a pointer, unless gen_optional_inline). */
 const char *gen_ctype(void *ctx, const idl_type *t);
 /* "ctype name", without a space after a '*'. */
 const char *gen_decl(void *ctx, const char *ctype, const char *name);
@@ -28,5 +31,7 @@ const char *gen_first_line(void *ctx, const idl_unit *u, const char *version);
 size_t gen_methods(const idl_unit *u, const idl_method **out, size_t cap);
 /* A C integer constant expression for v (int-sized when it fits). */
 const char *gen_int_literal(void *ctx, int64_t v);
+/* The descriptor an alias typedef's macro names (parley_type_uint32, kv_entry_type). */
+const char *gen_alias_target(void *ctx, const idl_decl *d);
 
 #endif

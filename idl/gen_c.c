@@ -84,7 +84,7 @@ static const char *desc_member(genc *g, const idl_member *m, const char *own)
     }
     case IDL_BASE_NAMED:
         ref = F("%s_type", t->target->cname);
-        label = t->target->kind == IDL_HANDLE ? t->target->name : t->target->cname;
+        label = t->target->cname;
         break;
     }
     if (t->optional) {
@@ -279,7 +279,7 @@ char *idl_gen_source(void *mem_ctx, idl_unit *u, const char *version)
         case IDL_HANDLE:
             gen_printf(&g->body, "const parley_type %s_type = {\n    .kind = PARLEY_KIND_HANDLE, "
                        ".name = \"%s\", .size = sizeof(parley_handle *),\n};\n\n", d->cname,
-                       d->name);
+                       d->cname);
             break;
         case IDL_TYPEDEF:
             if (!gen_typedef_is_alias(d))

@@ -61,10 +61,31 @@ const char *idl_ctype_base(void *ctx, const idl_type *t)
     return "void";
 }
 
+bool gen_optional_inline(const idl_type *t)
+{
+    int guard = 0;
+
+    while (guard++ < 1000) {
+        const idl_decl *d;
+        if (t->base == IDL_BASE_STRING)
+            return true;
+        if (t->base != IDL_BASE_NAMED || t->target == NULL)
+            return false;
+        d = t->target;
+        if (d->kind == IDL_HANDLE)
+            return true;
+        if (d->kind != IDL_TYPEDEF || d->alias->declarator != IDL_DECLARATOR_NONE ||
+            d->alias->type->optional)
+            return false;
+        t = d->alias->type;
+    }
+    return false;
+}
+
 const char *gen_ctype(void *ctx, const idl_type *t)
 {
     const char *b = idl_ctype_base(ctx, t);
-    if (!t->optional)
+    if (!t->optional || gen_optional_inline(t))
         return b;
     return gen_must(talloc_asprintf(ctx, "%s%s*", b, b[strlen(b) - 1] == '*' ? "" : " "));
 }
@@ -154,4 +175,16 @@ const char *gen_int_literal(void *ctx, int64_t v)
         return gen_must(talloc_asprintf(ctx, v < 0 ? "(%" PRId64 ")" : "%" PRId64, v));
     return gen_must(talloc_asprintf(ctx, v < 0 ? "(-INT64_C(%" PRId64 "))" : "INT64_C(%" PRId64 ")",
                                     v < 0 ? -v : v));
+}
+
+const char *gen_alias_target(void *ctx, const idl_decl *d)
+{
+    const idl_type *t = d->alias->type;
+    if (t->base == IDL_BASE_NAMED)
+        return gen_must(talloc_asprintf(ctx, "%s_type", t->target->cname));
+    if (t->base == IDL_BASE_STRING)
+        return "parley_type_string";
+    if (t->base == IDL_BASE_BYTES)
+        return "parley_type_bytes";
+    return gen_must(talloc_asprintf(ctx, "parley_type_%s", idl_prim_name(t->prim)));
 }

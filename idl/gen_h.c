@@ -89,18 +89,6 @@ static void emit_def(char **buf, void *ctx, idl_unit *u, idl_decl *d)
     d->mark = DONE;
 }
 
-static const char *alias_target(void *ctx, const idl_decl *d)
-{
-    const idl_type *t = d->alias->type;
-    if (t->base == IDL_BASE_NAMED)
-        return gen_must(talloc_asprintf(ctx, "%s_type", t->target->cname));
-    if (t->base == IDL_BASE_STRING)
-        return "parley_type_string";
-    if (t->base == IDL_BASE_BYTES)
-        return "parley_type_bytes";
-    return gen_must(talloc_asprintf(ctx, "parley_type_%s", idl_prim_name(t->prim)));
-}
-
 static void emit_types(char **buf, void *ctx, idl_unit *u)
 {
     idl_file *f = u->main;
@@ -147,7 +135,7 @@ static void emit_types(char **buf, void *ctx, idl_unit *u)
             gen_printf(buf, "/* Type descriptors (parley/type.h). */\n");
         any = true;
         if (gen_typedef_is_alias(d))
-            gen_printf(buf, "#define %s_type %s\n", d->cname, alias_target(ctx, d));
+            gen_printf(buf, "#define %s_type %s\n", d->cname, gen_alias_target(ctx, d));
         else
             gen_printf(buf, "extern const parley_type %s_type;\n", d->cname);
     }

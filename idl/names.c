@@ -140,6 +140,16 @@ static int cmp_cident(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Whether a comes before b in the source (files in load order). */
+static bool before(const cident *a, const cident *b)
+{
+    if (a->loc.file != b->loc.file)
+        return a->seq < b->seq;
+    if (a->loc.line != b->loc.line)
+        return a->loc.line < b->loc.line;
+    return a->loc.col < b->loc.col;
+}
+
 #define F(...) must(u, talloc_asprintf(tmp, __VA_ARGS__))
 
 void idl_names_check(idl_unit *u)
@@ -215,17 +225,48 @@ void idl_names_check(idl_unit *u)
         s.n = 0;    /* collisions of declarations with errors would only be noise */
     if (s.n > 0)
         qsort(s.v, s.n, sizeof(s.v[0]), cmp_cident);
-    for (size_t i = 1; i < s.n; i++) {
-        size_t first = i - 1;
-        if (strcmp(s.v[i].cname, s.v[first].cname) != 0)
-            continue;
-        while (first > 0 && strcmp(s.v[first - 1].cname, s.v[i].cname) == 0)
-            first--;
-        if (strcmp(s.v[i].what, s.v[first].what) == 0)
-            continue;   /* one declaration already reported (a duplicate name) */
-        idl_error(u, s.v[i].loc, "%s collides with %s: both are '%s' in C", s.v[i].what,
-                  s.v[first].what, s.v[i].cname);
-        idl_note(u, s.v[first].loc, "%s is declared here", s.v[first].what);
+    /* collect the collisions, one per pair of declarations, then report
+     * them in source order */
+    {
+        cident *late = must(u, talloc_array(tmp, cident, s.n + 1));
+        const cident **early = must(u, talloc_array(tmp, const cident *, s.n + 1));
+        size_t nc = 0;
+        for (size_t i = 1; i < s.n; i++) {
+            size_t first = i - 1;
+            bool seen = false;
+            if (strcmp(s.v[i].cname, s.v[first].cname) != 0)
+                continue;
+            while (first > 0 && strcmp(s.v[first - 1].cname, s.v[i].cname) == 0)
+                first--;
+            if (strcmp(s.v[i].what, s.v[first].what) == 0)
+                continue;
+            for (size_t k = 0; k < nc && !seen; k++)
+                seen = strcmp(late[k].what, s.v[i].what) == 0 &&
+                       strcmp(early[k]->what, s.v[first].what) == 0;
+            if (seen)
+                continue;
+            late[nc] = s.v[i];
+            early[nc] = &s.v[first];
+            nc++;
+        }
+        for (size_t k = 0; k < nc; k++) {
+            /* selection of the next in source order; nc is small */
+            size_t best = k;
+            for (size_t j = k + 1; j < nc; j++)
+                if (before(&late[j], &late[best]))
+                    best = j;
+            if (best != k) {
+                cident t = late[k];
+                const cident *te = early[k];
+                late[k] = late[best];
+                early[k] = early[best];
+                late[best] = t;
+                early[best] = te;
+            }
+            idl_error(u, late[k].loc, "%s collides with %s: both are '%s' in C", late[k].what,
+                      early[k]->what, late[k].cname);
+            idl_note(u, early[k]->loc, "%s is declared here", early[k]->what);
+        }
     }
     talloc_free(s.v);
     talloc_free(tmp);

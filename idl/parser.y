@@ -75,7 +75,7 @@ static unsigned attr_bits(idl_lexstate *ls, char **names, idl_loc *locs, int n, 
 
 %type <expr> expr opt_bound
 %type <type> type base
-%type <member> member members member_item params param_list
+%type <member> member members member_item last_member params param_list
 %type <enumval> enumval enumvals
 %type <cases> case_label case_labels
 %type <arm> arm arms
@@ -131,9 +131,13 @@ item
         d->values = idl_enumvals_reverse($5);
         idl_file_add_decl(ls->file, d);
     }
-    | KW_STRUCT IDENT '{' members '}' opt_semi {
+    | KW_STRUCT IDENT '{' members last_member '}' opt_semi {
         idl_decl *d = NEW(idl_decl);
         d->kind = IDL_STRUCT; d->loc = L(ls, @2); d->name = $2;
+        if ($5 != NULL) {
+            $5->next = $4;
+            $4 = $5;
+        }
         d->members = idl_members_reverse($4);
         idl_file_add_decl(ls->file, d);
     }
@@ -161,7 +165,7 @@ item
         idl_decl *d = NEW(idl_decl);
         d->kind = IDL_INTERFACE; d->loc = L(ls, @2); d->name = $2;
         ls->iface = d;
-    } iface_items '}' opt_semi {
+    } iface_items last_method '}' opt_semi {
         idl_decl *d = ls->iface;
         d->methods = idl_methods_reverse(d->methods);
         d->reserved = idl_reserved_reverse(d->reserved);
@@ -209,6 +213,15 @@ enumval
 members
     : %empty { $$ = NULL; }
     | members member_item { if ($2 != NULL) { $2->next = $1; $$ = $2; } else $$ = $1; }
+    ;
+
+/* A last member without its ';' is reported, and kept. */
+last_member
+    : %empty { $$ = NULL; }
+    | member {
+        $$ = $1;
+        idl_error(U, L(ls, @1), "expected ';' after member '%s'", $1->name);
+    }
     ;
 
 member_item
@@ -281,6 +294,16 @@ case_label
 iface_items
     : %empty
     | iface_items iface_item
+    ;
+
+last_method
+    : %empty
+    | method {
+        idl_error(U, L(ls, @1), "expected ';' after method '%s'", $1->name);
+        $1->iface = ls->iface;
+        $1->next = ls->iface->methods;
+        ls->iface->methods = $1;
+    }
     ;
 
 iface_item

@@ -12,7 +12,8 @@
 
 #include "ast.h"
 
-#define MAX_STACK 1000   /* nesting of structs, unions and typedefs followed */
+#define MAX_STACK 256    /* enclosing structs and unions: PARLEY__TYPE_CHECK_DEPTH */
+#define MAX_REC 1000     /* declarations followed (typedef chains included) */
 
 typedef struct shaper {
     char *buf;
@@ -229,7 +230,7 @@ static void shape_decl(shaper *s, const idl_decl *d)
 {
     if (s->over)
         return;
-    if (s->rec >= MAX_STACK) {
+    if (s->rec >= MAX_REC) {
         s->over = true;
         return;
     }
@@ -246,7 +247,7 @@ static void shape_decl_in(shaper *s, const idl_decl *d)
         return;
     case IDL_HANDLE:
         put(s, "h(");
-        put(s, d->name);
+        put(s, d->cname != NULL ? d->cname : d->name);
         put(s, ")");
         return;
     case IDL_TYPEDEF:
