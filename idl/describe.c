@@ -40,9 +40,16 @@ char *idl_describe(void *mem_ctx, idl_unit *u)
         shape = idl_shape_decl(tmp, u, d);
         if (shape == NULL)
             shape = "(too long)";
-        if (gen_typedef_is_alias(d))
+        if (gen_typedef_is_alias(d)) {
+            /* name the descriptor at the end of a chain of aliases */
+            const idl_decl *t = d;
+            int guard = 0;
+            while (t->alias->type->base == IDL_BASE_NAMED && guard++ < 1000 &&
+                   gen_typedef_is_alias(t->alias->type->target))
+                t = t->alias->type->target;
             line(&buf, "alias", gen_must(talloc_asprintf(tmp, "%s %s", d->cname,
-                                                          gen_alias_target(tmp, d))), shape);
+                                                          gen_alias_target(tmp, t))), shape);
+        }
         else
             line(&buf, "type", d->cname, shape);
     }

@@ -17,12 +17,16 @@ enum { UNSEEN = 0, BUSY = 1, DONE = 2 };
 
 static void emit_def(char **buf, void *ctx, idl_unit *u, idl_decl *d);
 
+/* Emit what member m of `from` needs defined before it: typedef names
+ * always; structs and unions when held by value, except by a typedef without
+ * declarator (a typedef may name an incomplete struct type). */
 static void need_member(char **buf, void *ctx, idl_unit *u, const idl_decl *from,
                         const idl_member *m)
 {
     const idl_type *t = m->type;
     idl_decl *d = t->target;
-    bool complete = !t->optional && m->declarator != IDL_DECLARATOR_SEQ;
+    bool complete = !t->optional && m->declarator != IDL_DECLARATOR_SEQ &&
+                    !(from->kind == IDL_TYPEDEF && m->declarator == IDL_DECLARATOR_NONE);
 
     if (t->base != IDL_BASE_NAMED || d == NULL || d->file != from->file)
         return;

@@ -211,7 +211,8 @@ void idl_names_check(idl_unit *u)
         }
         if (d->cname == NULL)
             continue;
-        add(u, &s, d->loc, F("%s '%s'", kind, d->name), d->cname);
+        if (d->kind != IDL_HANDLE)      /* a handle's C name is only in its descriptor's */
+            add(u, &s, d->loc, F("%s '%s'", kind, d->name), d->cname);
         if (idl_decl_is_type(d))
             add(u, &s, d->loc, F("%s '%s'", kind, d->name), F("%s_type", d->cname));
     }
