@@ -123,10 +123,14 @@ void gen_member(char **buf, void *ctx, const idl_member *m, const char *indent, 
 
 bool gen_typedef_is_alias(const idl_decl *d)
 {
-    const idl_member *a = d->alias;
-    const idl_type *t = a->type;
+    const idl_member *a;
+    const idl_type *t;
 
-    if (d->kind != IDL_TYPEDEF || a->declarator != IDL_DECLARATOR_NONE || t->optional)
+    if (d->kind != IDL_TYPEDEF)
+        return false;
+    a = d->alias;
+    t = a->type;
+    if (a->declarator != IDL_DECLARATOR_NONE || t->optional)
         return false;
     if ((t->base == IDL_BASE_STRING || t->base == IDL_BASE_BYTES) && t->bound != NULL)
         return false;
