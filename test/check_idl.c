@@ -20,7 +20,7 @@
 #include "fs.h"
 #include "kv.h"
 
-#define SEEDS 60
+#define SEEDS 200
 
 typedef struct generated {
     const char *file;                   /* test/idl/ok/<file>.idl */
