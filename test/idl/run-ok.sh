@@ -2,7 +2,8 @@
 # parley-idl on test/idl/ok/*.idl: each compiles (exit 0, no diagnostics),
 # twice to byte-identical output whose first line names the compiler and
 # the input without a directory, with no absolute path anywhere; --describe
-# works; and the command line: --help, --version, usage errors.
+# works; the compiled generated code references no runtime function; -I;
+# and the command line: --help, --version, usage errors.
 set -u
 : "${srcdir:=.}"
 idl=${PARLEY_IDL:-$PWD/idl/parley-idl}
@@ -51,6 +52,17 @@ for f in "$ok"/*.idl; do
     echo "ok   $base.idl"
 done
 [ "$n" -gt 0 ] || { echo "no files in $ok"; exit 99; }
+
+# The generated .c files reference no runtime function: only descriptors.
+lib=test/idl/.libs/libidl-ok.a
+if [ -f "$lib" ] && command -v nm > /dev/null 2>&1; then
+    refs=$(nm -u "$lib" | awk '{ print $NF }' | grep '^parley_' | sort -u)
+    echo "$refs" | grep -q '^parley_type_' || say_fail "$lib: no parley_type_ reference (nm?)"
+    other=$(echo "$refs" | grep -v '^parley_type_')
+    [ -z "$other" ] || say_fail "generated code references the runtime: $other"
+else
+    say_fail "$lib or nm missing"
+fi
 
 # -I: an import found only along the include path
 mkdir -p "$work/inc" "$work/src"
