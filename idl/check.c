@@ -542,9 +542,6 @@ static void check_typedef_cycles(idl_unit *u)
 
 static void check_interfaces(idl_unit *u)
 {
-    idl_method *seen_first = NULL;
-    (void)seen_first;
-
     for (idl_decl *d = u->main->decls; d != NULL; d = d->next) {
         if (d->kind != IDL_INTERFACE)
             continue;
