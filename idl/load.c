@@ -236,6 +236,13 @@ bool idl_load_file(idl_unit *u, const char *path)
         idl_error_plain(u, "out of memory");
         return false;
     }
+    if (!is_file(path)) {
+        struct stat st;
+        idl_error_plain(u, "cannot read '%s': %s", path,
+                        stat(path, &st) != 0 ? strerror(errno) : "not a regular file");
+        talloc_free(f);
+        return false;
+    }
     f->text = read_all(f, path, &f->len);
     real = realpath(path, NULL);
     if (f->text == NULL || real == NULL) {
