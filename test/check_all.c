@@ -9,6 +9,8 @@ typedef Suite *(*suite_fn)(void);
 
 static const suite_fn suites[] = {
     parley_status_suite,
+    parley_type_suite,
+    parley_data_suite,
 };
 
 int main(void)

@@ -5,5 +5,7 @@
 #include <check.h>
 
 Suite *parley_status_suite(void);
+Suite *parley_type_suite(void);
+Suite *parley_data_suite(void);
 
 #endif

@@ -25,6 +25,9 @@
  * | HANDLE          | parley_handle *                | u32 session-local id               |
  * | FD              | int                            | u32 index into the frame's fds     |
  *
+ * An optional string or handle is the pointer itself (`char *`,
+ * `parley_handle *`) with NULL for absent, not a pointer to the pointer.
+ *
  * A sequence (or bytes) member of a struct is the pair `size_t n_x; T *x;`
  * with the count immediately before the pointer; the field's offset is the
  * offset of the count.  (size_t and a pointer have the same size and
@@ -175,6 +178,8 @@ struct parley_type {
     /** UNION: the arm for any other value; NULL = other values are invalid.
      *  A default arm whose type is NULL is a void default. */
     const parley_arm *default_arm;
+    /** UNION: the discriminator member's name (for printing and paths). */
+    const char *discriminator_name;
 };
 
 /** @name Primitive descriptors
@@ -212,44 +217,44 @@ PARLEY_PUBLIC extern const parley_type parley_type_fd;
 /** A struct type named after its C type. */
 #define PARLEY_STRUCT_TYPE(ctype, field_array) \
     { PARLEY_KIND_STRUCT, #ctype, sizeof(ctype), 0, 0, NULL, \
-      (field_array), PARLEY__COUNT(field_array), NULL, 0, NULL, 0, NULL, 0, NULL }
+      (field_array), PARLEY__COUNT(field_array), NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
 /** A string with a bound in bytes (0 = unbounded). */
 #define PARLEY_STRING_TYPE(tname, maxlen) \
     { PARLEY_KIND_STRING, (tname), sizeof(char *), 0, (maxlen), NULL, \
-      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL }
+      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
 /** A byte blob with a bound (0 = unbounded). */
 #define PARLEY_BYTES_TYPE(tname, maxlen) \
     { PARLEY_KIND_BYTES, (tname), sizeof(parley_bytes), 0, (maxlen), NULL, \
-      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL }
+      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
 /** A sequence of elem_desc with a bound (0 = unbounded). */
 #define PARLEY_SEQUENCE_TYPE(tname, elem_desc, maxcount) \
     { PARLEY_KIND_SEQUENCE, (tname), sizeof(parley_seq), 0, (maxcount), &(elem_desc), \
-      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL }
+      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
 /** A fixed array of count elements of C type elem_ctype described by elem_desc. */
 #define PARLEY_ARRAY_TYPE(tname, elem_ctype, elem_desc, count) \
     { PARLEY_KIND_ARRAY, (tname), (count) * sizeof(elem_ctype), 0, (count), &(elem_desc), \
-      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL }
+      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
 /** An optional (nullable pointer to) elem_desc. */
 #define PARLEY_OPTIONAL_TYPE(tname, elem_desc) \
     { PARLEY_KIND_OPTIONAL, (tname), sizeof(void *), 0, 0, &(elem_desc), \
-      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL }
+      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
 /** An enum over a C enum type. */
 #define PARLEY_ENUM_TYPE(ctype, value_array) \
     { PARLEY_KIND_ENUM, #ctype, sizeof(ctype), 0, 0, NULL, \
-      NULL, 0, (value_array), PARLEY__COUNT(value_array), NULL, 0, NULL, 0, NULL }
+      NULL, 0, (value_array), PARLEY__COUNT(value_array), NULL, 0, NULL, 0, NULL, NULL }
 /** A bitmask enum (PARLEY_TYPE_FLAGS). */
 #define PARLEY_FLAGS_TYPE(ctype, value_array) \
     { PARLEY_KIND_ENUM, #ctype, sizeof(ctype), PARLEY_TYPE_FLAGS, 0, NULL, \
-      NULL, 0, (value_array), PARLEY__COUNT(value_array), NULL, 0, NULL, 0, NULL }
+      NULL, 0, (value_array), PARLEY__COUNT(value_array), NULL, 0, NULL, 0, NULL, NULL }
 /** A handle of the named handle type. */
 #define PARLEY_HANDLE_TYPE(tname) \
     { PARLEY_KIND_HANDLE, (tname), sizeof(parley_handle *), 0, 0, NULL, \
-      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL }
+      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
 /** A union: ctype holds the discriminator member dmember (of type ddesc) and `u`. */
 #define PARLEY_UNION_TYPE(ctype, dmember, ddesc, arm_array, default_arm_ptr) \
     { PARLEY_KIND_UNION, #ctype, sizeof(ctype), 0, 0, NULL, NULL, 0, NULL, 0, \
       &(ddesc), offsetof(ctype, dmember), (arm_array), PARLEY__COUNT(arm_array), \
-      (default_arm_ptr) }
+      (default_arm_ptr), #dmember }
 /** A union arm selected by value. */
 #define PARLEY_ARM(ctype, value, member, desc) \
     { (value), #member, offsetof(ctype, u.member), &(desc), 0 }
