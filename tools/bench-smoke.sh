@@ -54,7 +54,7 @@ expect 0 --help
 has '^Usage: parley-bench COMMAND'
 has '^  codec '
 expect 0 codec --help
-has '^Usage: parley-bench codec'
+has "^Usage: parley-bench codec \\[OPTION\\]"
 expect 0 --version
 has '^parley-bench '
 

@@ -6,7 +6,8 @@
  * A command is `int bench_<name>_main(int argc, char **argv)` (argv[0] is the
  * command name) returning an exit status: 0 done, 1 the benchmark failed,
  * 2 usage error; and `void bench_<name>_usage(FILE *out)` printing its own
- * part of the help text.
+ * part of the help text: an indented description and its own options (the
+ * caller prints the synopsis line above it).
  */
 #ifndef PARLEY_BENCH_H
 #define PARLEY_BENCH_H

@@ -125,8 +125,7 @@ typedef struct case_result {
 
 void bench_codec_usage(FILE *out)
 {
-    fputs("parley-bench codec [OPTION]...\n"
-          "  Encode and decode three payloads through Parley's codec (parley/data.h),\n"
+    fputs("  Encode and decode three payloads through Parley's codec (parley/data.h),\n"
           "  through ONC RPC XDR (libtirpc with rpcgen-generated filters) and as a plain\n"
           "  memcpy of the same number of bytes, in the same run on one pinned CPU:\n"
           "    (a) bytes   one 1 MiB byte blob\n"
@@ -229,6 +228,9 @@ static int run_case(const bench_config *cfg, bench_case c, case_result *res)
     if (N_IMPLS > 1)
         printf(", xdr %zu", res->wire_len[IMPL_XDR]);
     printf("; memcpy copies %zu\n", copy.len);
+    if (subj[IMPL_PARLEY].decode_allocs != 0)
+        printf("  parley decode allocates %zu talloc chunks per value\n",
+               subj[IMPL_PARLEY].decode_allocs);
     printf("  %-7s %-7s %12s %10s %7s %9s%s\n", "op", "impl", "ns/op", "MB/s", "spread",
            "vs memcpy", N_IMPLS > 1 ? "   vs xdr" : "");
     for (int op = 0; op < N_OPS; op++)
@@ -293,7 +295,7 @@ int bench_codec_main(int argc, char **argv)
     if (rc != 0)
         return rc;
     if (help) {
-        printf("Usage: ");
+        printf("Usage: parley-bench codec [OPTION]...\n");
         bench_codec_usage(stdout);
         printf("\nOptions for every command:\n");
         bench_common_usage(stdout);

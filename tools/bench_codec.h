@@ -90,6 +90,7 @@ typedef struct bench_subject {
     void *arg;
     size_t wire_len;          /**< bytes of one encoding */
     const uint8_t *wire;      /**< one encoding (lives as long as arg) */
+    size_t decode_allocs;     /**< allocations one decode makes; 0 = not known */
 } bench_subject;
 
 /**

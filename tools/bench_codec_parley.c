@@ -351,6 +351,7 @@ int bench_codec_parley_prepare(TALLOC_CTX *mem_ctx, bench_case c, bench_subject 
         fprintf(stderr, "parley-bench codec: parley: case %d does not round-trip\n", (int)c);
         return -1;
     }
+    ret->decode_allocs = talloc_total_blocks(back);
     talloc_free(back);
 
     ret->impl = "parley";

@@ -262,5 +262,6 @@ int bench_codec_xdr_prepare(TALLOC_CTX *mem_ctx, bench_case c, bench_subject *re
     ret->arg = s;
     ret->wire_len = s->wire_len;
     ret->wire = s->wire;
+    ret->decode_allocs = 0;
     return 0;
 }

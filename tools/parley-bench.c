@@ -33,9 +33,9 @@ static void usage(FILE *out)
     fprintf(out,
             "Usage: parley-bench COMMAND [OPTION]...\n"
             "  or:  parley-bench --help | --version\n"
-            "Measure the speed of Parley beside baselines (ONC RPC XDR, memcpy, raw\n"
-            "sockets) run in the same process and on the same pinned CPU, and print\n"
-            "a table with the ratios.  This is a benchmark, not a test: targets are\n"
+            "Measure the speed of Parley beside baselines (such as ONC RPC XDR and\n"
+            "memcpy) run in the same process on the same pinned CPU, and print a\n"
+            "table with the ratios.  This is a benchmark, not a test: targets are\n"
             "reported, never enforced.\n"
             "\n"
             "Commands:\n");
@@ -45,7 +45,8 @@ static void usage(FILE *out)
     bench_common_usage(out);
     fprintf(out, "      --version         print the version and exit (without a command)\n");
     for (size_t i = 0; i < N_COMMANDS; i++) {
-        fprintf(out, "\n");
+        fprintf(out, "\nCommand %s (parley-bench %s [OPTION]...):\n", commands[i].name,
+                commands[i].name);
         commands[i].usage(out);
     }
     fprintf(out,
