@@ -58,6 +58,19 @@ has "^Usage: parley-bench codec \\[OPTION\\]"
 expect 0 --version
 has '^parley-bench '
 
+expect 0 idl --help
+has '^Usage: parley-bench idl \[OPTION\]'
+expect 2 idl --lines 5
+# The idl run needs parley-idl, which the IDL compiler's part of the tree builds.
+if [ -x ./idl/parley-idl ]; then
+    expect 0 idl --lines 300 --time 0.01 --runs 1
+    has '^input: [0-9]* lines'
+    has '^compiler: .*parley-idl'
+    has 'ms/compile'
+else
+    echo "note: ./idl/parley-idl is not built here; 'parley-bench idl' not run"
+fi
+
 expect 2
 expect 2 no-such-command
 expect 2 codec --no-such-option
