@@ -78,6 +78,7 @@ expect 2 codec --time
 expect 2 codec --time abc
 expect 2 codec --runs 0
 expect 2 codec --case z
+expect 2 codec --case ,
 expect 2 codec extra-argument
 
 if [ "$fail" -ne 0 ]; then

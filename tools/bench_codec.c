@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <talloc.h>
@@ -154,7 +153,7 @@ static int handle_codec_option(int opt, const char *arg, void *data)
 
     if (opt != 'C')
         return BENCH_EXIT_USAGE;
-    copy = strdup(arg);
+    copy = talloc_strdup(NULL, arg);
     if (copy == NULL)
         return BENCH_EXIT_FAILED;
     memset(o->selected, 0, sizeof(o->selected));
@@ -172,7 +171,12 @@ static int handle_codec_option(int opt, const char *arg, void *data)
         }
         o->selected[c] = true;
     }
-    free(copy);
+    talloc_free(copy);
+    if (rc == 0 && !o->selected[BENCH_CASE_BYTES] && !o->selected[BENCH_CASE_POINTS] &&
+        !o->selected[BENCH_CASE_DIRENT]) {
+        fprintf(stderr, "parley-bench codec: --case names no case\n");
+        rc = BENCH_EXIT_USAGE;
+    }
     return rc;
 }
 
