@@ -91,6 +91,19 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
  */
 PARLEY_PUBLIC void parley_call_release(parley_call *call);
 
+/**
+ * @brief The session a call belongs to.
+ *
+ * In a handler this is the incoming session, on which the handler may acquire
+ * calls back to the caller (both ends may serve).
+ *
+ * @param[in] call the call
+ * @return the session, or NULL for NULL.
+ *
+ * Ownership: borrowed; valid while the call is.  Errors: none.
+ */
+PARLEY_PUBLIC parley_session *parley_call_get_session(parley_call *call);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,460 @@
+/* Connections: framing over a stream socket. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "status.h"
+
+#define RBUF_INITIAL 4096u
+#define RBUF_KEEP (64u * 1024u)
+#define READ_BUDGET (256u * 1024u)
+
+typedef struct wq_item {
+    struct wq_item *next;
+    size_t len, off;
+    uint8_t bytes[];
+} wq_item;
+
+struct parley__conn {
+    parley__loop *loop;
+    parley__io io;
+    const parley__conn_ops *ops;
+    void *data;
+    uint32_t max_payload;
+
+    /* Read side: loop thread only. */
+    uint8_t *rbuf;
+    size_t rcap, rpos, rlen;
+    bool closed_cb_done;
+
+    /* Write side, under wlock. */
+    pthread_mutex_t wlock;
+    pthread_cond_t wcond;
+    int fd;
+    bool closed;
+    bool want_out;
+    wq_item *head, *tail;
+    size_t queued;
+};
+
+static void queue_free(parley__conn *conn)
+{
+    while (conn->head != NULL) {
+        wq_item *it = conn->head;
+
+        conn->head = it->next;
+        free(it);
+    }
+    conn->tail = NULL;
+    conn->queued = 0;
+}
+
+static int conn_destructor(parley__conn *conn)
+{
+    if (conn->fd >= 0) {
+        parley__loop_del(conn->loop, &conn->io);
+        close(conn->fd);
+        conn->fd = -1;
+    }
+    queue_free(conn);
+    free(conn->rbuf);
+    pthread_cond_destroy(&conn->wcond);
+    pthread_mutex_destroy(&conn->wlock);
+    return 0;
+}
+
+static void conn_io(void *data, uint32_t events);
+
+parley_status parley__conn_new(TALLOC_CTX *mem_ctx, parley__loop *loop, int fd,
+                               uint32_t max_payload, const parley__conn_ops *ops, void *data,
+                               parley__conn **ret_conn)
+{
+    parley__conn *conn = talloc_zero(mem_ctx, parley__conn);
+
+    if (conn == NULL) {
+        close(fd);
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory creating a connection");
+    }
+    conn->loop = loop;
+    conn->ops = ops;
+    conn->data = data;
+    conn->max_payload = max_payload;
+    conn->fd = fd;
+    pthread_mutex_init(&conn->wlock, NULL);
+    pthread_cond_init(&conn->wcond, NULL);
+    talloc_set_destructor(conn, conn_destructor);
+    conn->io.fd = fd;
+    conn->io.fn = conn_io;
+    conn->io.data = conn;
+    *ret_conn = conn;
+    return PARLEY_OK;
+}
+
+parley_status parley__conn_start(parley__conn *conn)
+{
+    parley_status st;
+
+    pthread_mutex_lock(&conn->wlock);
+    st = parley__loop_add(conn->loop, &conn->io,
+                          EPOLLIN | (conn->want_out ? EPOLLOUT : 0u));
+    pthread_mutex_unlock(&conn->wlock);
+    return st;
+}
+
+bool parley__conn_is_closed(parley__conn *conn)
+{
+    bool c;
+
+    pthread_mutex_lock(&conn->wlock);
+    c = conn->closed;
+    pthread_mutex_unlock(&conn->wlock);
+    return c;
+}
+
+int parley__conn_fd(parley__conn *conn)
+{
+    return conn->fd;
+}
+
+void parley__conn_set_max_payload(parley__conn *conn, uint32_t max_payload)
+{
+    conn->max_payload = max_payload;
+}
+
+/* Try to write the queue; wlock held.  Returns false on a hard error. */
+static bool flush_locked(parley__conn *conn)
+{
+    while (conn->head != NULL) {
+        wq_item *it = conn->head;
+        ssize_t n = send(conn->fd, it->bytes + it->off, it->len - it->off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK;
+        }
+        it->off += (size_t)n;
+        conn->queued -= (size_t)n;
+        if (it->off < it->len)
+            return true;
+        conn->head = it->next;
+        if (conn->head == NULL)
+            conn->tail = NULL;
+        free(it);
+    }
+    return true;
+}
+
+static void close_task(void *data);
+
+typedef struct close_req {
+    parley__conn *conn;
+    parley_status status;
+    bool bye;
+    char why[];
+} close_req;
+
+parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_id,
+                                uint32_t code, const void *payload, size_t len)
+{
+    uint8_t hdr[PARLEY__FRAME_HEADER_SIZE];
+    parley__frame_header h = { (uint32_t)len, kind, 0, 0, call_id, code };
+    size_t total = sizeof(hdr) + len, done = 0;
+    parley_status st = PARLEY_OK;
+    bool broken = false;
+
+    if (len > UINT32_MAX)
+        return parley__error(PARLEY_ERR_OVERFLOW, "a frame payload of %zu bytes", len);
+    parley__frame_pack(&h, hdr);
+    pthread_mutex_lock(&conn->wlock);
+    while (!conn->closed && conn->queued > PARLEY__CONN_HIGH_WATER &&
+           !parley__loop_in_thread(conn->loop))
+        pthread_cond_wait(&conn->wcond, &conn->wlock);
+    if (conn->closed) {
+        st = parley__error(PARLEY_ERR_CONNECTION_CLOSED, "the connection is closed");
+        goto done;
+    }
+    if (conn->head == NULL) {
+        struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
+        struct msghdr msg;
+        ssize_t n;
+
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = iov;
+        msg.msg_iovlen = len > 0 ? 2 : 1;
+        do
+            n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            st = parley__error_errno(PARLEY_ERR_CONNECTION_CLOSED, errno, "sending a %s frame",
+                                     parley__frame_kind_name(kind));
+            broken = true;
+            goto done;
+        }
+        done = n < 0 ? 0 : (size_t)n;
+        if (done == total)
+            goto done;
+    }
+    {
+        wq_item *it = malloc(sizeof(*it) + (total - done));
+
+        if (it == NULL) {
+            st = parley__error(PARLEY_ERR_NOMEM, "out of memory queueing a frame");
+            if (done > 0)
+                broken = true;   /* a partial frame went out: the stream is unusable */
+            goto done;
+        }
+        it->next = NULL;
+        it->len = total - done;
+        it->off = 0;
+        if (done < sizeof(hdr)) {
+            memcpy(it->bytes, hdr + done, sizeof(hdr) - done);
+            if (len > 0)
+                memcpy(it->bytes + sizeof(hdr) - done, payload, len);
+        } else {
+            memcpy(it->bytes, (const uint8_t *)payload + (done - sizeof(hdr)), total - done);
+        }
+        if (conn->tail != NULL)
+            conn->tail->next = it;
+        else
+            conn->head = it;
+        conn->tail = it;
+        conn->queued += it->len;
+        if (!conn->want_out) {
+            conn->want_out = true;
+            if (conn->io.active)
+                parley__loop_mod(conn->loop, &conn->io, EPOLLIN | EPOLLOUT);
+        }
+    }
+done:
+    pthread_mutex_unlock(&conn->wlock);
+    if (broken)
+        parley__conn_close(conn, PARLEY_ERR_CONNECTION_CLOSED, parley_error_message(), false);
+    return st;
+}
+
+/* Loop thread: close now. */
+static void do_close(parley__conn *conn, parley_status status, const char *why, bool bye)
+{
+    pthread_mutex_lock(&conn->wlock);
+    if (conn->closed) {
+        pthread_mutex_unlock(&conn->wlock);
+        return;
+    }
+    conn->closed = true;
+    if (bye && conn->fd >= 0) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+
+        if (flush_locked(conn) && conn->head == NULL &&
+            parley__message_encode(NULL, why, &buf, &len) == PARLEY_OK) {
+            uint8_t hdr[PARLEY__FRAME_HEADER_SIZE];
+            parley__frame_header h = { (uint32_t)len, PARLEY__FRAME_BYE, 0, 0, 0,
+                                       (uint32_t)status };
+            struct iovec iov[2] = { { hdr, sizeof(hdr) }, { buf, len } };
+            struct msghdr msg;
+
+            parley__frame_pack(&h, hdr);
+            memset(&msg, 0, sizeof(msg));
+            msg.msg_iov = iov;
+            msg.msg_iovlen = 2;
+            (void)!sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+        talloc_free(buf);
+    }
+    if (conn->fd >= 0) {
+        uint8_t sink[4096];
+
+        parley__loop_del(conn->loop, &conn->io);
+        shutdown(conn->fd, SHUT_WR);
+        /* Drain what we have not read, so TCP does not reset over the BYE. */
+        for (int i = 0; i < 64 && recv(conn->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+            ;
+        close(conn->fd);
+        conn->fd = -1;
+    }
+    queue_free(conn);
+    pthread_cond_broadcast(&conn->wcond);
+    pthread_mutex_unlock(&conn->wlock);
+    if (!conn->closed_cb_done) {
+        conn->closed_cb_done = true;
+        conn->ops->closed(conn->data, status, why != NULL ? why : "");
+    }
+}
+
+static void close_task(void *data)
+{
+    close_req *req = data;
+
+    do_close(req->conn, req->status, req->why, req->bye);
+    free(req);
+}
+
+void parley__conn_close(parley__conn *conn, parley_status status, const char *why, bool bye)
+{
+    size_t n;
+    close_req *req;
+
+    if (parley__loop_in_thread(conn->loop)) {
+        do_close(conn, status, why, bye);
+        return;
+    }
+    n = why != NULL ? strlen(why) : 0;
+    req = malloc(sizeof(*req) + n + 1);
+    if (req == NULL) {
+        /* Cannot queue the close: at least stop the socket; the loop sees EOF. */
+        pthread_mutex_lock(&conn->wlock);
+        if (conn->fd >= 0)
+            shutdown(conn->fd, SHUT_RDWR);
+        pthread_mutex_unlock(&conn->wlock);
+        return;
+    }
+    req->conn = conn;
+    req->status = status;
+    req->bye = bye;
+    memcpy(req->why, why != NULL ? why : "", n + 1);
+    if (parley__loop_post(conn->loop, close_task, req) != PARLEY_OK)
+        free(req);
+}
+
+static void free_task(void *data)
+{
+    talloc_free(data);
+}
+
+void parley__conn_free_later(parley__conn *conn)
+{
+    if (parley__loop_post(conn->loop, free_task, conn) != PARLEY_OK)
+        talloc_free(conn);
+}
+
+/* Process complete frames in rbuf; returns false once closed. */
+static bool process(parley__conn *conn)
+{
+    while (conn->rlen - conn->rpos >= PARLEY__FRAME_HEADER_SIZE) {
+        parley__frame_header h;
+        size_t need;
+        parley_status st = parley__frame_unpack(conn->rbuf + conn->rpos, conn->max_payload, &h);
+
+        if (st != PARLEY_OK) {
+            char why[PARLEY__ERROR_MAX];
+
+            snprintf(why, sizeof(why), "%s", parley_error_message());
+            do_close(conn, st, why, true);
+            return false;
+        }
+        need = PARLEY__FRAME_HEADER_SIZE + h.length;
+        if (conn->rlen - conn->rpos < need) {
+            if (conn->rcap - conn->rpos < need) {
+                size_t have = conn->rlen - conn->rpos;
+                uint8_t *nb = malloc(need);
+
+                if (nb == NULL) {
+                    do_close(conn, PARLEY_ERR_NOMEM, "out of memory receiving a frame", true);
+                    return false;
+                }
+                memcpy(nb, conn->rbuf + conn->rpos, have);
+                free(conn->rbuf);
+                conn->rbuf = nb;
+                conn->rcap = need;
+                conn->rpos = 0;
+                conn->rlen = have;
+            }
+            return true;
+        }
+        conn->rpos += need;
+        conn->ops->frame(conn->data, &h, conn->rbuf + conn->rpos - h.length);
+        if (conn->closed)
+            return false;
+    }
+    return true;
+}
+
+static void conn_read(parley__conn *conn)
+{
+    size_t budget = READ_BUDGET;
+
+    while (budget > 0 && !conn->closed) {
+        ssize_t n;
+
+        if (conn->rbuf == NULL) {
+            conn->rbuf = malloc(RBUF_INITIAL);
+            if (conn->rbuf == NULL) {
+                do_close(conn, PARLEY_ERR_NOMEM, "out of memory receiving", false);
+                return;
+            }
+            conn->rcap = RBUF_INITIAL;
+        }
+        if (conn->rpos == conn->rlen) {
+            conn->rpos = conn->rlen = 0;
+        } else if (conn->rlen == conn->rcap && conn->rpos > 0) {
+            memmove(conn->rbuf, conn->rbuf + conn->rpos, conn->rlen - conn->rpos);
+            conn->rlen -= conn->rpos;
+            conn->rpos = 0;
+        }
+        n = recv(conn->fd, conn->rbuf + conn->rlen, conn->rcap - conn->rlen, MSG_DONTWAIT);
+        if (n == 0) {
+            do_close(conn, PARLEY_ERR_CONNECTION_CLOSED, "the other end closed the connection",
+                     false);
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            {
+                char why[256];
+
+                snprintf(why, sizeof(why), "reading the connection: %s", strerror(errno));
+                do_close(conn, PARLEY_ERR_CONNECTION_CLOSED, why, false);
+            }
+            return;
+        }
+        conn->rlen += (size_t)n;
+        budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+        if (!process(conn))
+            return;
+    }
+    /* An idle connection keeps a small buffer. */
+    if (conn->rpos == conn->rlen && conn->rcap > RBUF_KEEP) {
+        free(conn->rbuf);
+        conn->rbuf = NULL;
+        conn->rcap = conn->rpos = conn->rlen = 0;
+    }
+}
+
+static void conn_io(void *data, uint32_t events)
+{
+    parley__conn *conn = data;
+
+    if (events & EPOLLOUT) {
+        bool ok;
+
+        pthread_mutex_lock(&conn->wlock);
+        ok = conn->closed || flush_locked(conn);
+        if (ok && !conn->closed && conn->head == NULL && conn->want_out) {
+            conn->want_out = false;
+            parley__loop_mod(conn->loop, &conn->io, EPOLLIN);
+        }
+        if (conn->queued <= PARLEY__CONN_HIGH_WATER)
+            pthread_cond_broadcast(&conn->wcond);
+        pthread_mutex_unlock(&conn->wlock);
+        if (!ok) {
+            do_close(conn, PARLEY_ERR_CONNECTION_CLOSED, "writing the connection failed", false);
+            return;
+        }
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        conn_read(conn);
+}
