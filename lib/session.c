@@ -60,13 +60,6 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
         talloc_free(session);
         return st;
     }
-    st = parley__hello_encode(NULL, peer->protocol, peer->max_message, 0, &hello, &hello_len);
-    if (st == PARLEY_OK)
-        st = parley__conn_send(session->conn, PARLEY__FRAME_HELLO, 0, 0, hello, hello_len);
-    talloc_free(hello);
-    if (st != PARLEY_OK)
-        goto fail;
-
     pthread_mutex_lock(&peer->lock);
     if (peer->destroying) {
         pthread_mutex_unlock(&peer->lock);
@@ -94,8 +87,17 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
         }
         return parley__error(st, "%s", why);
     }
+    /* Our HELLO goes first: the other end sends nothing but its HELLO before
+     * it has ours.  A failure to send closes the connection, which drops
+     * the references the normal way (an incoming session may be gone now). */
     if (ret_session != NULL)
         *ret_session = session;
+    if (parley__hello_encode(NULL, peer->protocol, peer->max_message, 0, &hello,
+                             &hello_len) == PARLEY_OK)
+        (void)parley__conn_send(session->conn, PARLEY__FRAME_HELLO, 0, 0, hello, hello_len);
+    else
+        parley__session_close_conn(session, PARLEY_ERR_NOMEM, "out of memory sending a HELLO");
+    talloc_free(hello);
     return PARLEY_OK;
 fail:
     {

@@ -14,6 +14,7 @@ static const suite_fn suites[] = {
     parley_wire_suite,
     parley_loop_suite,
     parley_peer_suite,
+    parley_faults_suite,
 };
 
 int main(void)

@@ -11,5 +11,6 @@ Suite *parley_data_suite(void);
 Suite *parley_wire_suite(void);
 Suite *parley_loop_suite(void);
 Suite *parley_peer_suite(void);
+Suite *parley_faults_suite(void);
 
 #endif
