@@ -85,6 +85,8 @@ static bool equal_value(const parley_type *t, const void *a, const void *b, unsi
         const void *x = *(void *const *)a, *y = *(void *const *)b;
         if (x == NULL || y == NULL)
             return x == y;
+        if (parley__optional_is_inline(t->elem))
+            return equal_value(t->elem, a, b, depth + 1);
         return equal_value(t->elem, x, y, depth + 1);
     }
     }
@@ -208,6 +210,8 @@ static parley_status copy_value(TALLOC_CTX *parent, const parley_type *t, void *
         void **p = dst;
         if (*p == NULL)
             return PARLEY_OK;
+        if (parley__optional_is_inline(t->elem))
+            return copy_value(parent, t->elem, dst, depth + 1);
         *p = talloc_memdup(parent, *p, t->elem->size);
         if (*p == NULL)
             return PARLEY_ERR_NOMEM;

@@ -226,6 +226,8 @@ static bool print_value(struct printer *p, const parley_type *t, const void *v, 
     }
     case PARLEY_KIND_OPTIONAL: {
         const void *target = *(void *const *)v;
+        if (target != NULL && parley__optional_is_inline(t->elem))
+            target = v; /* the optional is the string or handle pointer itself */
         if (target == NULL) {
             put(p, "NULL");
             return true;

@@ -30,4 +30,16 @@ uint64_t parley__method_fingerprint(const parley_type *request, const parley_typ
 int64_t parley__load_int(const void *p, parley_kind kind);
 /* The arm a discriminator value selects (the default arm, or NULL). */
 const parley_arm *parley__union_arm(const parley_type *union_type, int64_t value);
+/*
+ * The memory form of OPTIONAL T is a pointer to a T object (NULL = absent),
+ * except when T's own memory form is already a pointer (STRING: char *,
+ * HANDLE: parley_handle *): then the optional is that pointer itself, and
+ * NULL means absent (test/zoo.h: `parley_handle *maybe; // optional cursor`).
+ * Every walker (encode, decode, print, equal, copy) uses this one rule.
+ */
+static inline bool parley__optional_is_inline(const parley_type *elem)
+{
+    return elem->kind == PARLEY_KIND_STRING || elem->kind == PARLEY_KIND_HANDLE;
+}
+
 #endif

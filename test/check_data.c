@@ -78,6 +78,7 @@ START_TEST(test_print_edges)
     uint8_t big[100];
     parley_bytes b = { sizeof(big), big };
     zoo_res r = { parley_test_fake_handle(1), NULL, 4 };
+    zoo_res r2 = { parley_test_fake_handle(1), parley_test_fake_handle(2), 5 };
     char *ctl = talloc_strdup(mem, "\x01\x7f\n");
 
     memset(big, 0xee, sizeof(big));
@@ -93,6 +94,9 @@ START_TEST(test_print_edges)
     ck_assert_str_eq(text, "<100 bytes: ee ee ee ee ee ee ee ee ee ee ee ee ee ee ee ee ...>");
     ck_assert_int_eq(parley_data_print(mem, &zoo_res_type, &r, &text), PARLEY_OK);
     ck_assert_str_eq(text, "{ cursor = <cursor handle>, maybe = NULL, fd = <fd 4> }");
+    ck_assert_int_eq(parley_data_print(mem, &zoo_res_type, &r2, &text), PARLEY_OK);
+    ck_assert_str_eq(text, "{ cursor = <cursor handle>, maybe = <cursor handle>, fd = <fd 5> }");
+    ck_assert(!parley_data_equal(&zoo_res_type, &r, &r2));
     ck_assert_int_eq(parley_data_print(mem, &parley_type_string, &ctl, &text), PARLEY_OK);
     ck_assert_str_eq(text, "\"\\x01\\x7f\\n\"");
 

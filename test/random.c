@@ -237,6 +237,13 @@ static int fill(TALLOC_CTX *mem, const parley_type *t, uint64_t *st, unsigned de
     }
     case PARLEY_KIND_OPTIONAL: {
         void *p = NULL;
+        if (t->elem->kind == PARLEY_KIND_STRING || t->elem->kind == PARLEY_KIND_HANDLE) {
+            /* inline optional: the pointer itself, NULL = absent */
+            *(void **)v = NULL;
+            if (parley_test_rand_below(st, 2))
+                return fill(mem, t->elem, st, depth + 1, v);
+            return 0;
+        }
         if (depth < DEEP && parley_test_rand_below(st, 2)) {
             p = talloc_zero_size(mem, t->elem->size);
             if (p == NULL || fill(p, t->elem, st, depth + 1, p) != 0)

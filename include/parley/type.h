@@ -25,6 +25,9 @@
  * | HANDLE          | parley_handle *                | u32 session-local id               |
  * | FD              | int                            | u32 index into the frame's fds     |
  *
+ * An optional string or handle is the pointer itself (`char *`,
+ * `parley_handle *`) with NULL for absent, not a pointer to the pointer.
+ *
  * A sequence (or bytes) member of a struct is the pair `size_t n_x; T *x;`
  * with the count immediately before the pointer; the field's offset is the
  * offset of the count.  (size_t and a pointer have the same size and
