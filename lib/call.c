@@ -114,6 +114,7 @@ static void complete_outgoing(parley_call *call, parley_status st, void *reply, 
     if (st != PARLEY_OK)
         call->message = talloc_strdup(call, msg);
     call->state = PARLEY__CALL_COMPLETED;
+    call->completed = true;
     pthread_cond_signal(&call->cond);
     pthread_mutex_unlock(&session->lock);
 }
@@ -134,7 +135,7 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     uint8_t *buf = NULL;
     size_t len = 0;
     parley_status st;
-    bool oneway;
+    bool oneway, alone;
 
     if (call == NULL || call->incoming || in == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
@@ -207,7 +208,9 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     call->done_data = data;
     call->reply = NULL;
     call->state = PARLEY__CALL_OUTSTANDING;
+    call->completed = false;
     table_insert(session, call);
+    alone = session->n_outstanding == 1;
     pthread_mutex_unlock(&session->lock);
 
     st = parley__conn_send(session->conn, PARLEY__FRAME_CALL, call->id, method_id, buf, len);
@@ -229,6 +232,10 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     if (done != NULL)
         return PARLEY_PENDING;
 
+    /* The only call waiting: read the reply on this thread (no hop through
+     * the I/O thread).  Otherwise, or if the read side is busy, wait. */
+    if (alone)
+        (void)parley__conn_wait_reply(session->conn, call->id, &call->completed, &session->lock);
     pthread_mutex_lock(&session->lock);
     while (call->state != PARLEY__CALL_COMPLETED)
         pthread_cond_wait(&call->cond, &session->lock);

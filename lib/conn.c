@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -17,6 +18,12 @@
 #define RBUF_INITIAL 4096u
 #define RBUF_KEEP (64u * 1024u)
 #define READ_BUDGET (256u * 1024u)
+
+typedef struct deferred_frame {
+    struct deferred_frame *next;
+    parley__frame_header hdr;
+    uint8_t payload[];
+} deferred_frame;
 
 typedef struct wq_item {
     struct wq_item *next;
@@ -31,10 +38,13 @@ struct parley__conn {
     void *data;
     uint32_t max_payload;
 
-    /* Read side: loop thread only. */
+    /* Read side, under rlock (the loop thread, or a caller reading its reply). */
+    pthread_mutex_t rlock;
     uint8_t *rbuf;
     size_t rcap, rpos, rlen;
-    bool closed_cb_done;
+    pthread_mutex_t dlock;                       /* guards deferred */
+    deferred_frame *deferred, **deferred_tail;   /* set aside by a caller, in order */
+    bool closed_cb_done;                         /* loop thread */
 
     /* Write side, under wlock. */
     pthread_mutex_t wlock;
@@ -42,6 +52,8 @@ struct parley__conn {
     int fd;
     bool closed;
     bool want_out;
+    bool reader_claimed;      /* a caller polls fd: do not close it under it */
+    bool close_deferred;      /* ... so that caller closes it */
     wq_item *head, *tail;
     size_t queued;
 };
@@ -67,8 +79,16 @@ static int conn_destructor(parley__conn *conn)
     }
     queue_free(conn);
     free(conn->rbuf);
+    while (conn->deferred != NULL) {
+        deferred_frame *d = conn->deferred;
+
+        conn->deferred = d->next;
+        free(d);
+    }
     pthread_cond_destroy(&conn->wcond);
     pthread_mutex_destroy(&conn->wlock);
+    pthread_mutex_destroy(&conn->rlock);
+    pthread_mutex_destroy(&conn->dlock);
     return 0;
 }
 
@@ -90,7 +110,10 @@ parley_status parley__conn_new(TALLOC_CTX *mem_ctx, parley__loop *loop, int fd,
     conn->max_payload = max_payload;
     conn->fd = fd;
     pthread_mutex_init(&conn->wlock, NULL);
+    pthread_mutex_init(&conn->rlock, NULL);
+    pthread_mutex_init(&conn->dlock, NULL);
     pthread_cond_init(&conn->wcond, NULL);
+    conn->deferred_tail = &conn->deferred;
     talloc_set_destructor(conn, conn_destructor);
     conn->io.fd = fd;
     conn->io.fn = conn_io;
@@ -128,6 +151,14 @@ int parley__conn_fd(parley__conn *conn)
 void parley__conn_set_max_payload(parley__conn *conn, uint32_t max_payload)
 {
     conn->max_payload = max_payload;
+}
+
+/* Set the epoll interest from the state; wlock held. */
+static void arm_locked(parley__conn *conn)
+{
+    (void)parley__loop_mod(conn->loop, &conn->io,
+                           (conn->reader_claimed ? 0u : (uint32_t)EPOLLIN) |
+                           (conn->want_out ? (uint32_t)EPOLLOUT : 0u));
 }
 
 /* Try to write the queue; wlock held.  Returns false on a hard error. */
@@ -233,7 +264,7 @@ parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_
         if (!conn->want_out) {
             conn->want_out = true;
             if (conn->io.active)
-                parley__loop_mod(conn->loop, &conn->io, EPOLLIN | EPOLLOUT);
+                arm_locked(conn);
         }
     }
 done:
@@ -272,7 +303,13 @@ static void do_close(parley__conn *conn, parley_status status, const char *why, 
         }
         talloc_free(buf);
     }
-    if (conn->fd >= 0) {
+    if (conn->fd >= 0 && conn->reader_claimed) {
+        /* A caller polls the socket: wake it; it closes the fd when it lets go. */
+        parley__loop_del(conn->loop, &conn->io);
+        shutdown(conn->fd, SHUT_RDWR);
+        conn->close_deferred = true;
+        conn->fd = -1;
+    } else if (conn->fd >= 0) {
         uint8_t sink[4096];
 
         parley__loop_del(conn->loop, &conn->io);
@@ -338,94 +375,84 @@ void parley__conn_free_later(parley__conn *conn)
         talloc_free(conn);
 }
 
-/* Process complete frames in rbuf; returns false once closed. */
-static bool process(parley__conn *conn)
+/* ---- read side: under rlock (the loop thread, or a caller reading its own
+ * reply in parley__conn_wait_reply()) ---- */
+
+/* The next complete frame in rbuf: 1 (consumed; *payload points into rbuf),
+ * 0 (need more bytes; room is made for the whole frame), -1 (the header
+ * breaks the framing: *ret_st, and the sentence is set). */
+static int next_frame(parley__conn *conn, parley__frame_header *h, const uint8_t **payload,
+                      parley_status *ret_st)
 {
-    while (conn->rlen - conn->rpos >= PARLEY__FRAME_HEADER_SIZE) {
-        parley__frame_header h;
-        size_t need;
-        parley_status st = parley__frame_unpack(conn->rbuf + conn->rpos, conn->max_payload, &h);
+    size_t need;
+    parley_status st;
 
-        if (st != PARLEY_OK) {
-            char why[PARLEY__ERROR_MAX];
-
-            snprintf(why, sizeof(why), "%s", parley_error_message());
-            do_close(conn, st, why, true);
-            return false;
-        }
-        need = PARLEY__FRAME_HEADER_SIZE + h.length;
-        if (conn->rlen - conn->rpos < need) {
-            if (conn->rcap - conn->rpos < need) {
-                size_t have = conn->rlen - conn->rpos;
-                uint8_t *nb = malloc(need);
-
-                if (nb == NULL) {
-                    do_close(conn, PARLEY_ERR_NOMEM, "out of memory receiving a frame", true);
-                    return false;
-                }
-                memcpy(nb, conn->rbuf + conn->rpos, have);
-                free(conn->rbuf);
-                conn->rbuf = nb;
-                conn->rcap = need;
-                conn->rpos = 0;
-                conn->rlen = have;
-            }
-            return true;
-        }
-        conn->rpos += need;
-        conn->ops->frame(conn->data, &h, conn->rbuf + conn->rpos - h.length);
-        if (conn->closed)
-            return false;
+    if (conn->rlen - conn->rpos < PARLEY__FRAME_HEADER_SIZE)
+        return 0;
+    st = parley__frame_unpack(conn->rbuf + conn->rpos, conn->max_payload, h);
+    if (st != PARLEY_OK) {
+        *ret_st = st;
+        return -1;
     }
-    return true;
+    need = PARLEY__FRAME_HEADER_SIZE + h->length;
+    if (conn->rlen - conn->rpos < need) {
+        if (conn->rcap - conn->rpos < need) {
+            size_t have = conn->rlen - conn->rpos;
+            uint8_t *nb = malloc(need);
+
+            if (nb == NULL) {
+                *ret_st = parley__error(PARLEY_ERR_NOMEM, "out of memory receiving a frame");
+                return -1;
+            }
+            memcpy(nb, conn->rbuf + conn->rpos, have);
+            free(conn->rbuf);
+            conn->rbuf = nb;
+            conn->rcap = need;
+            conn->rpos = 0;
+            conn->rlen = have;
+        }
+        return 0;
+    }
+    conn->rpos += need;
+    *payload = conn->rbuf + conn->rpos - h->length;
+    return 1;
 }
 
-static void conn_read(parley__conn *conn)
+/* recv once into rbuf: > 0 bytes read, 0 EOF, -1 nothing to read now, -2
+ * error (errno kept). */
+static ssize_t fill(parley__conn *conn, int fd)
 {
-    size_t budget = READ_BUDGET;
+    ssize_t n;
 
-    while (budget > 0 && !conn->closed) {
-        ssize_t n;
-
+    if (conn->rbuf == NULL) {
+        conn->rbuf = malloc(RBUF_INITIAL);
         if (conn->rbuf == NULL) {
-            conn->rbuf = malloc(RBUF_INITIAL);
-            if (conn->rbuf == NULL) {
-                do_close(conn, PARLEY_ERR_NOMEM, "out of memory receiving", false);
-                return;
-            }
-            conn->rcap = RBUF_INITIAL;
+            errno = ENOMEM;
+            return -2;
         }
-        if (conn->rpos == conn->rlen) {
-            conn->rpos = conn->rlen = 0;
-        } else if (conn->rlen == conn->rcap && conn->rpos > 0) {
-            memmove(conn->rbuf, conn->rbuf + conn->rpos, conn->rlen - conn->rpos);
-            conn->rlen -= conn->rpos;
-            conn->rpos = 0;
-        }
-        n = recv(conn->fd, conn->rbuf + conn->rlen, conn->rcap - conn->rlen, MSG_DONTWAIT);
-        if (n == 0) {
-            do_close(conn, PARLEY_ERR_CONNECTION_CLOSED, "the other end closed the connection",
-                     false);
-            return;
-        }
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
-            {
-                char why[256];
-
-                snprintf(why, sizeof(why), "reading the connection: %s", strerror(errno));
-                do_close(conn, PARLEY_ERR_CONNECTION_CLOSED, why, false);
-            }
-            return;
-        }
-        conn->rlen += (size_t)n;
-        budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-        if (!process(conn))
-            return;
+        conn->rcap = RBUF_INITIAL;
     }
+    if (conn->rpos == conn->rlen) {
+        conn->rpos = conn->rlen = 0;
+    } else if (conn->rlen == conn->rcap && conn->rpos > 0) {
+        memmove(conn->rbuf, conn->rbuf + conn->rpos, conn->rlen - conn->rpos);
+        conn->rlen -= conn->rpos;
+        conn->rpos = 0;
+    }
+    do
+        n = recv(fd, conn->rbuf + conn->rlen, conn->rcap - conn->rlen, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        conn->rlen += (size_t)n;
+        return n;
+    }
+    if (n == 0)
+        return 0;
+    return (errno == EAGAIN || errno == EWOULDBLOCK) ? -1 : -2;
+}
+
+static void shrink_idle(parley__conn *conn)
+{
     /* An idle connection keeps a small buffer. */
     if (conn->rpos == conn->rlen && conn->rcap > RBUF_KEEP) {
         free(conn->rbuf);
@@ -434,6 +461,193 @@ static void conn_read(parley__conn *conn)
     }
 }
 
+/* Loop thread: the frames a caller set aside, in order.  False once closed. */
+static bool drain_deferred(parley__conn *conn)
+{
+    for (;;) {
+        deferred_frame *d;
+
+        pthread_mutex_lock(&conn->dlock);
+        d = conn->deferred;
+        if (d != NULL) {
+            conn->deferred = d->next;
+            if (conn->deferred == NULL)
+                conn->deferred_tail = &conn->deferred;
+        }
+        pthread_mutex_unlock(&conn->dlock);
+        if (d == NULL)
+            return !conn->closed;
+        if (!conn->closed)
+            conn->ops->frame(conn->data, &d->hdr, d->payload);
+        free(d);
+    }
+}
+
+static void drain_task(void *data)
+{
+    (void)drain_deferred(data);
+}
+
+/* Loop thread, rlock held: the frames a caller set aside, then complete
+ * frames in rbuf.  Returns false once closed. */
+static bool process(parley__conn *conn)
+{
+    parley__frame_header h;
+    const uint8_t *payload;
+    parley_status st = PARLEY_OK;
+    int r;
+
+    if (!drain_deferred(conn))
+        return false;
+    while ((r = next_frame(conn, &h, &payload, &st)) == 1) {
+        conn->ops->frame(conn->data, &h, payload);
+        if (conn->closed)
+            return false;
+    }
+    if (r < 0) {
+        char why[PARLEY__ERROR_MAX];
+
+        snprintf(why, sizeof(why), "%s", parley_error_message());
+        do_close(conn, st, why, true);
+        return false;
+    }
+    return true;
+}
+
+/* Loop thread. */
+static void conn_read(parley__conn *conn)
+{
+    size_t budget = READ_BUDGET;
+
+    if (pthread_mutex_trylock(&conn->rlock) != 0)
+        return;   /* a caller reads its reply; EPOLLIN is re-armed when it is done */
+    if (!process(conn))
+        goto done;
+    while (budget > 0 && !conn->closed) {
+        size_t room = conn->rcap - conn->rlen;
+        ssize_t n = fill(conn, conn->fd);
+
+        if (n == -1)
+            break;
+        if (n <= 0) {
+            char why[256];
+
+            if (n == 0)
+                snprintf(why, sizeof(why), "the other end closed the connection");
+            else
+                snprintf(why, sizeof(why), "reading the connection: %s", strerror(errno));
+            do_close(conn, PARLEY_ERR_CONNECTION_CLOSED, why, false);
+            goto done;
+        }
+        budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+        if (!process(conn))
+            goto done;
+        /* A short read drained the socket: epoll (level-triggered) reports more. */
+        if (room > 0 && (size_t)n < room)
+            break;
+    }
+    shrink_idle(conn);
+done:
+    pthread_mutex_unlock(&conn->rlock);
+}
+
+static void kick_task(void *data)
+{
+    parley__conn *conn = data;
+
+    if (!conn->closed && conn->fd >= 0)
+        conn_read(conn);
+}
+
+bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
+                             pthread_mutex_t *done_lock)
+{
+    int fd;
+    bool kick = false, finished = false;
+
+    if (parley__loop_in_thread(conn->loop) || pthread_mutex_trylock(&conn->rlock) != 0)
+        return false;
+    pthread_mutex_lock(&conn->wlock);
+    if (conn->closed || !conn->io.active) {
+        pthread_mutex_unlock(&conn->wlock);
+        pthread_mutex_unlock(&conn->rlock);
+        return false;
+    }
+    fd = conn->fd;
+    conn->reader_claimed = true;
+    arm_locked(conn);
+    pthread_mutex_unlock(&conn->wlock);
+
+    for (;;) {
+        parley__frame_header h;
+        const uint8_t *payload;
+        parley_status st;
+        int r;
+        ssize_t n;
+
+        pthread_mutex_lock(done_lock);
+        finished = *done;
+        pthread_mutex_unlock(done_lock);
+        if (finished)
+            break;
+        /* Frames already here: ours is handled now, others set aside in order. */
+        while ((r = next_frame(conn, &h, &payload, &st)) == 1) {
+            if (h.kind == PARLEY__FRAME_REPLY && h.call_id == call_id) {
+                conn->ops->frame(conn->data, &h, payload);
+                finished = true;
+                break;
+            }
+            {
+                deferred_frame *d = malloc(sizeof(*d) + h.length);
+
+                if (d == NULL) {
+                    /* Put it back for the loop thread and stop reading. */
+                    conn->rpos -= PARLEY__FRAME_HEADER_SIZE + h.length;
+                    r = -1;
+                    break;
+                }
+                d->hdr = h;
+                d->next = NULL;
+                memcpy(d->payload, payload, h.length);
+                pthread_mutex_lock(&conn->dlock);
+                *conn->deferred_tail = d;
+                conn->deferred_tail = &d->next;
+                pthread_mutex_unlock(&conn->dlock);
+                /* The loop thread handles it now (a callback may be what
+                 * our own reply waits for). */
+                (void)parley__loop_post(conn->loop, drain_task, conn);
+            }
+        }
+        if (finished || r < 0)
+            break;   /* done, or a framing error the loop thread reports */
+        {
+            struct pollfd p = { fd, POLLIN, 0 };
+
+            if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                break;
+        }
+        n = fill(conn, fd);
+        if (n == 0 || n == -2)
+            break;   /* EOF or error: the loop thread closes the connection */
+    }
+
+    pthread_mutex_lock(&conn->wlock);
+    conn->reader_claimed = false;
+    if (!conn->closed)
+        arm_locked(conn);
+    else if (conn->close_deferred) {
+        close(fd);
+        conn->close_deferred = false;
+    }
+    pthread_mutex_unlock(&conn->wlock);
+    kick = conn->rpos != conn->rlen;
+    if (!kick)
+        shrink_idle(conn);
+    pthread_mutex_unlock(&conn->rlock);
+    if (kick)
+        (void)parley__loop_post(conn->loop, kick_task, conn);
+    return finished;
+}
 static void conn_io(void *data, uint32_t events)
 {
     parley__conn *conn = data;
@@ -445,7 +659,7 @@ static void conn_io(void *data, uint32_t events)
         ok = conn->closed || flush_locked(conn);
         if (ok && !conn->closed && conn->head == NULL && conn->want_out) {
             conn->want_out = false;
-            parley__loop_mod(conn->loop, &conn->io, EPOLLIN);
+            arm_locked(conn);
         }
         if (conn->queued <= PARLEY__CONN_HIGH_WATER)
             pthread_cond_broadcast(&conn->wcond);

@@ -5,6 +5,7 @@
 #ifndef PARLEY_LIB_CONN_H
 #define PARLEY_LIB_CONN_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +42,16 @@ parley_status parley__conn_start(parley__conn *conn);
  * the connection is closed or broken. */
 parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_id,
                                 uint32_t code, const void *payload, size_t len);
+
+/* A synchronous caller reads its own reply (no thread hop): claim the read
+ * side if nobody holds it, read until the REPLY with call_id has been handed
+ * to the `frame` callback (on this thread) or *done (under done_lock) is set
+ * by someone else; other frames are set aside for the loop thread, in order.
+ * Returns false at once if the read side is busy (wait another way), or when
+ * it stopped without seeing the reply (EOF, error, bad frame: the loop thread
+ * takes over and closes).  Never on the loop thread. */
+bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
+                             pthread_mutex_t *done_lock);
 
 /* Close the connection; with bye, first try to send a BYE carrying status and
  * why.  Runs the `closed` callback on the loop thread.  Any thread. */

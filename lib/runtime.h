@@ -117,6 +117,7 @@ struct parley_call {
     parley_call_done_fn done;
     void *done_data;
     parley_status result;
+    bool completed;                   /* under session->lock: result is set */
     void *reply;                      /* decoded reply, NULL-parented until handed over */
     char *message;                    /* the failure's sentence */
 

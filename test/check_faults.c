@@ -289,6 +289,69 @@ START_TEST(test_server_dies_mid_call)
 }
 END_TEST
 
+/* A synchronous caller alone on its session reads its own reply: it must
+ * still see the server die, and a disconnect from another thread. */
+typedef struct sync_arg {
+    parley_session *session;
+    parley_status st;
+} sync_arg;
+
+static void *sync_sleeper(void *p)
+{
+    sync_arg *a = p;
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_call *call;
+    tp_sleep req = { 2000, 5 };   /* would succeed after 2 s */
+    tp_tag *rep = NULL;
+
+    a->st = parley_session_acquire_call(a->session, &call);
+    if (a->st == PARLEY_OK) {
+        a->st = parley_call_dispatch(call, TP_SLEEP, &req, mem, &rep, NULL, NULL);
+        parley_call_release(call);
+    }
+    talloc_free(mem);
+    return NULL;
+}
+
+START_TEST(test_lone_sync_caller_sees_close)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    const char *args[] = { "v1", "tcp:127.0.0.1:0", NULL };
+    tp_server srv;
+    parley_peer *peer;
+    parley_session *session;
+    parley_call *die;
+    tp_int zero = { 0 }, *rep = NULL;
+    pthread_t th;
+    sync_arg a;
+    int status;
+
+    ck_assert(tp_server_start(&srv, args, -1));
+    peer = client(mem, srv.endpoint, &session);
+    ck_assert_int_eq(parley_session_acquire_call(session, &die), PARLEY_OK);
+    ck_assert_int_eq(parley_call_dispatch(die, TP_DIE, &zero, mem, &rep, NULL, NULL),
+                     PARLEY_ERR_CONNECTION_CLOSED);
+    parley_call_release(die);
+    status = tp_server_stop(&srv);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+
+    /* A 2 s call ended early by parley_peer_disconnect() from this thread. */
+    ck_assert(tp_server_start(&srv, args, -1));
+    ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &peer), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_connect_endpoint(peer, srv.endpoint), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_connect(peer, &session), PARLEY_OK);
+    a.session = session;
+    a.st = PARLEY_OK;
+    ck_assert_int_eq(pthread_create(&th, NULL, sync_sleeper, &a), 0);
+    usleep(100000);
+    ck_assert_int_eq(parley_peer_disconnect(peer), PARLEY_OK);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(a.st, PARLEY_ERR_CONNECTION_CLOSED);
+    talloc_free(mem);
+    ck_assert_int_eq(tp_server_stop(&srv), 0);
+}
+END_TEST
+
 START_TEST(test_connect_refused_names_endpoint)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
@@ -521,6 +584,7 @@ Suite *parley_faults_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_bad_frames);
     tcase_add_test(tc, test_server_dies_mid_call);
+    tcase_add_test(tc, test_lone_sync_caller_sees_close);
     tcase_add_test(tc, test_connect_refused_names_endpoint);
     tcase_add_test(tc, test_unix_socket_files);
     tcase_add_test(tc, test_stop_listen);
