@@ -18,6 +18,10 @@
 #define RBUF_INITIAL 4096u
 #define RBUF_KEEP (64u * 1024u)
 #define READ_BUDGET (256u * 1024u)
+#define FLUSH_IOV 64
+/* While the loop thread handles a batch of frames, replies up to this size
+ * are queued and leave in one sendmsg at the end of the batch. */
+#define CORK_MAX (16u * 1024u)
 
 typedef struct deferred_frame {
     struct deferred_frame *next;
@@ -45,6 +49,7 @@ struct parley__conn {
     pthread_mutex_t dlock;                       /* guards deferred */
     deferred_frame *deferred, **deferred_tail;   /* set aside by a caller, in order */
     bool closed_cb_done;                         /* loop thread */
+    bool last_small;                             /* the last frame was small */
 
     /* Write side, under wlock. */
     pthread_mutex_t wlock;
@@ -52,6 +57,7 @@ struct parley__conn {
     int fd;
     bool closed;
     bool want_out;
+    bool corked;              /* loop thread only: more frames are buffered */
     bool reader_claimed;      /* a caller polls fd: do not close it under it */
     bool close_deferred;      /* ... so that caller closes it */
     wq_item *head, *tail;
@@ -165,23 +171,41 @@ static void arm_locked(parley__conn *conn)
 static bool flush_locked(parley__conn *conn)
 {
     while (conn->head != NULL) {
+        struct iovec iov[FLUSH_IOV];
+        struct msghdr msg;
         wq_item *it = conn->head;
-        ssize_t n = send(conn->fd, it->bytes + it->off, it->len - it->off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        int n_iov = 0;
+        ssize_t n;
 
+        /* Queued frames go out together: one sendmsg for up to FLUSH_IOV. */
+        for (wq_item *q = it; q != NULL && n_iov < FLUSH_IOV; q = q->next, n_iov++) {
+            iov[n_iov].iov_base = q->bytes + q->off;
+            iov[n_iov].iov_len = q->len - q->off;
+        }
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = iov;
+        msg.msg_iovlen = (size_t)n_iov;
+        n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             return errno == EAGAIN || errno == EWOULDBLOCK;
         }
-        it->off += (size_t)n;
         conn->queued -= (size_t)n;
-        if (it->off < it->len)
-            return true;
-        conn->head = it->next;
-        if (conn->head == NULL)
-            conn->tail = NULL;
-        free(it);
+        while (n > 0) {
+            size_t left = it->len - it->off;
+
+            if ((size_t)n < left) {
+                it->off += (size_t)n;
+                return true;   /* the socket is full */
+            }
+            n -= (ssize_t)left;
+            conn->head = it->next;
+            if (conn->head == NULL)
+                conn->tail = NULL;
+            free(it);
+            it = conn->head;
+        }
     }
     return true;
 }
@@ -215,7 +239,8 @@ parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_
         st = parley__error(PARLEY_ERR_CONNECTION_CLOSED, "the connection is closed");
         goto done;
     }
-    if (conn->head == NULL) {
+    if (conn->head == NULL && !(total <= CORK_MAX && parley__loop_in_thread(conn->loop) &&
+                                conn->corked)) {
         struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
         struct msghdr msg;
         ssize_t n;
@@ -261,7 +286,7 @@ parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_
             conn->head = it;
         conn->tail = it;
         conn->queued += it->len;
-        if (!conn->want_out) {
+        if (!conn->want_out && !(parley__loop_in_thread(conn->loop) && conn->corked)) {
             conn->want_out = true;
             if (conn->io.active)
                 arm_locked(conn);
@@ -415,6 +440,7 @@ static int next_frame(parley__conn *conn, parley__frame_header *h, const uint8_t
     }
     conn->rpos += need;
     *payload = conn->rbuf + conn->rpos - h->length;
+    conn->last_small = need <= RBUF_KEEP / 2;
     return 1;
 }
 
@@ -453,8 +479,10 @@ static ssize_t fill(parley__conn *conn, int fd)
 
 static void shrink_idle(parley__conn *conn)
 {
-    /* An idle connection keeps a small buffer. */
-    if (conn->rpos == conn->rlen && conn->rcap > RBUF_KEEP) {
+    /* An idle connection keeps a small buffer; one that just carried a large
+     * frame keeps its buffer until a small frame comes (no malloc and page
+     * faults per large frame). */
+    if (conn->rpos == conn->rlen && conn->rcap > RBUF_KEEP && conn->last_small) {
         free(conn->rbuf);
         conn->rbuf = NULL;
         conn->rcap = conn->rpos = conn->rlen = 0;
@@ -500,10 +528,13 @@ static bool process(parley__conn *conn)
     if (!drain_deferred(conn))
         return false;
     while ((r = next_frame(conn, &h, &payload, &st)) == 1) {
+        /* More frames waiting: replies queue up and leave together. */
+        conn->corked = conn->rlen - conn->rpos >= PARLEY__FRAME_HEADER_SIZE;
         conn->ops->frame(conn->data, &h, payload);
         if (conn->closed)
             return false;
     }
+    conn->corked = false;
     if (r < 0) {
         char why[PARLEY__ERROR_MAX];
 
@@ -548,6 +579,24 @@ static void conn_read(parley__conn *conn)
     }
     shrink_idle(conn);
 done:
+    conn->corked = false;
+    pthread_mutex_lock(&conn->wlock);
+    if (!conn->closed && conn->head != NULL) {
+        bool more;
+
+        if (!flush_locked(conn)) {
+            pthread_mutex_unlock(&conn->wlock);
+            pthread_mutex_unlock(&conn->rlock);
+            do_close(conn, PARLEY_ERR_CONNECTION_CLOSED, "writing the connection failed", false);
+            return;
+        }
+        more = conn->head != NULL;
+        if (more != conn->want_out) {
+            conn->want_out = more;
+            arm_locked(conn);
+        }
+    }
+    pthread_mutex_unlock(&conn->wlock);
     pthread_mutex_unlock(&conn->rlock);
 }
 
