@@ -36,28 +36,6 @@ static void putf(struct printer *p, const char *fmt, ...)
     va_end(ap);
 }
 
-int64_t parley__load_int(const void *p, parley_kind kind)
-{
-    switch (kind) {
-    case PARLEY_KIND_INT8: { int8_t v; memcpy(&v, p, 1); return v; }
-    case PARLEY_KIND_UINT8: { uint8_t v; memcpy(&v, p, 1); return v; }
-    case PARLEY_KIND_INT16: { int16_t v; memcpy(&v, p, 2); return v; }
-    case PARLEY_KIND_UINT16: { uint16_t v; memcpy(&v, p, 2); return v; }
-    case PARLEY_KIND_INT32: case PARLEY_KIND_ENUM: { int32_t v; memcpy(&v, p, 4); return v; }
-    case PARLEY_KIND_UINT32: { uint32_t v; memcpy(&v, p, 4); return v; }
-    case PARLEY_KIND_INT64: case PARLEY_KIND_UINT64: { int64_t v; memcpy(&v, p, 8); return v; }
-    default: return 0;
-    }
-}
-
-const parley_arm *parley__union_arm(const parley_type *t, int64_t value)
-{
-    for (size_t i = 0; i < t->n_arms; i++)
-        if (t->arms[i].value == value)
-            return &t->arms[i];
-    return t->default_arm;
-}
-
 static void print_string(struct printer *p, const char *s)
 {
     if (s == NULL) {

@@ -11,6 +11,7 @@ static const suite_fn suites[] = {
     parley_status_suite,
     parley_type_suite,
     parley_data_suite,
+    parley_codec_suite,
     parley_wire_suite,
     parley_loop_suite,
     parley_peer_suite,

@@ -7,6 +7,7 @@
 Suite *parley_status_suite(void);
 Suite *parley_type_suite(void);
 Suite *parley_data_suite(void);
+Suite *parley_codec_suite(void);
 
 Suite *parley_wire_suite(void);
 Suite *parley_loop_suite(void);

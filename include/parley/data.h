@@ -52,7 +52,9 @@ typedef struct parley_handle_ops {
  * duplicates or closes a descriptor.
  */
 typedef struct parley_codec {
-    unsigned max_depth;                 /**< nesting cap; 0 = PARLEY_DEFAULT_MAX_DEPTH */
+    unsigned max_depth;                 /**< nesting cap, counted in present optionals
+                                             and non-empty sequences on the path from
+                                             the top value; 0 = PARLEY_DEFAULT_MAX_DEPTH */
     const parley_handle_ops *handles;   /**< NULL: handles unsupported */
     void *handle_data;                  /**< passed to handles->* */
     int *fds;                           /**< fd array (see above); NULL: fds unsupported */
@@ -65,14 +67,21 @@ typedef struct parley_codec {
 
 /**
  * @brief The number of bytes parley_data_encode() would produce.
+ *
+ * Validates the value as encode does.  In this pass fds are counted into
+ * codec->n_fds (and checked against max_fds) but not stored, and handles are
+ * not passed to handles->to_wire (only their presence is checked).
+ *
  * @param[in] type descriptor of value
  * @param[in] value the C object
- * @param[in,out] codec settings, or NULL (fds are counted, not stored)
+ * @param[in,out] codec settings, or NULL
  * @param[out] ret_size the encoded size
  * @return PARLEY_OK; INVALID_ARGUMENT for a value that cannot be encoded (NULL
- *         non-optional string, count beyond its bound, undeclared enum value or
- *         discriminator, invalid UTF-8); OVERFLOW past 4 GiB or depth;
- *         UNSUPPORTED for a handle or fd the codec was not given means for.
+ *         non-optional string or handle, count or length beyond its bound,
+ *         items/data NULL with a non-zero count, undeclared enum value or
+ *         discriminator, invalid UTF-8, negative fd); OVERFLOW past 4 GiB - 1
+ *         bytes, past the depth cap or past max_fds; UNSUPPORTED for a handle
+ *         or fd the codec was not given means for.
  *
  * Ownership: nothing allocated.  Errors: as above, with the field path.
  */
@@ -81,16 +90,22 @@ PARLEY_PUBLIC parley_status parley_data_size(const parley_type *type, const void
 
 /**
  * @brief Encode a value into a new talloc buffer.
+ *
+ * One pass into a buffer that grows as needed; the result is shrunk to fit
+ * (talloc_get_size(*ret_data) == *ret_len).
+ *
  * @param[in] mem_ctx talloc parent of the buffer
  * @param[in] type descriptor of value
  * @param[in] value the C object
  * @param[in,out] codec settings and fd output, or NULL
  * @param[out] ret_data the encoded bytes (set only on success)
  * @param[out] ret_len their number
- * @return as parley_data_size(), plus NOMEM.
+ * @return as parley_data_size(), plus NOMEM, and the status of
+ *         handles->to_wire (INVALID_HANDLE) for a handle it refuses.
  *
  * Ownership: *ret_data is a talloc chunk under mem_ctx; free it with
  * talloc_free().  Nothing is left allocated on failure.
+ * Errors: as above, with the field path in parley_error_message().
  */
 PARLEY_PUBLIC parley_status parley_data_encode(TALLOC_CTX *mem_ctx, const parley_type *type,
                                                const void *value, parley_codec *codec,
@@ -104,10 +119,10 @@ PARLEY_PUBLIC parley_status parley_data_encode(TALLOC_CTX *mem_ctx, const parley
  * @param[out] buf where to write
  * @param[in] cap bytes available at buf
  * @param[out] ret_len bytes written (set only on success)
- * @return as parley_data_size(); OVERFLOW if the encoding is longer than cap
- *         (buf's contents are then unspecified).
+ * @return as parley_data_encode() without NOMEM; OVERFLOW if the encoding is
+ *         longer than cap (buf's contents are then unspecified).
  *
- * Ownership: nothing allocated.
+ * Ownership: nothing allocated.  Errors: as above, with the field path.
  */
 PARLEY_PUBLIC parley_status parley_data_encode_to(const parley_type *type, const void *value,
                                                   parley_codec *codec, void *buf, size_t cap,
@@ -133,8 +148,11 @@ PARLEY_PUBLIC parley_status parley_data_encode_to(const parley_type *type, const
  *         index); OVERFLOW for nesting deeper than the cap; INVALID_HANDLE from
  *         the handle hooks; UNSUPPORTED for a handle or fd without means; NOMEM.
  *
- * Ownership: *ret_value is a talloc chunk under mem_ctx holding the whole
- * graph; one talloc_free() releases it.  Nothing is left allocated on failure.
+ * Ownership: *ret_value is a talloc chunk under mem_ctx, named after the type,
+ * holding the whole graph (each string, blob, sequence array and optional
+ * hangs under the object that holds it); one talloc_free() releases it.
+ * Nothing is left allocated on failure.  Errors: as above, with the field
+ * path in parley_error_message().
  */
 PARLEY_PUBLIC parley_status parley_data_decode(TALLOC_CTX *mem_ctx, const parley_type *type,
                                                const void *data, size_t len,
@@ -154,8 +172,10 @@ PARLEY_PUBLIC parley_status parley_data_decode(TALLOC_CTX *mem_ctx, const parley
  * @param[out] value the object to fill; zeroed on failure
  * @return as parley_data_decode().
  *
- * Ownership: pointers inside value are talloc children of mem_ctx.  On
- * failure nothing is left allocated and value is all zero.
+ * Ownership: what value points to directly is a talloc child of mem_ctx
+ * (deeper things hang under their holders, as in parley_data_decode()).  On
+ * failure nothing is left allocated and value is all zero.  Errors: as
+ * parley_data_decode().
  */
 PARLEY_PUBLIC parley_status parley_data_decode_into(TALLOC_CTX *mem_ctx, const parley_type *type,
                                                     const void *data, size_t len,
