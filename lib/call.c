@@ -2,11 +2,90 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "parley/data.h"
 #include "runtime.h"
 #include "status.h"
+
+/* ---- encoding into a per-thread buffer ---------------------------------- */
+
+/* Requests and replies are encoded into a buffer that belongs to the thread
+ * and is reused: no allocation per call, and no page faults for a fresh
+ * large buffer each time.  A buffer above SCRATCH_KEEP is freed after use. */
+#define SCRATCH_KEEP ((2u << 20) + 4096u)
+
+typedef struct scratch {
+    uint8_t *buf;
+    size_t cap;
+} scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_destroy(void *p)
+{
+    scratch *s = p;
+
+    free(s->buf);
+    free(s);
+}
+
+static void scratch_init(void)
+{
+    (void)pthread_key_create(&scratch_key, scratch_destroy);
+}
+
+/* Encode value; *ret_buf is valid until this thread's next encode_scratch()
+ * or scratch_done(). */
+static parley_status encode_scratch(const parley_type *type, const void *value,
+                                    uint8_t **ret_buf, size_t *ret_len)
+{
+    scratch *s;
+    size_t n = 0, len = 0;
+    parley_status st;
+
+    pthread_once(&scratch_once, scratch_init);
+    st = parley_data_size(type, value, NULL, &n);
+    if (st != PARLEY_OK)
+        return st;
+    s = pthread_getspecific(scratch_key);
+    if (s == NULL) {
+        s = calloc(1, sizeof(*s));
+        if (s == NULL || pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return parley__error(PARLEY_ERR_NOMEM, "out of memory encoding");
+        }
+    }
+    if (s->cap < n || s->buf == NULL) {
+        size_t cap = n < 256 ? 256 : n;
+        uint8_t *b = realloc(s->buf, cap);
+
+        if (b == NULL)
+            return parley__error(PARLEY_ERR_NOMEM, "out of memory encoding %zu bytes", n);
+        s->buf = b;
+        s->cap = cap;
+    }
+    st = parley_data_encode_to(type, value, NULL, s->buf, s->cap, &len);
+    if (st != PARLEY_OK)
+        return st;
+    *ret_buf = s->buf;
+    *ret_len = len;
+    return PARLEY_OK;
+}
+
+/* The encoded bytes are no longer needed: drop an oversized buffer. */
+static void scratch_done(void)
+{
+    scratch *s = pthread_getspecific(scratch_key);
+
+    if (s != NULL && s->cap > SCRATCH_KEEP) {
+        free(s->buf);
+        s->buf = NULL;
+        s->cap = 0;
+    }
+}
 
 /* ---- outgoing --------------------------------------------------------- */
 
@@ -157,7 +236,7 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
                              "handler or a completion callback) would wait for itself",
                              method->name);
 
-    st = parley_data_encode(NULL, method->request, in, NULL, &buf, &len);
+    st = encode_scratch(method->request, in, &buf, &len);
     if (st != PARLEY_OK)
         return parley__error_prefix(st, "request of %s", method->name);
 
@@ -214,7 +293,7 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     pthread_mutex_unlock(&session->lock);
 
     st = parley__conn_send(session->conn, PARLEY__FRAME_CALL, call->id, method_id, buf, len);
-    TALLOC_FREE(buf);
+    scratch_done();
     if (st != PARLEY_OK) {
         parley_call *mine;
 
@@ -251,7 +330,7 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     call->reply = NULL;
     return st;
 done:
-    talloc_free(buf);
+    scratch_done();
     return st;
 }
 
@@ -380,7 +459,7 @@ static void finish_incoming(parley_call *call, parley_status st)
         if (st == PARLEY_OK) {
             uint8_t *buf = NULL;
             size_t len = 0;
-            parley_status est = parley_data_encode(call, m->reply, call->out, NULL, &buf, &len);
+            parley_status est = encode_scratch(m->reply, call->out, &buf, &len);
 
             if (est == PARLEY_OK && len > session->remote_max_message) {
                 est = parley__error(PARLEY_ERR_OVERFLOW,
@@ -396,6 +475,7 @@ static void finish_incoming(parley_call *call, parley_status st)
                 send_error_reply(session, call->id,
                                  est == PARLEY_ERR_OVERFLOW ? est : PARLEY_ERR_INTERNAL, text);
             }
+            scratch_done();
         } else {
             if (st == PARLEY_PENDING)
                 snprintf(text, sizeof(text),

@@ -22,6 +22,9 @@
 /* While the loop thread handles a batch of frames, replies up to this size
  * are queued and leave in one sendmsg at the end of the batch. */
 #define CORK_MAX (16u * 1024u)
+/* A sender off the loop thread finishes a partly sent frame itself (instead
+ * of copying the rest into the queue) when more than this is left. */
+#define DIRECT_MIN (64u * 1024u)
 
 typedef struct deferred_frame {
     struct deferred_frame *next;
@@ -58,8 +61,10 @@ struct parley__conn {
     bool closed;
     bool want_out;
     bool corked;              /* loop thread only: more frames are buffered */
-    bool reader_claimed;      /* a caller polls fd: do not close it under it */
-    bool close_deferred;      /* ... so that caller closes it */
+    bool reader_claimed;      /* a caller polls fd for its reply */
+    bool writing;             /* a sender polls fd to finish its frame */
+    int fd_users;             /* threads polling fd outside wlock: do not close it */
+    int deferred_fd;          /* closed by the last of them (-1: none) */
     wq_item *head, *tail;
     size_t queued;
 };
@@ -120,6 +125,7 @@ parley_status parley__conn_new(TALLOC_CTX *mem_ctx, parley__loop *loop, int fd,
     pthread_mutex_init(&conn->dlock, NULL);
     pthread_cond_init(&conn->wcond, NULL);
     conn->deferred_tail = &conn->deferred;
+    conn->deferred_fd = -1;
     talloc_set_destructor(conn, conn_destructor);
     conn->io.fd = fd;
     conn->io.fn = conn_io;
@@ -157,6 +163,15 @@ int parley__conn_fd(parley__conn *conn)
 void parley__conn_set_max_payload(parley__conn *conn, uint32_t max_payload)
 {
     conn->max_payload = max_payload;
+}
+
+/* A thread that polled fd outside wlock lets go; wlock held. */
+static void release_fd_locked(parley__conn *conn)
+{
+    if (--conn->fd_users == 0 && conn->deferred_fd >= 0) {
+        close(conn->deferred_fd);
+        conn->deferred_fd = -1;
+    }
 }
 
 /* Set the epoll interest from the state; wlock held. */
@@ -210,6 +225,70 @@ static bool flush_locked(parley__conn *conn)
     return true;
 }
 
+/* Finish a frame of which `done` bytes went out, polling for POLLOUT with
+ * wlock released (writing keeps other senders and the flushers off the
+ * socket); then flush what others queued meanwhile.  wlock held on entry and
+ * exit. */
+static parley_status write_rest(parley__conn *conn, const uint8_t *hdr, const void *payload,
+                                size_t len, size_t done, bool *broken)
+{
+    size_t total = PARLEY__FRAME_HEADER_SIZE + len;
+    int fd = conn->fd;
+    parley_status st = PARLEY_OK;
+
+    conn->writing = true;
+    conn->fd_users++;
+    while (done < total) {
+        struct pollfd p = { fd, POLLOUT, 0 };
+        struct iovec iov[2];
+        struct msghdr msg;
+        int n_iov = 0;
+        ssize_t n;
+
+        pthread_mutex_unlock(&conn->wlock);
+        (void)poll(&p, 1, -1);
+        pthread_mutex_lock(&conn->wlock);
+        if (conn->closed) {
+            st = parley__error(PARLEY_ERR_CONNECTION_CLOSED,
+                               "the connection closed while a frame was being sent");
+            break;
+        }
+        if (done < PARLEY__FRAME_HEADER_SIZE) {
+            iov[n_iov].iov_base = (void *)(hdr + done);
+            iov[n_iov++].iov_len = PARLEY__FRAME_HEADER_SIZE - done;
+            iov[n_iov].iov_base = (void *)payload;
+            iov[n_iov++].iov_len = len;
+        } else {
+            iov[n_iov].iov_base = (uint8_t *)payload + (done - PARLEY__FRAME_HEADER_SIZE);
+            iov[n_iov++].iov_len = total - done;
+        }
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = iov;
+        msg.msg_iovlen = (size_t)n_iov;
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+                continue;
+            st = parley__error_errno(PARLEY_ERR_CONNECTION_CLOSED, errno, "sending a frame");
+            *broken = true;
+            break;
+        }
+        done += (size_t)n;
+    }
+    conn->writing = false;
+    release_fd_locked(conn);
+    if (!conn->closed && conn->head != NULL) {
+        if (!flush_locked(conn))
+            *broken = true;
+        else if (conn->head != NULL && !conn->want_out) {
+            conn->want_out = true;
+            arm_locked(conn);
+        }
+    }
+    pthread_cond_broadcast(&conn->wcond);
+    return st;
+}
+
 static void close_task(void *data);
 
 typedef struct close_req {
@@ -239,8 +318,8 @@ parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_
         st = parley__error(PARLEY_ERR_CONNECTION_CLOSED, "the connection is closed");
         goto done;
     }
-    if (conn->head == NULL && !(total <= CORK_MAX && parley__loop_in_thread(conn->loop) &&
-                                conn->corked)) {
+    if (conn->head == NULL && !conn->writing &&
+        !(total <= CORK_MAX && parley__loop_in_thread(conn->loop) && conn->corked)) {
         struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
         struct msghdr msg;
         ssize_t n;
@@ -260,6 +339,12 @@ parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_
         done = n < 0 ? 0 : (size_t)n;
         if (done == total)
             goto done;
+        if (total - done > DIRECT_MIN && conn->io.active && !parley__loop_in_thread(conn->loop)) {
+            /* A large frame from a caller or worker: finish writing it here
+             * rather than copy it into the queue. */
+            st = write_rest(conn, hdr, payload, len, done, &broken);
+            goto done;
+        }
     }
     {
         wq_item *it = malloc(sizeof(*it) + (total - done));
@@ -308,7 +393,7 @@ static void do_close(parley__conn *conn, parley_status status, const char *why, 
         return;
     }
     conn->closed = true;
-    if (bye && conn->fd >= 0) {
+    if (bye && conn->fd >= 0 && !conn->writing) {
         uint8_t *buf = NULL;
         size_t len = 0;
 
@@ -328,11 +413,12 @@ static void do_close(parley__conn *conn, parley_status status, const char *why, 
         }
         talloc_free(buf);
     }
-    if (conn->fd >= 0 && conn->reader_claimed) {
-        /* A caller polls the socket: wake it; it closes the fd when it lets go. */
+    if (conn->fd >= 0 && conn->fd_users > 0) {
+        /* Another thread polls the socket: wake it; it closes the fd when it
+         * lets go (release_fd_locked()). */
         parley__loop_del(conn->loop, &conn->io);
         shutdown(conn->fd, SHUT_RDWR);
-        conn->close_deferred = true;
+        conn->deferred_fd = conn->fd;
         conn->fd = -1;
     } else if (conn->fd >= 0) {
         uint8_t sink[4096];
@@ -423,16 +509,23 @@ static int next_frame(parley__conn *conn, parley__frame_header *h, const uint8_t
     if (conn->rlen - conn->rpos < need) {
         if (conn->rcap - conn->rpos < need) {
             size_t have = conn->rlen - conn->rpos;
-            uint8_t *nb = malloc(need);
 
-            if (nb == NULL) {
-                *ret_st = parley__error(PARLEY_ERR_NOMEM, "out of memory receiving a frame");
-                return -1;
+            if (conn->rcap >= need) {
+                /* Room enough once the partial frame moves to the front. */
+                memmove(conn->rbuf, conn->rbuf + conn->rpos, have);
+            } else {
+                size_t cap = need < RBUF_INITIAL ? RBUF_INITIAL : need;
+                uint8_t *nb = malloc(cap);
+
+                if (nb == NULL) {
+                    *ret_st = parley__error(PARLEY_ERR_NOMEM, "out of memory receiving a frame");
+                    return -1;
+                }
+                memcpy(nb, conn->rbuf + conn->rpos, have);
+                free(conn->rbuf);
+                conn->rbuf = nb;
+                conn->rcap = cap;
             }
-            memcpy(nb, conn->rbuf + conn->rpos, have);
-            free(conn->rbuf);
-            conn->rbuf = nb;
-            conn->rcap = need;
             conn->rpos = 0;
             conn->rlen = have;
         }
@@ -501,6 +594,7 @@ static bool drain_deferred(parley__conn *conn)
             conn->deferred = d->next;
             if (conn->deferred == NULL)
                 conn->deferred_tail = &conn->deferred;
+    conn->deferred_fd = -1;
         }
         pthread_mutex_unlock(&conn->dlock);
         if (d == NULL)
@@ -581,7 +675,7 @@ static void conn_read(parley__conn *conn)
 done:
     conn->corked = false;
     pthread_mutex_lock(&conn->wlock);
-    if (!conn->closed && conn->head != NULL) {
+    if (!conn->closed && conn->head != NULL && !conn->writing) {
         bool more;
 
         if (!flush_locked(conn)) {
@@ -624,6 +718,7 @@ bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
     }
     fd = conn->fd;
     conn->reader_claimed = true;
+    conn->fd_users++;
     arm_locked(conn);
     pthread_mutex_unlock(&conn->wlock);
 
@@ -684,10 +779,7 @@ bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
     conn->reader_claimed = false;
     if (!conn->closed)
         arm_locked(conn);
-    else if (conn->close_deferred) {
-        close(fd);
-        conn->close_deferred = false;
-    }
+    release_fd_locked(conn);
     pthread_mutex_unlock(&conn->wlock);
     kick = conn->rpos != conn->rlen;
     if (!kick)
@@ -705,8 +797,9 @@ static void conn_io(void *data, uint32_t events)
         bool ok;
 
         pthread_mutex_lock(&conn->wlock);
-        ok = conn->closed || flush_locked(conn);
-        if (ok && !conn->closed && conn->head == NULL && conn->want_out) {
+        ok = conn->closed || conn->writing || flush_locked(conn);
+        if (ok && !conn->closed && (conn->head == NULL || conn->writing) && conn->want_out) {
+            /* Drained; or a sender is finishing a frame and flushes after it. */
             conn->want_out = false;
             arm_locked(conn);
         }

@@ -334,6 +334,89 @@ START_TEST(test_oneway_and_callback)
 }
 END_TEST
 
+/* ---- large messages: partial writes, queued frames, growing buffers ---- */
+
+static void *big_echo_thread(void *p)
+{
+    parley_session *session = p;
+    TALLOC_CTX *mem = talloc_new(NULL);
+    size_t n = 700 * 1024;
+    uint8_t *bytes = talloc_size(mem, n);
+    tp_echo req = { (char *)"big", { n, bytes } };
+    tp_echo *rep = NULL;
+    parley_call *call;
+    intptr_t bad = 0;
+
+    for (size_t i = 0; i < n; i++)
+        bytes[i] = (uint8_t)(i * 13 + 5);
+    if (parley_session_acquire_call(session, &call) != PARLEY_OK)
+        return (void *)1;
+    for (int k = 0; k < 4; k++) {
+        if (parley_call_dispatch(call, TP_ECHO, &req, mem, &rep, NULL, NULL) != PARLEY_OK ||
+            rep->data.len != n || memcmp(rep->data.data, bytes, n) != 0)
+            bad = 1;
+        TALLOC_FREE(rep);
+    }
+    parley_call_release(call);
+    talloc_free(mem);
+    return (void *)bad;
+}
+
+START_TEST(test_large_messages)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    const char *args[] = { "v1", "--max-message", "4000000", "tcp:127.0.0.1:0", NULL };
+    const char *small[] = { "v1", "--max-message", "4096", "tcp:127.0.0.1:0", NULL };
+    tp_server srv;
+    parley_session *session;
+    parley_call *call;
+    size_t n = 3u << 20;
+    uint8_t *bytes = talloc_size(mem, n);
+    tp_echo req = { (char *)"x", { n, bytes } };
+    tp_echo *rep = NULL;
+    pthread_t th[3];
+
+    for (size_t i = 0; i < n; i++)
+        bytes[i] = (uint8_t)(i ^ (i >> 9));
+    ck_assert(tp_server_start(&srv, args, -1));
+    connect_to(mem, TP_V1, srv.endpoint, &session);
+    /* One 3 MiB echo: far beyond the socket buffers both ways. */
+    ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
+    ck_assert_int_eq(parley_call_dispatch(call, TP_ECHO, &req, mem, &rep, NULL, NULL), PARLEY_OK);
+    ck_assert_uint_eq(rep->data.len, n);
+    ck_assert(memcmp(rep->data.data, bytes, n) == 0);
+    TALLOC_FREE(rep);
+    /* Three threads sending 700 KiB frames at once on the session. */
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, big_echo_thread, session), 0);
+    for (int i = 0; i < 3; i++) {
+        void *bad;
+
+        pthread_join(th[i], &bad);
+        ck_assert_ptr_null(bad);
+    }
+    /* Small calls still work after large ones. */
+    exercise(session);
+    parley_call_release(call);
+    ck_assert_int_eq(tp_server_stop(&srv), 0);
+
+    /* Beyond what the other end accepts: OVERFLOW here, nothing sent. */
+    ck_assert(tp_server_start(&srv, small, -1));
+    connect_to(mem, TP_V1, srv.endpoint, &session);
+    ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
+    req.data.len = 5000;
+    ck_assert_int_eq(parley_call_dispatch(call, TP_ECHO, &req, mem, &rep, NULL, NULL),
+                     PARLEY_ERR_OVERFLOW);
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "at most 4096"));
+    req.data.len = 1000;
+    ck_assert_int_eq(parley_call_dispatch(call, TP_ECHO, &req, mem, &rep, NULL, NULL), PARLEY_OK);
+    ck_assert_uint_eq(rep->data.len, 1000);
+    parley_call_release(call);
+    talloc_free(mem);
+    ck_assert_int_eq(tp_server_stop(&srv), 0);
+}
+END_TEST
+
 /* ---- 8 threads x 1,000 calls on one session ---- */
 
 typedef struct stress_arg {
@@ -417,6 +500,7 @@ Suite *parley_peer_suite(void)
     tcase_add_test(calls, test_async_in_flight);
     tcase_add_test(calls, test_oneway_and_callback);
     tcase_add_test(calls, test_stress_8x1000);
+    tcase_add_test(calls, test_large_messages);
     suite_add_tcase(s, calls);
     return s;
 }
