@@ -20,6 +20,7 @@ static void close_listeners(parley_peer *peer)
     for (parley__listener *l = peer->listeners; l != NULL; l = l->next) {
         if (l->io.fd < 0)
             continue;
+        parley__loop_timer_cancel(peer->loop, &l->pause);
         parley__loop_del(peer->loop, &l->io);
         close(l->io.fd);
         l->io.fd = -1;
@@ -323,6 +324,14 @@ PARLEY_PUBLIC parley_status parley_peer_get_listen_endpoint(parley_peer *peer, s
     return st;
 }
 
+static void listener_resume(void *data)
+{
+    parley__listener *l = data;
+
+    if (l->io.fd >= 0)
+        (void)parley__loop_mod(l->peer->loop, &l->io, EPOLLIN);
+}
+
 static void listener_io(void *data, uint32_t events)
 {
     parley__listener *l = data;
@@ -332,8 +341,15 @@ static void listener_io(void *data, uint32_t events)
         int fd = accept4(l->io.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
         if (fd < 0) {
-            /* EAGAIN: drained.  EMFILE and friends: try again on the next event. */
-            break;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors or memory: the pending connection stays
+                 * in the backlog; stop watching for a moment instead of
+                 * spinning on a listener that stays readable. */
+                (void)parley__loop_mod(l->peer->loop, &l->io, 0);
+                parley__loop_timer_arm(l->peer->loop, &l->pause, parley__now_ms() + 100,
+                                       listener_resume, l);
+            }
+            break;   /* EAGAIN: drained */
         }
         (void)parley__session_new(l->peer, fd, true, NULL);
     }
@@ -544,10 +560,12 @@ PARLEY_PUBLIC parley_status parley_peer_disconnect(parley_peer *peer)
     list = talloc_array(NULL, parley_session *, n > 0 ? n : 1);
     n = 0;
     for (parley_session *s = peer->sessions; list != NULL && s != NULL; s = s->next) {
+        pthread_mutex_lock(&s->lock);
         if (!s->incoming && !s->user_closed) {
-            parley__session_ref(s);    /* keep it while we close it */
+            s->refs++;    /* keep it while we close it */
             list[n++] = s;
         }
+        pthread_mutex_unlock(&s->lock);
     }
     pthread_mutex_unlock(&peer->lock);
     if (list == NULL)

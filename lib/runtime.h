@@ -44,6 +44,7 @@ typedef struct parley__listener {
     parley__endpoint *ep;
     unsigned mode;
     parley__io io;       /* io.fd < 0 when not listening */
+    parley__timer pause; /* accepting paused (out of descriptors) */
     char *bound;         /* the bound endpoint string */
 } parley__listener;
 

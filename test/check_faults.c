@@ -541,7 +541,7 @@ START_TEST(test_api_misuse)
     TALLOC_CTX *mem = talloc_new(NULL);
     parley_peer *peer;
     parley_session *session;
-    char *s;
+    char *s, abstract[64];
     static const parley_dispatch bad_id[] = { { 99, NULL, PARLEY_BLOCKING } };
 
     ck_assert_int_eq(parley_peer_new(mem, NULL, &peer), PARLEY_ERR_INVALID_ARGUMENT);
@@ -558,11 +558,20 @@ START_TEST(test_api_misuse)
     ck_assert_int_eq(parley_peer_set_workers(peer, 0), PARLEY_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(parley_peer_set_max_message_size(peer, 10), PARLEY_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(parley_peer_add_listen_endpoint(peer, "tcp:127.0.0.1:0", 0), PARLEY_OK);
+    snprintf(abstract, sizeof(abstract), "unix:@parley-test-multi-%d", (int)getpid());
+    ck_assert_int_eq(parley_peer_add_listen_endpoint(peer, abstract, 0), PARLEY_OK);
     ck_assert_int_eq(parley_peer_get_listen_endpoint(peer, 0, mem, &s), PARLEY_ERR_INVALID_STATE);
     ck_assert_int_eq(parley_peer_start_listen(peer), PARLEY_OK);
     ck_assert_int_eq(parley_peer_get_listen_endpoint(peer, 0, mem, &s), PARLEY_OK);
     ck_assert(strncmp(s, "tcp:127.0.0.1:", 14) == 0 && strcmp(s, "tcp:127.0.0.1:0") != 0);
-    ck_assert_int_eq(parley_peer_get_listen_endpoint(peer, 1, mem, &s),
+    /* Both listen endpoints serve. */
+    client(mem, s, &session);
+    check_alive(mem, session);
+    ck_assert_int_eq(parley_peer_get_listen_endpoint(peer, 1, mem, &s), PARLEY_OK);
+    ck_assert_str_eq(s, abstract);
+    client(mem, s, &session);
+    check_alive(mem, session);
+    ck_assert_int_eq(parley_peer_get_listen_endpoint(peer, 2, mem, &s),
                      PARLEY_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(parley_peer_set_workers(peer, 2), PARLEY_ERR_INVALID_STATE);
     ck_assert_int_eq(parley_peer_start_listen(peer), PARLEY_ERR_INVALID_STATE);

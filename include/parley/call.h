@@ -85,7 +85,12 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
 
 /**
  * @brief Release a call handle acquired with parley_session_acquire_call().
- * @param[in] call the call (NULL is ignored); an outstanding call is cancelled.
+ * @param[in] call the call (NULL is ignored).  An outstanding asynchronous
+ *            call is given up: its reply, if it comes, is dropped, and its
+ *            completion callback runs once, at once, on the releasing thread
+ *            with PARLEY_ERR_CANCELLED (unless it is running on the I/O thread
+ *            right now, in which case release waits for it).  Release from
+ *            the callback itself is fine.
  *
  * Ownership: the handle is freed.  Errors: none.
  */
