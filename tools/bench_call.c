@@ -546,7 +546,8 @@ static void pipe_done(parley_call *call, parley_status status, void *data)
     again = !st->failed && st->started < st->target;
     if (again)
         st->started++;
-    pthread_cond_signal(&st->cond);
+    else if (st->done == st->started)
+        pthread_cond_signal(&st->cond);   /* only the last one wakes the waiter */
     pthread_mutex_unlock(&st->lock);
     if (again && parley_call_dispatch(call, 1, st->req, st->mem, &st->reps[slot->i], pipe_done,
                                       slot) != PARLEY_PENDING) {
