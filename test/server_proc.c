@@ -71,14 +71,27 @@ bool tp_server_start(tp_server *s, const char *const *args, int keep_fd)
         argv[0] = (char *)TEST_BUILDDIR "/peer_server";
         for (int i = 0; i < n_args; i++)
             argv[i + 1] = (char *)args[i];
+        if (getenv("PARLEY_TEST_SERVER_WRAPPER") != NULL) {
+            /* e.g. "valgrind -q --error-exitcode=9 --leak-check=full": the
+             * server's exit status then reports its memory errors. */
+            char **wargv = calloc((size_t)n_args + 5, sizeof(char *));
+
+            wargv[0] = (char *)"/bin/sh";
+            wargv[1] = (char *)"-c";
+            wargv[2] = (char *)"exec $PARLEY_TEST_SERVER_WRAPPER \"$0\" \"$@\"";
+            for (int i = 0; i <= n_args; i++)
+                wargv[i + 3] = argv[i];
+            execv(wargv[0], wargv);
+            _exit(127);
+        }
         execv(argv[0], argv);
         _exit(127);
     }
     close(in[0]);
     close(out[1]);
     s->stdin_fd = in[1];
-    /* Wait up to 10 s for "READY <endpoint>\n". */
-    for (int tries = 0; tries < 100 && used < sizeof(line) - 1; tries++) {
+    /* Wait up to 30 s (valgrind is slow to start) for "READY <endpoint>\n". */
+    for (int tries = 0; tries < 300 && used < sizeof(line) - 1; tries++) {
         struct pollfd p = { out[0], POLLIN, 0 };
         ssize_t n;
 
@@ -113,7 +126,7 @@ int tp_server_stop(tp_server *s)
     }
     if (s->pid <= 0)
         return -1;
-    for (int i = 0; i < 1000; i++) {
+    for (int i = 0; i < 3000; i++) {
         pid_t r = waitpid(s->pid, &status, WNOHANG);
 
         if (r == s->pid) {

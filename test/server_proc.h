@@ -20,9 +20,11 @@ void tp_tmpdir_remove(const char *dir);
 
 /* Start peer_server with args (NULL-terminated; args[0] is the variant).
  * keep_fd >= 0 is left open in the child (for --fd).  Waits (bounded) for
- * its READY line.  Returns false if it did not come up. */
+ * its READY line.  Returns false if it did not come up.  With
+ * PARLEY_TEST_SERVER_WRAPPER set (e.g. to a valgrind command line) the server
+ * runs under that command. */
 bool tp_server_start(tp_server *s, const char *const *args, int keep_fd);
-/* Close its stdin and wait for it (bounded; SIGKILL after 10 s).  Returns its
+/* Close its stdin and wait for it (bounded; SIGKILL after 30 s).  Returns its
  * exit status as from waitpid, or -1. */
 int tp_server_stop(tp_server *s);
 
