@@ -537,9 +537,9 @@ static int next_frame(parley__conn *conn, parley__frame_header *h, const uint8_t
     return 1;
 }
 
-/* recv once into rbuf: > 0 bytes read, 0 EOF, -1 nothing to read now, -2
- * error (errno kept). */
-static ssize_t fill(parley__conn *conn, int fd)
+/* recv once into rbuf (waiting for data if block): > 0 bytes read, 0 EOF,
+ * -1 nothing to read now, -2 error (errno kept). */
+static ssize_t fill(parley__conn *conn, int fd, bool block)
 {
     ssize_t n;
 
@@ -559,7 +559,8 @@ static ssize_t fill(parley__conn *conn, int fd)
         conn->rpos = 0;
     }
     do
-        n = recv(fd, conn->rbuf + conn->rlen, conn->rcap - conn->rlen, MSG_DONTWAIT);
+        n = recv(fd, conn->rbuf + conn->rlen, conn->rcap - conn->rlen,
+                 block ? 0 : MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
     if (n > 0) {
         conn->rlen += (size_t)n;
@@ -650,7 +651,7 @@ static void conn_read(parley__conn *conn)
         goto done;
     while (budget > 0 && !conn->closed) {
         size_t room = conn->rcap - conn->rlen;
-        ssize_t n = fill(conn, conn->fd);
+        ssize_t n = fill(conn, conn->fd, false);
 
         if (n == -1)
             break;
@@ -764,13 +765,8 @@ bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
         }
         if (finished || r < 0)
             break;   /* done, or a framing error the loop thread reports */
-        {
-            struct pollfd p = { fd, POLLIN, 0 };
-
-            if (poll(&p, 1, -1) < 0 && errno != EINTR)
-                break;
-        }
-        n = fill(conn, fd);
+        /* The socket is in blocking mode: wait in recv() itself. */
+        n = fill(conn, fd, true);
         if (n == 0 || n == -2)
             break;   /* EOF or error: the loop thread closes the connection */
     }

@@ -338,7 +338,7 @@ static void listener_io(void *data, uint32_t events)
 
     (void)events;
     for (int i = 0; i < ACCEPT_BATCH && l->io.fd >= 0; i++) {
-        int fd = accept4(l->io.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        int fd = accept4(l->io.fd, NULL, NULL, SOCK_CLOEXEC);
 
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {

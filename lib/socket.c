@@ -38,8 +38,10 @@ parley_status parley__socket_prepare(int fd)
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
 
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-        return parley__error_errno(PARLEY_ERR_SYSTEM, errno, "setting O_NONBLOCK");
+    /* Blocking mode: every send and recv of the I/O thread passes
+     * MSG_DONTWAIT, and a caller waiting for its reply blocks in recv(). */
+    if (flags < 0 || ((flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0))
+        return parley__error_errno(PARLEY_ERR_SYSTEM, errno, "clearing O_NONBLOCK");
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
         (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
         int one = 1;

@@ -24,7 +24,9 @@ parley_status parley__socket_connect(const parley__endpoint *ep, int *ret_fd);
 parley_status parley__socket_bound_name(TALLOC_CTX *mem_ctx, const parley__endpoint *ep,
                                         int fd, char **ret_text);
 
-/* Set O_NONBLOCK and, for TCP sockets, TCP_NODELAY. */
+/* Prepare a connected socket for a connection: clear O_NONBLOCK (the I/O
+ * thread passes MSG_DONTWAIT on every send and recv; a synchronous caller
+ * blocks in recv() for its reply) and, for TCP, set TCP_NODELAY. */
 parley_status parley__socket_prepare(int fd);
 
 #endif
