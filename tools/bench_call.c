@@ -826,16 +826,15 @@ done:
 
 static const size_t sizes[] = { 16, 1024, 64 * 1024, 1024 * 1024 };
 
-static int other_cpu(int cpu)
+/* Another CPU of the allowed set (taken before pinning), or -1. */
+static int other_cpu(const cpu_set_t *allowed_set, int cpu)
 {
-    cpu_set_t allowed;
+    const cpu_set_t *allowed = allowed_set;
 
-    if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
-        return -1;
     for (int i = 1; i < CPU_SETSIZE; i++) {
         int c = (cpu + i) % CPU_SETSIZE;
 
-        if (CPU_ISSET(c, &allowed))
+        if (CPU_ISSET(c, allowed))
             return c;
     }
     return -1;
@@ -910,6 +909,7 @@ int bench_call_main(int argc, char **argv)
     call_opts o;
     bool help = false;
     int cpu, server_cpu, st;
+    cpu_set_t allowed;
 
     echo_methods[0].fingerprint = parley_method_fingerprint(&echo_type, &echo_type);
     memset(&o, 0, sizeof(o));
@@ -927,9 +927,11 @@ int bench_call_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (o.count_mode != NULL)
         return count_child(&o) == 0 ? BENCH_EXIT_OK : BENCH_EXIT_FAILED;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+        CPU_ZERO(&allowed);
     if (bench_pin_cpu(&cfg, &cpu) != 0)
         return BENCH_EXIT_FAILED;
-    server_cpu = o.split ? other_cpu(cpu) : cpu;
+    server_cpu = o.split ? other_cpu(&allowed, cpu) : cpu;
     if (server_cpu < 0) {
         fprintf(stderr, "parley-bench call: --cpus split needs a second allowed CPU\n");
         return BENCH_EXIT_FAILED;
