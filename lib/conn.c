@@ -595,7 +595,6 @@ static bool drain_deferred(parley__conn *conn)
             conn->deferred = d->next;
             if (conn->deferred == NULL)
                 conn->deferred_tail = &conn->deferred;
-    conn->deferred_fd = -1;
         }
         pthread_mutex_unlock(&conn->dlock);
         if (d == NULL)
