@@ -266,15 +266,23 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
         pthread_mutex_unlock(&session->lock);
         st = parley__conn_send(session->conn, PARLEY__FRAME_ONEWAY, 0, method_id, buf, len);
         if (st == PARLEY_OK && done != NULL) {
+            /* Completes on the I/O thread once queued; id 0 is in no table. */
+            pthread_mutex_lock(&session->lock);
+            call->id = 0;
             call->state = PARLEY__CALL_OUTSTANDING;
             call->done = done;
             call->done_data = data;
             call->ret_out = NULL;
+            pthread_mutex_unlock(&session->lock);
             st = parley__loop_post(peer->loop, oneway_done_task, call);
-            if (st == PARLEY_OK)
+            if (st == PARLEY_OK) {
                 st = PARLEY_PENDING;
-            else
+            } else {
+                pthread_mutex_lock(&session->lock);
                 call->state = PARLEY__CALL_IDLE;
+                call->done = NULL;
+                pthread_mutex_unlock(&session->lock);
+            }
         }
         goto done;
     }

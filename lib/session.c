@@ -82,7 +82,9 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
         snprintf(why, sizeof(why), "%s", parley_error_message());
         parley__session_close_conn(session, st, why);
         if (!incoming) {
+            pthread_mutex_lock(&session->lock);
             session->user_closed = true;
+            pthread_mutex_unlock(&session->lock);
             parley__session_unref(session);
         }
         return parley__error(st, "%s", why);
@@ -167,7 +169,9 @@ parley_status parley__session_wait_ready(parley_session *session)
         return PARLEY_OK;
     if (st == PARLEY_ERR_TIMEOUT)
         parley__session_close_conn(session, st, why);
+    pthread_mutex_lock(&session->lock);
     session->user_closed = true;
+    pthread_mutex_unlock(&session->lock);
     parley__session_unref(session);
     return parley__error(st, "%s", why);
 }

@@ -320,10 +320,31 @@ START_TEST(test_oneway_and_callback)
     for (int i = 0; i < 10; i++)
         ck_assert_int_eq(parley_call_dispatch(call, TP_NOTE, &note, NULL, NULL, NULL, NULL),
                          PARLEY_OK);
+    /* A oneway with a completion callback: PENDING, then done(OK) once. */
+    {
+        async_state st;
+        async_slot slot = { &st, 0 };
+        tp_tag dummy = { 0 };
+
+        memset(&st, 0, sizeof(st));
+        pthread_mutex_init(&st.lock, NULL);
+        pthread_cond_init(&st.cond, NULL);
+        st.replies[0] = &dummy;   /* async_done checks a reply; a oneway has none */
+        ck_assert_int_eq(parley_call_dispatch(call, TP_NOTE, &note, NULL, NULL, async_done, &slot),
+                         PARLEY_PENDING);
+        pthread_mutex_lock(&st.lock);
+        while (st.done < 1)
+            pthread_cond_wait(&st.cond, &st.lock);
+        pthread_mutex_unlock(&st.lock);
+        ck_assert_int_eq(st.runs[0], 1);
+        ck_assert_int_eq(st.bad, 0);
+        pthread_cond_destroy(&st.cond);
+        pthread_mutex_destroy(&st.lock);
+    }
     /* Notes and NOTES run in order on the server's I/O thread. */
     ck_assert_int_eq(parley_call_dispatch(call, TP_NOTES, &zero, mem, &rep, NULL, NULL),
                      PARLEY_OK);
-    ck_assert_int_eq(rep->v, 10);
+    ck_assert_int_eq(rep->v, 11);
     /* The server calls ADD(5, 5) back on this session while our call waits. */
     ck_assert_int_eq(parley_call_dispatch(call, TP_CALLBACK, &five, mem, &rep, NULL, NULL),
                      PARLEY_OK);
