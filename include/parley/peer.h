@@ -80,8 +80,8 @@ PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
  * @param[in] mem_ctx talloc parent of the peer
  * @param[in] protocol the protocol (borrowed; must outlive the peer)
  * @param[out] ret_peer the new peer, set only on success
- * @return PARLEY_OK; INVALID_ARGUMENT (NULL, or a protocol without a name);
- *         SYSTEM; NOMEM.
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL, or a protocol that fails
+ *         parley_protocol_check(), named); SYSTEM; NOMEM.
  *
  * Ownership: the peer is a talloc chunk under mem_ctx; talloc_free() closes
  * every session and listener, fails outstanding calls with CONNECTION_CLOSED,
