@@ -156,8 +156,6 @@ void bench_call_usage(FILE *out)
           out);
 }
 
-/* Calls per second with --inflight in flight: the median over cfg->runs
- * runs of about cfg->min_time each. */
 typedef int (*pipe_fn)(void *client, unsigned inflight, uint64_t n);
 
 static int pipe_raw(void *c, unsigned inflight, uint64_t n)
@@ -177,14 +175,12 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int measure_pipelined(const bench_config *cfg, pipe_fn fn, void *client,
-                             unsigned inflight, double *ret_per_s)
+/* Size a run of fn to last about min_time: the number of calls. */
+static int calibrate_pipelined(const bench_config *cfg, pipe_fn fn, void *client,
+                               unsigned inflight, uint64_t *ret_n)
 {
-    double rates[64];
     uint64_t n = inflight * 4u;
-    unsigned runs = cfg->runs < 64 ? cfg->runs : 64;
 
-    /* Warm up and size a run to last about min_time. */
     for (;;) {
         uint64_t t0 = bench_now_ns(), dt;
 
@@ -195,16 +191,41 @@ static int measure_pipelined(const bench_config *cfg, pipe_fn fn, void *client,
             break;
         n *= 2;
     }
-    n *= 4;
+    *ret_n = n * 4;
+    return 0;
+}
+
+static double median(double *v, unsigned n)
+{
+    qsort(v, n, sizeof(v[0]), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Calls per second with `inflight` in flight, raw and Parley, their runs
+ * interleaved (a burst of load elsewhere hits both): medians of cfg->runs. */
+static int measure_pipelined(const bench_config *cfg, void *raw, void *par, unsigned inflight,
+                             double *ret_raw, double *ret_par)
+{
+    double r_raw[BENCH_MAX_RUNS], r_par[BENCH_MAX_RUNS];
+    uint64_t n_raw, n_par;
+    unsigned runs = cfg->runs < BENCH_MAX_RUNS ? cfg->runs : BENCH_MAX_RUNS;
+
+    if (calibrate_pipelined(cfg, pipe_raw, raw, inflight, &n_raw) != 0 ||
+        calibrate_pipelined(cfg, pipe_parley, par, inflight, &n_par) != 0)
+        return -1;
     for (unsigned r = 0; r < runs; r++) {
         uint64_t t0 = bench_now_ns();
 
-        if (fn(client, inflight, n) != 0)
+        if (pipe_raw(raw, inflight, n_raw) != 0)
             return -1;
-        rates[r] = (double)n / ((double)(bench_now_ns() - t0) / 1e9);
+        r_raw[r] = (double)n_raw / ((double)(bench_now_ns() - t0) / 1e9);
+        t0 = bench_now_ns();
+        if (pipe_parley(par, inflight, n_par) != 0)
+            return -1;
+        r_par[r] = (double)n_par / ((double)(bench_now_ns() - t0) / 1e9);
     }
-    qsort(rates, runs, sizeof(rates[0]), cmp_double);
-    *ret_per_s = runs % 2 ? rates[runs / 2] : (rates[runs / 2 - 1] + rates[runs / 2]) / 2;
+    *ret_raw = median(r_raw, runs);
+    *ret_par = median(r_par, runs);
     return 0;
 }
 
@@ -415,17 +436,19 @@ static int run_transport(const bench_config *cfg, const call_opts *o, int t, int
     }
     pc.mem = mem;
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-        bench_result r_raw, r_par;
+        static const bench_op_fn ops[2] = { bench_raw_pingpong_op, bench_parley_pingpong_op };
+        void *const args[2] = { &rc, &pc };
+        bench_result res[2], r_raw, r_par;
         double p_raw = 0, p_par = 0;
 
         rc.msg = bench_echo_wire_bytes(sizes[i]);
         pc.req.data.len = sizes[i];
         pc.req.data.data = bytes;
-        if (bench_measure(cfg, bench_raw_pingpong_op, &rc, &r_raw) != 0 ||
-            bench_measure(cfg, bench_parley_pingpong_op, &pc, &r_par) != 0 ||
-            measure_pipelined(cfg, pipe_raw, &rc, o->inflight, &p_raw) != 0 ||
-            measure_pipelined(cfg, pipe_parley, &pc, o->inflight, &p_par) != 0)
+        if (bench_measure_interleaved(cfg, 2, ops, args, res) != 0 ||
+            measure_pipelined(cfg, &rc, &pc, o->inflight, &p_raw, &p_par) != 0)
             goto done;
+        r_raw = res[0];
+        r_par = res[1];
         printf("%-5s %8zu %10.1f %10.1f %6.2fx   %11.0f %11.0f %6.2fx\n", names[t], sizes[i],
                r_raw.ns_per_op / 1000.0, r_par.ns_per_op / 1000.0,
                r_par.ns_per_op / r_raw.ns_per_op, p_raw, p_par, p_par / p_raw);
@@ -488,7 +511,8 @@ int bench_call_main(int argc, char **argv)
     printf("cpu: pinned to CPU %d, servers on CPU %d (--cpus %s)\n", cpu, server_cpu,
            o.split ? "split" : "same");
     printf("call: echo of N payload bytes (%zu + N bytes on the wire each way); "
-           "median of %u runs of >= %.2f s\n", bench_echo_wire_bytes(0), cfg.runs, cfg.min_time);
+           "median of %u runs of >= %.2f s, raw and Parley runs interleaved\n",
+           bench_echo_wire_bytes(0), cfg.runs, cfg.min_time);
     printf("ping-pong: microseconds per call; pipelined: calls per second with %u in flight\n\n",
            o.inflight);
     printf("%-5s %8s %10s %10s %7s   %11s %11s %7s\n", "", "bytes", "raw us", "parley us",
