@@ -23,6 +23,16 @@ typedef struct dec {
     void **allocs;
     size_t n_allocs;
     uint8_t *fd_used;           /* n_fds flags, allocated (under NULL) on the first fd */
+    /* PARLEY_DECODE_COMPACT (see "compact mode" below): every allocation is
+     * carved from arena blocks that hang under owner, never under a holder
+     * (which is then an arena piece, not a talloc chunk). */
+    bool compact;
+    void *owner;                /* the top object, or tmp for decode_into */
+    size_t len;                 /* the whole input's length */
+    uint8_t *ar_lo, *ar_hi;     /* first block: text up from ar_lo, objects down
+                                   from ar_hi; NULL until the first need */
+    uint8_t *ob_p, *ob_end;     /* the current overflow block for objects */
+    size_t ob_size;
 } dec;
 
 #define FAIL(d, st, path, ...) parley__codec_error((st), "decode", (d)->top, (path), __VA_ARGS__)
@@ -43,15 +53,14 @@ static inline parley_status need(dec *d, const parley__path *path, size_t n)
     return PARLEY_OK;
 }
 
-/* A chunk of size bytes under holder, named name, zeroed if asked. */
-static void *dec_alloc(dec *d, void *holder, size_t size, const char *name, bool zero)
+/* A new chunk of size bytes under holder, named name; for decode_into, one
+ * made directly under tmp is recorded so that success can move it. */
+static void *chunk_new(dec *d, void *holder, size_t size, const char *name)
 {
     void *p = talloc_named_const(holder, size, name);
 
     if (p == NULL)
         return NULL;
-    if (zero)
-        memset(p, 0, size);
     if (d->record && holder == d->tmp) {
         if ((d->n_allocs & (d->n_allocs + 1)) == 0 || d->allocs == NULL) {
             /* grow at 1, 2, 4, 8, ... entries */
@@ -65,6 +74,121 @@ static void *dec_alloc(dec *d, void *holder, size_t size, const char *name, bool
         d->allocs[d->n_allocs++] = p;
     }
     return p;
+}
+
+/*
+ * ---- compact mode (PARLEY_DECODE_COMPACT) ----------------------------------------
+ *
+ * Strings and blobs ("text") are carved from the front of one arena block,
+ * sequence arrays and optionals ("objects") from its back, 16-byte aligned.
+ *
+ * The block is made at the first need, with room for that need, for
+ * remain() more bytes of text, and ARENA_SLACK more.  That is enough for
+ * every later string and blob: each takes at most as many arena bytes as it
+ * took input bytes (L + 1 for a string's 4 + L, L for a blob's 4 + L).  An
+ * object is carved from the back only if it leaves ar_hi >= ar_lo + remain(),
+ * and as neither a text allocation nor reading input can make ar_lo +
+ * remain() grow, that holds for the rest of the decode: text never runs out.
+ * Objects that do not fit go to overflow blocks that double in size (from
+ * 1 KiB up to 64 KiB); an object bigger than ARENA_BIG gets a block of its
+ * own.  Every block hangs under owner, so freeing the top object (or, for
+ * decode_into, mem_ctx) releases them all.
+ */
+#define ARENA_ALIGN 16u
+#define ARENA_SLACK_MAX 4096u
+#define ARENA_BIG 16384u
+#define ARENA_OB_MIN 1024u
+#define ARENA_OB_MAX 65536u
+#define ARENA_NAME "parley compact arena"
+
+static inline size_t arena_slack(const dec *d)
+{
+    return (d->len < ARENA_SLACK_MAX ? d->len : ARENA_SLACK_MAX) + 64;
+}
+
+/* The first block: room for need bytes now and remain() + slack after. */
+static bool arena_first(dec *d, size_t need)
+{
+    size_t size = remain(d) + arena_slack(d);
+    uint8_t *b;
+
+    if (need > SIZE_MAX - ARENA_ALIGN - size)
+        return false;
+    size += need + ARENA_ALIGN;
+    b = chunk_new(d, d->owner, size, ARENA_NAME);
+    if (b == NULL)
+        return false;
+    d->ar_lo = b;
+    d->ar_hi = b + size;
+    return true;
+}
+
+/* size bytes of text (no alignment): a string with its NUL, a blob. */
+static void *arena_text(dec *d, size_t size)
+{
+    void *p;
+
+    if (d->ar_lo == NULL && !arena_first(d, size))
+        return NULL;
+    if ((size_t)(d->ar_hi - d->ar_lo) < size)   /* cannot happen (see above) */
+        return chunk_new(d, d->owner, size, ARENA_NAME);
+    p = d->ar_lo;
+    d->ar_lo += size;
+    return p;
+}
+
+/* size bytes for an object, 16-byte aligned. */
+static void *arena_obj(dec *d, size_t size)
+{
+    uintptr_t hi, q;
+    uint8_t *p;
+
+    if (size > ARENA_BIG)
+        return chunk_new(d, d->owner, size, ARENA_NAME);
+    if (d->ar_lo == NULL && !arena_first(d, size))
+        return NULL;
+    hi = (uintptr_t)d->ar_hi;
+    if (hi - (uintptr_t)d->ar_lo >= size) {
+        q = (hi - size) & ~(uintptr_t)(ARENA_ALIGN - 1);
+        if (q >= (uintptr_t)d->ar_lo && q - (uintptr_t)d->ar_lo >= remain(d)) {
+            d->ar_hi = (uint8_t *)q;
+            return d->ar_hi;
+        }
+    }
+    if (d->ob_p != NULL) {
+        q = ((uintptr_t)d->ob_p + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1);
+        if (q <= (uintptr_t)d->ob_end && (uintptr_t)d->ob_end - q >= size) {
+            d->ob_p = (uint8_t *)q + size;
+            return (uint8_t *)q;
+        }
+    }
+    d->ob_size = d->ob_size == 0 ? ARENA_OB_MIN
+                                 : d->ob_size < ARENA_OB_MAX ? 2 * d->ob_size : ARENA_OB_MAX;
+    while (d->ob_size < size)
+        d->ob_size *= 2;
+    p = chunk_new(d, d->owner, d->ob_size, ARENA_NAME);
+    if (p == NULL)
+        return NULL;
+    d->ob_p = p + size;
+    d->ob_end = p + d->ob_size;
+    return p;
+}
+
+/* An object (sequence array, optional) of size bytes under holder, named
+ * name, zeroed if asked. */
+static void *dec_alloc(dec *d, void *holder, size_t size, const char *name, bool zero)
+{
+    void *p = d->compact ? arena_obj(d, size) : chunk_new(d, holder, size, name);
+
+    if (p != NULL && zero)
+        memset(p, 0, size);
+    return p;
+}
+
+/* Text (a string with its NUL, a blob's bytes) of size bytes under holder. */
+static inline void *dec_text(dec *d, void *holder, size_t size, const char *name)
+{
+    return d->compact ? arena_text(d, size) : chunk_new(d, holder, size, name);
 }
 
 static parley_status nomem(dec *d, const parley__path *path, size_t size)
@@ -135,7 +259,7 @@ static parley_status decode_string(dec *d, const parley_type *t, void *obj, void
     bad = parley__utf8_check(src, len);
     if (bad != len)
         return FAIL(d, PARLEY_ERR_MALFORMED, path, "invalid UTF-8 at byte %zu", bad);
-    s = dec_alloc(d, holder, len + 1, t->name, false);
+    s = dec_text(d, holder, len + 1, t->name);
     if (s == NULL)
         return nomem(d, path, len + 1);
     memcpy(s, src, len);
@@ -154,7 +278,7 @@ static parley_status decode_bytes(dec *d, const parley_type *t, void *obj, void 
     if (st != PARLEY_OK)
         return st;
     if (b.len > 0) {
-        b.data = dec_alloc(d, holder, b.len, t->name, false);
+        b.data = dec_text(d, holder, b.len, t->name);
         if (b.data == NULL)
             return nomem(d, path, b.len);
         memcpy(b.data, src, b.len);
@@ -465,7 +589,7 @@ static parley_status drun_string(dec *d, const parley_type *t, uint8_t *obj, voi
     d->p += 4;
     if (!parley__text_ok(d->p, len))
         return PARLEY_ERR_MALFORMED;
-    s = dec_alloc(d, holder, (size_t)len + 1, t->name, false);
+    s = dec_text(d, holder, (size_t)len + 1, t->name);
     if (s == NULL)
         return PARLEY_ERR_NOMEM;
     parley__copy_short((uint8_t *)s, d->p, len);
@@ -616,7 +740,7 @@ static parley_status drun_prog(dec *d, const parley__prog *pg, uint8_t *o, void 
                 return PARLEY_ERR_MALFORMED;
             d->p += 4;
             if (len > 0) {
-                b.data = dec_alloc(d, holder, len, op->type->name, false);
+                b.data = dec_text(d, holder, len, op->type->name);
                 if (b.data == NULL)
                     return PARLEY_ERR_NOMEM;
                 parley__copy_short(b.data, d->p, len);
@@ -665,6 +789,17 @@ static void dec_init(dec *d, const parley_type *type, const void *data, size_t l
     d->max_depth = codec != NULL && codec->max_depth != 0 ? codec->max_depth
                                                           : PARLEY_DEFAULT_MAX_DEPTH;
     d->top = type;
+    d->len = len;
+    d->compact = codec != NULL && (codec->flags & PARLEY_DECODE_COMPACT) != 0;
+}
+
+/* Unknown bits in codec->flags: INVALID_ARGUMENT. */
+static parley_status check_flags(const char *fn, const parley_codec *codec)
+{
+    if (codec != NULL && (codec->flags & ~PARLEY_DECODE_COMPACT) != 0)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "%s: unknown codec flags 0x%x", fn,
+                             codec->flags & ~PARLEY_DECODE_COMPACT);
+    return PARLEY_OK;
 }
 
 static parley_status check_trailing(dec *d)
@@ -685,11 +820,15 @@ static parley_status check_trailing(dec *d)
  */
 #define POOL_MAX_INPUT 16384u
 
-static void *alloc_top(TALLOC_CTX *mem_ctx, const parley_type *type, size_t len)
+static void *alloc_top(TALLOC_CTX *mem_ctx, const parley_type *type, size_t len, bool compact)
 {
     void *obj;
 
-    if (len > 0 && len <= POOL_MAX_INPUT)
+    if (len > 0 && len <= POOL_MAX_INPUT && compact)
+        /* room for the first arena block (arena_first()) and two overflow blocks */
+        obj = _talloc_pooled_object(mem_ctx, type->size, type->name, 3,
+                                    2 * len + 64 + 2 * ARENA_ALIGN + 256);
+    else if (len > 0 && len <= POOL_MAX_INPUT)
         obj = _talloc_pooled_object(mem_ctx, type->size, type->name,
                                     (unsigned)(len / 16 + 4), 2 * len + 64);
     else
@@ -711,13 +850,17 @@ PARLEY_PUBLIC parley_status parley_data_decode(TALLOC_CTX *mem_ctx, const parley
     if (type == NULL || ret_value == NULL || (data == NULL && len > 0))
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_data_decode: type, data and ret_value must not be NULL");
+    st = check_flags("parley_data_decode", codec);
+    if (st != PARLEY_OK)
+        return st;
     dec_init(&d, type, data != NULL ? data : (const void *)"", len, codec);
     /* The top object is created under mem_ctx at once and is the failure
      * root: everything decoded hangs under it, so freeing it on failure
      * leaves nothing behind (no temporary context and steal). */
-    obj = alloc_top(mem_ctx, type, len);
+    obj = alloc_top(mem_ctx, type, len, d.compact);
     if (obj == NULL)
         return nomem(&d, NULL, type->size);
+    d.owner = obj;
     pg = parley__prog_get(type);
     if (pg != NULL) {
         if (drun_prog(&d, pg, obj, obj, 0) == PARLEY_OK && d.p == d.end) {
@@ -727,9 +870,10 @@ PARLEY_PUBLIC parley_status parley_data_decode(TALLOC_CTX *mem_ctx, const parley
         /* again by the walk, for the message with its path */
         talloc_free(obj);
         dec_init(&d, type, data != NULL ? data : (const void *)"", len, codec);
-        obj = alloc_top(mem_ctx, type, len);
+        obj = alloc_top(mem_ctx, type, len, d.compact);
         if (obj == NULL)
             return nomem(&d, NULL, type->size);
+        d.owner = obj;
     }
     st = decode_value(&d, type, obj, obj, NULL, 0);
     if (st == PARLEY_OK)
@@ -753,6 +897,7 @@ static bool into_init(dec *d, const parley_type *type, const void *data, size_t 
     dec_init(d, type, data != NULL ? data : (const void *)"", len, codec);
     d->tmp = talloc_new(NULL);
     d->record = true;
+    d->owner = d->tmp;
     return d->tmp != NULL;
 }
 
@@ -767,6 +912,11 @@ PARLEY_PUBLIC parley_status parley_data_decode_into(TALLOC_CTX *mem_ctx, const p
     if (type == NULL || value == NULL || (data == NULL && len > 0))
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_data_decode_into: type, data and value must not be NULL");
+    st = check_flags("parley_data_decode_into", codec);
+    if (st != PARLEY_OK) {
+        memset(value, 0, type->size);
+        return st;
+    }
     if (!into_init(&d, type, data, len, codec, value))
         return parley__error(PARLEY_ERR_NOMEM, "decode %s: out of memory", type->name);
     pg = parley__prog_get(type);
