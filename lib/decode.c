@@ -83,7 +83,8 @@ static void *chunk_new(dec *d, void *holder, size_t size, const char *name)
  * sequence arrays and optionals ("objects") from its back, 16-byte aligned.
  *
  * The block is made at the first need, with room for that need, for
- * remain() more bytes of text, and ARENA_SLACK more.  That is enough for
+ * remain() more bytes of text, and as many more as the input has, up to
+ * ARENA_SLACK_MAX (room for objects).  That is enough for
  * every later string and blob: each takes at most as many arena bytes as it
  * took input bytes (L + 1 for a string's 4 + L, L for a blob's 4 + L).  An
  * object is carved from the back only if it leaves ar_hi >= ar_lo + remain(),
@@ -95,7 +96,7 @@ static void *chunk_new(dec *d, void *holder, size_t size, const char *name)
  * decode_into, mem_ctx) releases them all.
  */
 #define ARENA_ALIGN 16u
-#define ARENA_SLACK_MAX 4096u
+#define ARENA_SLACK_MAX 16384u
 #define ARENA_BIG 16384u
 #define ARENA_OB_MIN 1024u
 #define ARENA_OB_MAX 65536u

@@ -85,7 +85,7 @@ typedef struct parley_codec {
  *   talloc_get_name() of it.  Copy what you keep past the value's life
  *   (talloc_strdup(), parley_data_copy()).
  * - The arena is sized from the input (up to about its length more than the
- *   value needs, plus up to 4 KiB), and its memory is released only with
+ *   value needs, plus up to 16 KiB), and its memory is released only with
  *   the whole value: for a large input whose value holds few strings or
  *   blobs, compact mode can hold up to twice the memory.
  *
