@@ -593,7 +593,7 @@ START_TEST(test_random_round_trips)
         ck_assert_msg(st == PARLEY_OK, "%s seed %llu%s: decode: %s", t->name,
                       (unsigned long long)seed, compact ? " compact" : "",
                       parley_error_message());
-        if (compact)    /* the top object, its pool and a few arena blocks */
+        if (compact)    /* the top object and a few arena blocks */
             ck_assert_msg(talloc_total_blocks(back) <= 8, "%s seed %llu: %zu chunks", t->name,
                           (unsigned long long)seed, talloc_total_blocks(back));
         ck_assert_msg(parley_data_equal(t, v, back), "%s seed %llu: decoded value differs",
