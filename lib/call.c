@@ -498,6 +498,9 @@ static void finish_incoming(parley_call *call, parley_status st)
         }
     }
     talloc_free(call);
+    pthread_mutex_lock(&session->lock);
+    session->n_running--;
+    pthread_mutex_unlock(&session->lock);
     parley__session_unref(session);
 }
 
@@ -570,6 +573,22 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
             return;
         }
     }
+    /* Issue 5: at most peer->max_outstanding incoming calls run at once. */
+    pthread_mutex_lock(&session->lock);
+    if (session->n_running >= peer->max_outstanding) {
+        unsigned n = session->n_running;
+
+        pthread_mutex_unlock(&session->lock);
+        if (!oneway) {
+            snprintf(text, sizeof(text), "%s: the session has %u calls running, the most "
+                     "allowed", m->name, n);
+            send_error_reply(session, hdr->call_id, PARLEY_ERR_BUSY, text);
+        }
+        talloc_free(call);
+        return;
+    }
+    session->n_running++;
+    pthread_mutex_unlock(&session->lock);
     parley__session_ref(session);
     if (entry->mode == PARLEY_NONBLOCKING ||
         parley__workers_submit(peer->workers, run_handler, call) != PARLEY_OK)

@@ -107,6 +107,8 @@ PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_pr
     peer->protocol = protocol;
     peer->n_workers = PARLEY_DEFAULT_WORKERS;
     peer->max_message = PARLEY_DEFAULT_MAX_MESSAGE;
+    peer->max_outstanding = PARLEY_DEFAULT_MAX_OUTSTANDING_CALLS;
+    peer->max_handles = PARLEY_DEFAULT_MAX_HANDLES;
     peer->listeners_tail = &peer->listeners;
     peer->connects_tail = &peer->connects;
     peer->dispatch = talloc_zero_array(peer, parley__dispatch_entry,

@@ -69,6 +69,13 @@ struct parley_peer {
     parley__connect_ep *connects, **connects_tail;
     parley_session *sessions;         /* every live session */
     unsigned n_incoming;
+
+    /* Issue 5, "sessions": hooks and limits (hooks.c, handles.c). */
+    parley_session_construct_fn session_construct;
+    parley_session_destruct_fn session_destruct;
+    void *session_fn_data;
+    unsigned max_outstanding;         /* incoming calls running per session */
+    unsigned max_handles;             /* registered handles per session */
 };
 
 typedef enum parley__session_state {
@@ -93,6 +100,15 @@ struct parley_session {
     uint32_t next_call_id;
     unsigned n_outstanding;
     parley_call *calls[PARLEY__CALL_BUCKETS];   /* outgoing calls awaiting a reply */
+
+    /* Issue 5, "sessions" (hooks.c, handles.c). */
+    void *session_data;               /* from the construct hook */
+    bool constructed;                 /* the construct hook accepted it: destruct runs */
+    bool ended;                       /* end hooks ran */
+    bool have_creds;                  /* a unix socket: creds is valid */
+    parley_credentials creds;
+    unsigned n_running;               /* incoming calls not finished, under lock */
+    struct parley__handle_table *handles;   /* under lock; NULL until the first */
 };
 
 typedef enum parley__call_state {
@@ -148,6 +164,15 @@ void parley__call_on_reply(parley_session *session, const parley__frame_header *
                            const uint8_t *payload);
 /* Fail every outstanding outgoing call of a closed session (loop thread). */
 void parley__call_fail_all(parley_session *session, parley_status status, const char *why);
+
+/* hooks.c: credentials, construct/destruct (issue 5). */
+void parley__session_read_credentials(parley_session *session, int fd);
+/* Run the construct hook of an incoming session; not OK: refuse it. */
+parley_status parley__session_construct(parley_session *session);
+/* The session is going away: clean its handles, run the destruct hook (once). */
+void parley__session_end(parley_session *session);
+/* handles.c */
+void parley__handles_cleanup(parley_session *session);
 
 /* peer.c */
 parley_status parley__peer_start(parley_peer *peer);

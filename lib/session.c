@@ -54,6 +54,7 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
     session->state = PARLEY__SESSION_HANDSHAKE;
     session->remote_max_message = PARLEY__HELLO_MAX;
     session->next_call_id = 1;
+    parley__session_read_credentials(session, fd);
     st = parley__conn_new(NULL, peer->loop, fd, peer->max_message, &session_ops, session,
                           &session->conn);
     if (st != PARLEY_OK) {
@@ -88,6 +89,15 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
             parley__session_unref(session);
         }
         return parley__error(st, "%s", why);
+    }
+    /* The construct hook may refuse the client: a BYE with ACCESS_DENIED
+     * instead of our HELLO, so its connect fails with that status. */
+    if (incoming && parley__session_construct(session) != PARLEY_OK) {
+        char why[PARLEY__ERROR_MAX];
+
+        snprintf(why, sizeof(why), "the server refused the client: %s", parley_error_message());
+        parley__session_close_conn(session, PARLEY_ERR_ACCESS_DENIED, why);
+        return PARLEY_OK;
     }
     /* Our HELLO goes first: the other end sends nothing but its HELLO before
      * it has ours.  A failure to send closes the connection, which drops
@@ -128,6 +138,7 @@ void parley__session_unref(parley_session *session)
     pthread_mutex_unlock(&session->lock);
     if (refs > 0)
         return;
+    parley__session_end(session);
     parley__peer_session_gone(session->peer, session);
     parley__conn_free_later(session->conn);
     talloc_free(session);
@@ -135,6 +146,7 @@ void parley__session_unref(parley_session *session)
 
 void parley__session_destroy(parley_session *session)
 {
+    parley__session_end(session);
     talloc_free(session->conn);
     talloc_free(session);
 }

@@ -252,6 +252,66 @@ PARLEY_PUBLIC parley_status parley_peer_accept_fd(parley_peer *peer, int fd);
  */
 PARLEY_PUBLIC parley_status parley_peer_disconnect(parley_peer *peer);
 
+/** Default limit of incoming calls running at once per session. */
+#define PARLEY_DEFAULT_MAX_OUTSTANDING_CALLS 1024u
+/** Default limit of handles registered per session. */
+#define PARLEY_DEFAULT_MAX_HANDLES 4096u
+
+/**
+ * @brief Limit the incoming calls one session may have running at once.
+ *
+ * A CALL beyond the limit is not run: its caller gets BUSY at once (the
+ * session stays up).  Oneway messages beyond it are dropped.
+ *
+ * @param[in] peer the peer
+ * @param[in] n 1..1048576 (default PARLEY_DEFAULT_MAX_OUTSTANDING_CALLS)
+ * @return PARLEY_OK; INVALID_ARGUMENT.
+ *
+ * Ownership: nothing allocated.  Errors: as above.  Takes effect for calls
+ * arriving afterwards.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_max_outstanding_calls(parley_peer *peer, unsigned n);
+
+/**
+ * @brief Limit the handles one session may hold registered at once.
+ * @param[in] peer the peer
+ * @param[in] n 1..16777215 (default PARLEY_DEFAULT_MAX_HANDLES)
+ * @return PARLEY_OK; INVALID_ARGUMENT.
+ *
+ * Ownership: nothing allocated.  Errors: as above; registering beyond the
+ * limit fails with BUSY.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_max_handles(parley_peer *peer, unsigned n);
+
+/**
+ * Construct hook: runs on the I/O thread (or the thread calling
+ * parley_peer_accept_fd()) for each incoming connection, before the
+ * handshake, with the credentials readable.  Return PARLEY_OK and set
+ * *ret_session_data (optional) to accept; any other status refuses the
+ * client, whose parley_peer_connect() fails with ACCESS_DENIED.
+ */
+typedef parley_status (*parley_session_construct_fn)(parley_session *session, void *data,
+                                                     void **ret_session_data);
+/** Destruct hook: runs once when an accepted session ends, after its handles were cleaned up. */
+typedef void (*parley_session_destruct_fn)(parley_session *session, void *session_data,
+                                           void *data);
+
+/**
+ * @brief Set the hooks run for each incoming session.
+ * @param[in] peer the peer, not yet started
+ * @param[in] construct accepts or refuses a client, makes its data (may be NULL)
+ * @param[in] destruct frees that data when the session ends (may be NULL)
+ * @param[in] data passed to both
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer); INVALID_STATE (started).
+ *
+ * Ownership: data is borrowed and must outlive the peer.  Errors: as above.
+ * A session refused by construct gets no destruct.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_session_functions(parley_peer *peer,
+                                                              parley_session_construct_fn construct,
+                                                              parley_session_destruct_fn destruct,
+                                                              void *data);
+
 #ifdef __cplusplus
 }
 #endif
