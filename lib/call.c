@@ -501,6 +501,7 @@ static void finish_incoming(parley_call *call, parley_status st)
     pthread_mutex_lock(&session->lock);
     session->n_running--;
     pthread_mutex_unlock(&session->lock);
+    parley__session_touch(session);
     parley__session_unref(session);
 }
 

@@ -114,6 +114,9 @@ struct parley_session {
     parley_credentials creds;
     unsigned n_running;               /* incoming calls not finished, under lock */
     struct parley__handle_table *handles;   /* under lock; NULL until the first */
+    bool refused;                     /* the construct hook refused it: frames ignored */
+    parley__timer timer;              /* establish, then idle (loop thread) */
+    uint64_t last_activity_ms;        /* atomic: last frame or finished call */
 };
 
 typedef enum parley__call_state {
@@ -176,6 +179,11 @@ void parley__session_read_credentials(parley_session *session, int fd);
 parley_status parley__session_construct(parley_session *session);
 /* The session is going away: clean its handles, run the destruct hook (once). */
 void parley__session_end(parley_session *session);
+/* session_timers.c: establish and idle timeouts (issue 5). */
+void parley__session_timers_start(parley_session *session);   /* any thread */
+void parley__session_timers_ready(parley_session *session);   /* loop thread, after HELLO */
+void parley__session_timers_stop(parley_session *session);    /* loop thread, closed */
+void parley__session_touch(parley_session *session);          /* any thread */
 /* handles.c */
 void parley__handles_cleanup(parley_session *session);
 

@@ -4,12 +4,15 @@
  * other session, closed, max, cleanup at session end, a killed client). */
 #include "config.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -171,7 +174,11 @@ static parley_status call_add(parley_session *session, int32_t a, int32_t b, int
     tp_int *sum = NULL;
     parley_status st;
 
-    ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
+    st = parley_session_acquire_call(session, &call);
+    if (st != PARLEY_OK) {
+        talloc_free(mem);
+        return st;
+    }
     st = parley_call_dispatch(call, TP_ADD, &pair, mem, &sum, NULL, NULL);
     if (st == PARLEY_OK)
         *ret = sum->v;
@@ -417,6 +424,169 @@ START_TEST(test_killed_client_handles)
 }
 END_TEST
 
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int raw_connect(const char *path)
+{
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    ck_assert_int_ge(fd, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    ck_assert_uint_lt(strlen(path), sizeof(sa.sun_path));
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* Read until EOF (or an error), at most limit_s; true if the end came. */
+static bool read_until_eof(int fd, double limit_s)
+{
+    double end = now_s() + limit_s;
+    char buf[4096];
+
+    while (now_s() < end) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        ssize_t n;
+
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        n = read(fd, buf, sizeof(buf));
+        if (n <= 0)
+            return true;
+    }
+    return false;
+}
+
+/* A client that connects and sends nothing is closed after the establish
+ * timeout; a client that waits for a silent server gets TIMEOUT. */
+START_TEST(test_establish_timeout)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    const char *dir = tp_tmpdir();
+    char ep[320], path[300], silent[300];
+    parley_peer *server, *client;
+    parley_session *s;
+    int fd, lfd;
+    double t0, dt;
+    struct sockaddr_un sa;
+
+    reset_state();
+    snprintf(path, sizeof(path), "%s/s.sock", dir);
+    snprintf(ep, sizeof(ep), "unix:%s", path);
+    server = server_new(mem, ep);
+    ck_assert_int_eq(parley_peer_set_timeout(server, PARLEY_TIMEOUT_ESTABLISH, 500), PARLEY_OK);
+    t0 = now_s();
+    fd = raw_connect(path);
+    ck_assert(read_until_eof(fd, 5.0));
+    dt = now_s() - t0;
+    ck_assert_msg(dt >= 0.4 && dt < 4.0, "closed after %.3f s", dt);
+    close(fd);
+    /* The server is fine for a real client. */
+    client = client_new(mem, server);
+    ck_assert_int_eq(parley_peer_connect(client, &s), PARLEY_OK);
+    parley_session_close(s);
+
+    /* Client side: a listener that never answers. */
+    snprintf(silent, sizeof(silent), "%s/silent.sock", dir);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    ck_assert_uint_lt(strlen(silent), sizeof(sa.sun_path));
+    memcpy(sa.sun_path, silent, strlen(silent) + 1);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(lfd, 4), 0);
+    {
+        parley_peer *c2;
+        char cep[320];
+
+        snprintf(cep, sizeof(cep), "unix:%s", silent);
+        ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &c2), PARLEY_OK);
+        ck_assert_int_eq(parley_peer_add_connect_endpoint(c2, cep), PARLEY_OK);
+        ck_assert_int_eq(parley_peer_set_timeout(c2, PARLEY_TIMEOUT_ESTABLISH, 300), PARLEY_OK);
+        t0 = now_s();
+        ck_assert_int_eq(parley_peer_connect(c2, &s), PARLEY_ERR_TIMEOUT);
+        dt = now_s() - t0;
+        ck_assert_msg(dt >= 0.25 && dt < 3.0, "TIMEOUT after %.3f s", dt);
+        talloc_free(c2);
+    }
+    close(lfd);
+    talloc_free(client);
+    talloc_free(server);
+    ck_assert_int_eq(n_construct, 2);
+    ck_assert_int_eq(n_destruct, 2);
+    talloc_free(mem);
+    tp_tmpdir_remove(dir);
+}
+END_TEST
+
+/* An idle session is closed by the server; calls running keep it open; the
+ * client's next call fails with CONNECTION_CLOSED and it reconnects itself. */
+START_TEST(test_idle_timeout)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    const char *dir = tp_tmpdir();
+    char ep[300];
+    parley_peer *server, *client;
+    parley_session *s;
+    parley_call *call;
+    tp_echo req = { (char *)"x", { 0, NULL } };
+    tp_echo *rep = NULL;
+    int32_t v = 0;
+    double t0, dt;
+
+    reset_state();
+    n_done = n_done_ok = 0;
+    snprintf(ep, sizeof(ep), "unix:%s/s.sock", dir);
+    server = server_new(mem, ep);
+    ck_assert_int_eq(parley_peer_set_timeout(server, PARLEY_TIMEOUT_IDLE, 400), PARLEY_OK);
+    client = client_new(mem, server);
+    ck_assert_int_eq(parley_peer_connect(client, &s), PARLEY_OK);
+
+    /* A call running for longer than the idle period keeps the session. */
+    ck_assert_int_eq(parley_session_acquire_call(s, &call), PARLEY_OK);
+    ck_assert_int_eq(parley_call_dispatch(call, TP_ECHO, &req, mem, &rep, echo_done, NULL),
+                     PARLEY_PENDING);
+    wait_for(&n_entered, 1);
+    usleep(1000 * 1000);
+    ck_assert(parley_session_is_connected(s));
+    pthread_mutex_lock(&gate_lock);
+    gate_open = true;
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+    wait_for(&n_done, 1);
+    ck_assert_int_eq(n_done_ok, 1);
+    parley_call_release(call);
+
+    /* Then nothing happens: closed after about 400 ms. */
+    t0 = now_s();
+    for (int i = 0; i < 1000 && parley_session_is_connected(s); i++)
+        usleep(5000);
+    dt = now_s() - t0;
+    ck_assert(!parley_session_is_connected(s));
+    ck_assert_msg(dt >= 0.3 && dt < 4.0, "closed after %.3f s", dt);
+    ck_assert_int_eq(call_add(s, 1, 2, &v), PARLEY_ERR_CONNECTION_CLOSED);
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "idle"));
+    parley_session_close(s);
+    /* No automatic reconnect: a new session works. */
+    ck_assert_int_eq(parley_peer_connect(client, &s), PARLEY_OK);
+    ck_assert_int_eq(call_add(s, 1, 2, &v), PARLEY_OK);
+    ck_assert_int_eq(v, 3);
+    parley_session_close(s);
+    talloc_free(client);
+    talloc_free(server);
+    talloc_free(mem);
+    tp_tmpdir_remove(dir);
+}
+END_TEST
+
 Suite *parley_sessions_suite(void)
 {
     Suite *s = suite_create("sessions");
@@ -428,6 +598,8 @@ Suite *parley_sessions_suite(void)
     tcase_add_test(tc, test_max_outstanding_busy);
     tcase_add_test(tc, test_max_handles);
     tcase_add_test(tc, test_killed_client_handles);
+    tcase_add_test(tc, test_establish_timeout);
+    tcase_add_test(tc, test_idle_timeout);
     suite_add_tcase(s, tc);
     return s;
 }
