@@ -1,10 +1,13 @@
 /* Handles (issue 5): server objects registered in a session, looked up with
  * a type check, cleaned up when unregistered or when the session ends.
  *
- * A handle is a small chunk of the session's table; it stays allocated (as
- * a "closed" slot) until the session ends, so a stale pointer is detected
- * (INVALID_HANDLE) instead of being read after a free.  Its wire id is its
- * slot index + 1 (0 is never used), see doc/wire.md. */
+ * A parley_handle pointer is never dereferenced: its value is a process-wide
+ * serial number (1, 2, ...), so a handle of another session, an unregistered
+ * one or one of a session that has ended is recognised as such
+ * (INVALID_HANDLE) without reading freed memory.  A session's entries are
+ * kept in registration order (serials increase), found by binary search,
+ * and stay as "closed" slots until the session ends.  The wire id of a
+ * handle is its slot index + 1 (0 is never used), see doc/wire.md. */
 #include "config.h"
 
 #include <string.h>
@@ -12,27 +15,43 @@
 #include "runtime.h"
 #include "status.h"
 
-struct parley_handle {
-    parley_session *session;
+typedef struct handle_entry {
+    uintptr_t serial;                  /* the parley_handle pointer's value */
     uint32_t id;                       /* slot index + 1 */
     bool live;
     char *type;
     void *object;
     parley_handle_cleanup_fn cleanup;
     void *data;
-};
+} handle_entry;
+
+static uintptr_t next_serial = 1;      /* atomic */
 
 typedef struct parley__handle_table {
-    parley_handle **slots;             /* every handle made, live or closed */
+    handle_entry **slots;              /* every handle made, live or closed */
     uint32_t n_slots;
     unsigned n_live;
 } parley__handle_table;
 
-static bool handle_in(parley_session *session, parley_handle *h)
+/* The entry of handle h in the session's table, or NULL.  Under lock. */
+static handle_entry *handle_find(parley_session *session, parley_handle *h)
 {
     parley__handle_table *t = session->handles;
+    uintptr_t serial = (uintptr_t)h;
+    uint32_t lo = 0, hi;
 
-    return t != NULL && h->id >= 1 && h->id <= t->n_slots && t->slots[h->id - 1] == h;
+    if (t == NULL)
+        return NULL;
+    hi = t->n_slots;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+
+        if (t->slots[mid]->serial < serial)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->n_slots && t->slots[lo]->serial == serial ? t->slots[lo] : NULL;
 }
 
 PARLEY_PUBLIC parley_status parley_session_register_handle(parley_session *session,
@@ -42,7 +61,7 @@ PARLEY_PUBLIC parley_status parley_session_register_handle(parley_session *sessi
                                                            parley_handle **ret_handle)
 {
     parley__handle_table *t;
-    parley_handle *h;
+    handle_entry *h;
     parley_status st = PARLEY_OK;
     unsigned max;
 
@@ -75,7 +94,7 @@ PARLEY_PUBLIC parley_status parley_session_register_handle(parley_session *sessi
         st = parley__error(PARLEY_ERR_BUSY, "the session's handle ids are used up");
         goto done;
     }
-    h = talloc_zero(t, parley_handle);
+    h = talloc_zero(t, handle_entry);
     if (h != NULL)
         h->type = talloc_strdup(h, type);
     if (h == NULL || h->type == NULL) {
@@ -84,7 +103,7 @@ PARLEY_PUBLIC parley_status parley_session_register_handle(parley_session *sessi
         goto done;
     }
     {
-        parley_handle **slots = talloc_realloc(t, t->slots, parley_handle *, t->n_slots + 1);
+        handle_entry **slots = talloc_realloc(t, t->slots, handle_entry *, t->n_slots + 1);
 
         if (slots == NULL) {
             talloc_free(h);
@@ -93,7 +112,7 @@ PARLEY_PUBLIC parley_status parley_session_register_handle(parley_session *sessi
         }
         t->slots = slots;
     }
-    h->session = session;
+    h->serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
     h->id = t->n_slots + 1;
     h->live = true;
     h->object = object;
@@ -101,7 +120,7 @@ PARLEY_PUBLIC parley_status parley_session_register_handle(parley_session *sessi
     h->data = data;
     t->slots[t->n_slots++] = h;
     t->n_live++;
-    *ret_handle = h;
+    *ret_handle = (parley_handle *)h->serial;
 done:
     pthread_mutex_unlock(&session->lock);
     return st;
@@ -112,22 +131,23 @@ PARLEY_PUBLIC parley_status parley_session_get_handle(parley_session *session,
                                                       void **ret_object)
 {
     parley_status st = PARLEY_OK;
+    handle_entry *e;
 
     if (session == NULL || handle == NULL || type == NULL || ret_object == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_session_get_handle needs a session, a handle, a type and "
                              "ret_object");
     pthread_mutex_lock(&session->lock);
-    if (!handle_in(session, handle))
+    e = handle_find(session, handle);
+    if (e == NULL)
         st = parley__error(PARLEY_ERR_INVALID_HANDLE, "the handle is not from this session");
-    else if (!handle->live)
-        st = parley__error(PARLEY_ERR_INVALID_HANDLE, "the handle (id %u) is closed",
-                           handle->id);
-    else if (strcmp(handle->type, type) != 0)
+    else if (!e->live)
+        st = parley__error(PARLEY_ERR_INVALID_HANDLE, "the handle (id %u) is closed", e->id);
+    else if (strcmp(e->type, type) != 0)
         st = parley__error(PARLEY_ERR_INVALID_HANDLE, "the handle (id %u) is a %s, not a %s",
-                           handle->id, handle->type, type);
+                           e->id, e->type, type);
     else
-        *ret_object = handle->object;
+        *ret_object = e->object;
     pthread_mutex_unlock(&session->lock);
     return st;
 }
@@ -138,21 +158,23 @@ PARLEY_PUBLIC parley_status parley_session_unregister_handle(parley_session *ses
     parley_handle_cleanup_fn cleanup = NULL;
     void *object = NULL, *data = NULL;
     parley_status st = PARLEY_OK;
+    handle_entry *e;
 
     if (session == NULL || handle == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_session_unregister_handle needs a session and a handle");
     pthread_mutex_lock(&session->lock);
-    if (!handle_in(session, handle) || !handle->live) {
+    e = handle_find(session, handle);
+    if (e == NULL || !e->live) {
         st = parley__error(PARLEY_ERR_INVALID_HANDLE,
                            "the handle is not registered in this session");
     } else {
-        handle->live = false;
+        e->live = false;
         session->handles->n_live--;
-        cleanup = handle->cleanup;
-        object = handle->object;
-        data = handle->data;
-        handle->object = NULL;
+        cleanup = e->cleanup;
+        object = e->object;
+        data = e->data;
+        e->object = NULL;
     }
     pthread_mutex_unlock(&session->lock);
     if (cleanup != NULL)
@@ -171,7 +193,7 @@ void parley__handles_cleanup(parley_session *session)
     if (t == NULL)
         return;
     for (uint32_t i = 0; i < t->n_slots; i++) {
-        parley_handle *h = t->slots[i];
+        handle_entry *h = t->slots[i];
 
         if (h->live && h->cleanup != NULL)
             h->cleanup(h->object, h->data);

@@ -81,6 +81,10 @@ struct parley_peer {
     void *session_fn_data;
     unsigned max_outstanding;         /* incoming calls running per session */
     unsigned max_handles;             /* registered handles per session */
+    unsigned max_clients;             /* incoming sessions at once (limits.c) */
+    unsigned listen_backlog;          /* accepted connections waiting for a slot */
+    struct parley__waiting *waiting;  /* under lock */
+    bool admit_posted;                /* under lock */
 };
 
 typedef enum parley__session_state {
@@ -184,6 +188,10 @@ void parley__session_timers_start(parley_session *session);   /* any thread */
 void parley__session_timers_ready(parley_session *session);   /* loop thread, after HELLO */
 void parley__session_timers_stop(parley_session *session);    /* loop thread, closed */
 void parley__session_touch(parley_session *session);          /* any thread */
+/* limits.c: max clients and the listen backlog (issue 5). */
+void parley__limits_accept(parley_peer *peer, int fd);          /* loop thread */
+void parley__limits_slot_freed_locked(parley_peer *peer);       /* under peer->lock */
+void parley__limits_drop_waiting(parley_peer *peer);            /* closes waiting fds */
 /* handles.c */
 void parley__handles_cleanup(parley_session *session);
 

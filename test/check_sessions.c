@@ -587,6 +587,161 @@ START_TEST(test_idle_timeout)
 }
 END_TEST
 
+/* ---- 200 connections against max clients 50 and backlog 20 ------------ */
+
+#define N_CONN 200
+
+typedef struct storm {
+    parley_peer *client;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int ok, busy, other, finished;
+    bool release;
+} storm;
+
+static void *storm_thread(void *data)
+{
+    storm *st = data;
+    parley_session *s = NULL;
+    parley_status rc = parley_peer_connect(st->client, &s);
+    int32_t v = 0;
+
+    pthread_mutex_lock(&st->lock);
+    if (rc == PARLEY_OK)
+        st->ok++;
+    else if (rc == PARLEY_ERR_BUSY)
+        st->busy++;
+    else {
+        st->other++;
+        fprintf(stderr, "storm: connect gave %s: %s\n", parley_status_name(rc),
+                parley_error_message());
+    }
+    pthread_cond_broadcast(&st->cond);
+    while (rc == PARLEY_OK && !st->release)
+        pthread_cond_wait(&st->cond, &st->lock);
+    pthread_mutex_unlock(&st->lock);
+    if (rc == PARLEY_OK) {
+        if (call_add(s, 2, 3, &v) != PARLEY_OK || v != 5) {
+            pthread_mutex_lock(&st->lock);
+            st->other++;
+            pthread_mutex_unlock(&st->lock);
+        }
+        parley_session_close(s);
+    }
+    pthread_mutex_lock(&st->lock);
+    st->finished++;
+    pthread_cond_broadcast(&st->cond);
+    pthread_mutex_unlock(&st->lock);
+    return NULL;
+}
+
+/* The child process: N_CONN connects at once; the served ones hold their
+ * session until every connect not waiting for a slot has an answer. */
+static void storm_child(const char *ep, int go_fd, int out_fd)
+{
+    storm st;
+    pthread_t th[N_CONN];
+    struct timespec deadline;
+    char c;
+    char line[64];
+    int n;
+
+    memset(&st, 0, sizeof(st));
+    pthread_mutex_init(&st.lock, NULL);
+    pthread_cond_init(&st.cond, NULL);
+    if (read(go_fd, &c, 1) != 1)
+        _exit(3);
+    if (parley_peer_new(NULL, tp_protocol(TP_V1), &st.client) != PARLEY_OK ||
+        parley_peer_add_connect_endpoint(st.client, ep) != PARLEY_OK)
+        _exit(4);
+    for (int i = 0; i < N_CONN; i++)
+        if (pthread_create(&th[i], NULL, storm_thread, &st) != 0)
+            _exit(5);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 20;
+    pthread_mutex_lock(&st.lock);
+    while (st.ok + st.busy + st.other < N_CONN - 20 &&
+           pthread_cond_timedwait(&st.cond, &st.lock, &deadline) == 0)
+        ;
+    st.release = true;
+    pthread_cond_broadcast(&st.cond);
+    pthread_mutex_unlock(&st.lock);
+    for (int i = 0; i < N_CONN; i++)
+        pthread_join(th[i], NULL);
+    n = snprintf(line, sizeof(line), "%d %d %d %d\n", st.ok, st.busy, st.other, st.finished);
+    if (write(out_fd, line, (size_t)n) != n)
+        _exit(6);
+    talloc_free(st.client);
+    _exit(0);
+}
+
+START_TEST(test_max_clients_and_backlog)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    const char *dir = tp_tmpdir();
+    char ep[300], line[64];
+    parley_peer *server;
+    int go[2], out[2];
+    int ok = -1, busy = -1, other = -1, finished = -1, status = 0;
+    pid_t pid;
+    double t0, dt;
+    ssize_t n;
+
+    reset_state();
+    snprintf(ep, sizeof(ep), "unix:%s/s.sock", dir);
+    ck_assert_int_eq(pipe(go), 0);
+    ck_assert_int_eq(pipe(out), 0);
+    pid = fork();   /* before the server's threads exist */
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(go[1]);
+        close(out[0]);
+        storm_child(ep, go[0], out[1]);
+    }
+    close(go[0]);
+    close(out[1]);
+    {
+        parley_peer *srv;
+        parley_dispatch table[] = { { TP_ADD, h_add, PARLEY_BLOCKING } };
+
+        ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &srv), PARLEY_OK);
+        ck_assert_int_eq(parley_peer_add_dispatch(srv, table, 1, NULL), PARLEY_OK);
+        ck_assert_int_eq(parley_peer_set_max_clients(srv, 0), PARLEY_ERR_INVALID_ARGUMENT);
+        ck_assert_int_eq(parley_peer_set_max_clients(srv, 50), PARLEY_OK);
+        ck_assert_int_eq(parley_peer_set_listen_backlog(srv, 20), PARLEY_OK);
+        ck_assert_int_eq(parley_peer_add_listen_endpoint(srv, ep, 0), PARLEY_OK);
+        ck_assert_int_eq(parley_peer_start_listen(srv), PARLEY_OK);
+        ck_assert_int_eq(parley_peer_set_max_clients(srv, 10), PARLEY_ERR_INVALID_STATE);
+        server = srv;
+    }
+    t0 = now_s();
+    ck_assert_int_eq(write(go[1], "g", 1), 1);
+    {
+        struct pollfd p = { out[0], POLLIN, 0 };
+
+        ck_assert_msg(poll(&p, 1, 60000) == 1, "the clients did not finish in 60 s");
+    }
+    n = read(out[0], line, sizeof(line) - 1);
+    ck_assert_int_gt(n, 0);
+    line[n] = '\0';
+    ck_assert_int_eq(sscanf(line, "%d %d %d %d", &ok, &busy, &other, &finished), 4);
+    dt = now_s() - t0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* 50 served at once, 20 waited and were served, 130 told BUSY. */
+    ck_assert_int_eq(finished, N_CONN);
+    ck_assert_int_eq(other, 0);
+    ck_assert_int_eq(ok, 70);
+    ck_assert_int_eq(busy, 130);
+    ck_assert_msg(dt < 30.0, "took %.1f s", dt);
+    close(go[1]);
+    close(out[0]);
+    talloc_free(server);
+    talloc_free(mem);
+    tp_tmpdir_remove(dir);
+}
+END_TEST
+
 Suite *parley_sessions_suite(void)
 {
     Suite *s = suite_create("sessions");
@@ -600,6 +755,7 @@ Suite *parley_sessions_suite(void)
     tcase_add_test(tc, test_killed_client_handles);
     tcase_add_test(tc, test_establish_timeout);
     tcase_add_test(tc, test_idle_timeout);
+    tcase_add_test(tc, test_max_clients_and_backlog);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -278,6 +278,41 @@ typedef enum parley_timeout {
  */
 PARLEY_PUBLIC parley_status parley_peer_set_timeout(parley_peer *peer, parley_timeout which,
                                                     int64_t ms);
+/** Default limit of incoming sessions served at once. */
+#define PARLEY_DEFAULT_MAX_CLIENTS 1024u
+/** Default number of accepted connections that wait for a free slot. */
+#define PARLEY_DEFAULT_LISTEN_BACKLOG 128u
+
+/**
+ * @brief Limit the incoming sessions served at once.
+ *
+ * A connection accepted while max clients sessions exist waits, unserved (no
+ * HELLO: the client's parley_peer_connect() keeps waiting, up to its
+ * establish timeout), until a session ends; see parley_peer_set_listen_backlog().
+ *
+ * @param[in] peer the peer, not yet listening
+ * @param[in] n 1..1048576 (default PARLEY_DEFAULT_MAX_CLIENTS)
+ * @return PARLEY_OK; INVALID_ARGUMENT; INVALID_STATE (listening).
+ *
+ * Ownership: nothing allocated.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_max_clients(parley_peer *peer, unsigned n);
+
+/**
+ * @brief Set how many accepted connections may wait for a free slot.
+ *
+ * Beyond it a new connection is told BUSY in a BYE frame and closed: the
+ * client's parley_peer_connect() fails with BUSY (not a reset, not a hang).
+ * Waiting connections are served oldest first.
+ *
+ * @param[in] peer the peer, not yet listening
+ * @param[in] n 0..65536 (default PARLEY_DEFAULT_LISTEN_BACKLOG; 0: never wait)
+ * @return PARLEY_OK; INVALID_ARGUMENT; INVALID_STATE (listening).
+ *
+ * Ownership: nothing allocated.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_listen_backlog(parley_peer *peer, unsigned n);
+
 /** Default limit of incoming calls running at once per session. */
 #define PARLEY_DEFAULT_MAX_OUTSTANDING_CALLS 1024u
 /** Default limit of handles registered per session. */
