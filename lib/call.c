@@ -40,6 +40,7 @@ static void scratch_init(void)
 /* Encode value; *ret_buf is valid until this thread's next encode_scratch()
  * or scratch_done(). */
 static parley_status encode_scratch(const parley_type *type, const void *value,
+                                    parley_codec *codec,
                                     uint8_t **ret_buf, size_t *ret_len)
 {
     scratch *s;
@@ -47,7 +48,7 @@ static parley_status encode_scratch(const parley_type *type, const void *value,
     parley_status st;
 
     pthread_once(&scratch_once, scratch_init);
-    st = parley_data_size(type, value, NULL, &n);
+    st = parley_data_size(type, value, codec, &n);
     if (st != PARLEY_OK)
         return st;
     s = pthread_getspecific(scratch_key);
@@ -67,7 +68,7 @@ static parley_status encode_scratch(const parley_type *type, const void *value,
         s->buf = b;
         s->cap = cap;
     }
-    st = parley_data_encode_to(type, value, NULL, s->buf, s->cap, &len);
+    st = parley_data_encode_to(type, value, codec, s->buf, s->cap, &len);
     if (st != PARLEY_OK)
         return st;
     *ret_buf = s->buf;
@@ -214,6 +215,7 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     uint8_t *buf = NULL;
     size_t len = 0;
     parley_status st;
+    parley_codec codec;
     bool oneway, alone;
 
     if (call == NULL || call->incoming || in == NULL)
@@ -236,7 +238,8 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
                              "handler or a completion callback) would wait for itself",
                              method->name);
 
-    st = encode_scratch(method->request, in, &buf, &len);
+    parley__session_codec(session, &codec);
+    st = encode_scratch(method->request, in, &codec, &buf, &len);
     if (st != PARLEY_OK)
         return parley__error_prefix(st, "request of %s", method->name);
 
@@ -389,7 +392,10 @@ void parley__call_on_reply(parley_session *session, const parley__frame_header *
         return;   /* a late reply to a released or cancelled call */
     text[0] = '\0';
     if (st == PARLEY_OK) {
-        if (parley_data_decode(NULL, call->method->reply, payload, hdr->length, NULL,
+        parley_codec codec;
+
+        parley__session_codec(session, &codec);
+        if (parley_data_decode(NULL, call->method->reply, payload, hdr->length, &codec,
                                &reply) != PARLEY_OK) {
             st = PARLEY_ERR_MALFORMED;
             snprintf(text, sizeof(text), "reply of %s: %s", call->method->name,
@@ -467,7 +473,11 @@ static void finish_incoming(parley_call *call, parley_status st)
         if (st == PARLEY_OK) {
             uint8_t *buf = NULL;
             size_t len = 0;
-            parley_status est = encode_scratch(m->reply, call->out, &buf, &len);
+            parley_codec codec;
+            parley_status est;
+
+            parley__session_codec(session, &codec);
+            est = encode_scratch(m->reply, call->out, &codec, &buf, &len);
 
             if (est == PARLEY_OK && len > session->remote_max_message) {
                 est = parley__error(PARLEY_ERR_OVERFLOW,
@@ -524,6 +534,7 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     parley_call *call;
     char text[PARLEY__ERROR_MAX];
     parley_status st;
+    parley_codec codec;
 
     if (m != NULL)
         entry = &peer->dispatch[m - peer->protocol->methods];
@@ -555,11 +566,13 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     call->method = m;
     call->entry = entry;
     call->state = PARLEY__CALL_RUNNING;
-    st = parley_data_decode(call, m->request, payload, hdr->length, NULL, &call->in);
+    parley__session_codec(session, &codec);
+    st = parley_data_decode(call, m->request, payload, hdr->length, &codec, &call->in);
     if (st != PARLEY_OK) {
         if (!oneway) {
             snprintf(text, sizeof(text), "request of %s: %s", m->name, parley_error_message());
-            send_error_reply(session, hdr->call_id, st == PARLEY_ERR_NOMEM ? st :
+            send_error_reply(session, hdr->call_id,
+                             st == PARLEY_ERR_NOMEM || st == PARLEY_ERR_INVALID_HANDLE ? st :
                              PARLEY_ERR_MALFORMED, text);
         }
         talloc_free(call);

@@ -201,3 +201,130 @@ void parley__handles_cleanup(parley_session *session)
     }
     talloc_free(t);
 }
+
+/* ---- on the wire -------------------------------------------------------
+ * A handle travels as a u32.  Bit 31 says whose table the id indexes, seen
+ * from the sender: 0 = the sender's own handle (its slot id), 1 = a handle
+ * of the receiver being sent back (the id the receiver gave it).  So either
+ * end may send its own handles and return the other's.  A handle received
+ * from the other end is a proxy: a serial in the session's proxy list,
+ * usable only to send it back (parley_session_get_handle() on it gives
+ * INVALID_HANDLE).  Proxies count against max handles and go with the
+ * session. */
+
+#define HANDLE_YOURS 0x80000000u
+
+typedef struct proxy_entry {
+    uintptr_t serial;
+    uint32_t remote_id;
+    const char *type;            /* the IDL type name (static) */
+} proxy_entry;
+
+typedef struct parley__proxy_table {
+    proxy_entry *proxies;
+    uint32_t n;
+} parley__proxy_table;
+
+static parley_status to_wire(void *data, const parley_type *type, parley_handle *h,
+                             uint32_t *ret_id)
+{
+    parley_session *session = data;
+    parley_status st = PARLEY_ERR_INVALID_HANDLE;
+    handle_entry *e;
+
+    pthread_mutex_lock(&session->lock);
+    e = handle_find(session, h);
+    if (e != NULL) {
+        if (e->live && type->name != NULL && strcmp(e->type, type->name) == 0) {
+            *ret_id = e->id;
+            st = PARLEY_OK;
+        }
+    } else if (session->proxies != NULL) {
+        parley__proxy_table *pt = session->proxies;
+
+        for (uint32_t i = 0; i < pt->n; i++) {
+            if (pt->proxies[i].serial == (uintptr_t)h) {
+                if (type->name != NULL && strcmp(pt->proxies[i].type, type->name) == 0) {
+                    *ret_id = pt->proxies[i].remote_id | HANDLE_YOURS;
+                    st = PARLEY_OK;
+                }
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&session->lock);
+    return st;
+}
+
+static parley_status from_wire(void *data, const parley_type *type, uint32_t id,
+                               parley_handle **ret_h)
+{
+    parley_session *session = data;
+    parley_status st = PARLEY_ERR_INVALID_HANDLE;
+    uint32_t local = id & ~HANDLE_YOURS;
+
+    if (type->name == NULL || local == 0)
+        return PARLEY_ERR_INVALID_HANDLE;
+    pthread_mutex_lock(&session->lock);
+    if ((id & HANDLE_YOURS) != 0) {
+        parley__handle_table *t = session->handles;
+
+        if (t != NULL && local <= t->n_slots && t->slots[local - 1]->live &&
+            strcmp(t->slots[local - 1]->type, type->name) == 0) {
+            *ret_h = (parley_handle *)t->slots[local - 1]->serial;
+            st = PARLEY_OK;
+        }
+    } else {
+        parley__proxy_table *pt = session->proxies;
+        unsigned max;
+
+        if (pt == NULL) {
+            pt = session->proxies = talloc_zero(session, parley__proxy_table);
+            if (pt == NULL) {
+                st = PARLEY_ERR_NOMEM;
+                goto done;
+            }
+        }
+        for (uint32_t i = 0; i < pt->n; i++) {
+            if (pt->proxies[i].remote_id == local) {
+                if (strcmp(pt->proxies[i].type, type->name) == 0) {
+                    *ret_h = (parley_handle *)pt->proxies[i].serial;
+                    st = PARLEY_OK;
+                }
+                goto done;
+            }
+        }
+        max = __atomic_load_n(&session->peer->max_handles, __ATOMIC_RELAXED);
+        if (pt->n >= max) {
+            st = PARLEY_ERR_BUSY;
+            goto done;
+        }
+        {
+            proxy_entry *p = talloc_realloc(pt, pt->proxies, proxy_entry, pt->n + 1);
+
+            if (p == NULL) {
+                st = PARLEY_ERR_NOMEM;
+                goto done;
+            }
+            pt->proxies = p;
+            p[pt->n].serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
+            p[pt->n].remote_id = local;
+            p[pt->n].type = type->name;
+            *ret_h = (parley_handle *)p[pt->n].serial;
+            pt->n++;
+            st = PARLEY_OK;
+        }
+    }
+done:
+    pthread_mutex_unlock(&session->lock);
+    return st;
+}
+
+static const parley_handle_ops session_handle_ops = { to_wire, from_wire };
+
+void parley__session_codec(parley_session *session, parley_codec *codec)
+{
+    memset(codec, 0, sizeof(*codec));
+    codec->handles = &session_handle_ops;
+    codec->handle_data = session;
+}

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "parley/data.h"
 #include "parley/peer.h"
 #include "conn.h"
 #include "endpoint.h"
@@ -121,6 +122,7 @@ struct parley_session {
     bool refused;                     /* the construct hook refused it: frames ignored */
     parley__timer timer;              /* establish, then idle (loop thread) */
     uint64_t last_activity_ms;        /* atomic: last frame or finished call */
+    struct parley__proxy_table *proxies;    /* handles of the other end, under lock */
 };
 
 typedef enum parley__call_state {
@@ -194,6 +196,8 @@ void parley__limits_slot_freed_locked(parley_peer *peer);       /* under peer->l
 void parley__limits_drop_waiting(parley_peer *peer);            /* closes waiting fds */
 /* handles.c */
 void parley__handles_cleanup(parley_session *session);
+/* A codec whose handle hooks map handles to this session's wire ids. */
+void parley__session_codec(parley_session *session, parley_codec *codec);
 
 /* peer.c */
 parley_status parley__peer_start(parley_peer *peer);
