@@ -203,8 +203,11 @@ PARLEY_PUBLIC parley_status parley_peer_add_connect_endpoint(parley_peer *peer,
  * @return PARLEY_OK; INVALID_STATE (no connect endpoint);
  *         CONNECTION_REFUSED (nobody listening; the sentence names every
  *         endpoint tried); PROTOCOL_MISMATCH (the sentence says what differs);
- *         CONNECTION_CLOSED or the other end's BYE status; TIMEOUT (no HELLO
- *         within 10 s); SYSTEM; NOMEM.
+ *         CONNECTION_CLOSED or the other end's BYE status, notably
+ *         ACCESS_DENIED (the server's construct hook refused us) and BUSY
+ *         (the server serves its max clients and its backlog is full);
+ *         TIMEOUT (no HELLO within the establish timeout, 10 s when unset);
+ *         SYSTEM; NOMEM.
  *
  * Ownership: the session belongs to the peer; end it with
  * parley_session_close() or parley_peer_disconnect().  Errors: as above.
