@@ -39,6 +39,7 @@ step install 300 $MAKE -C "$abs_top_builddir" install DESTDIR="$root" || exit 1
 # What a user needs is there.
 for f in \
     "$bindir/parley-idl" \
+    "$bindir/parley-bench" \
     "$libdir/pkgconfig/parley.pc" \
     "$includedir/parley.h" \
     "$includedir/parley/status.h" \
