@@ -61,6 +61,36 @@ typedef struct bench_result {
  */
 int bench_measure(const bench_config *cfg, bench_op_fn op, void *arg, bench_result *ret);
 
+/**
+ * Several measurements with their runs interleaved (run 1 of each, then run 2
+ * of each, ...), so that a burst of load from elsewhere on the machine hits
+ * every one of them rather than only the one that happened to be running:
+ * use it for figures that are compared with each other.
+ */
+#define BENCH_MAX_RUNS 99
+typedef struct bench_timer {
+    bench_op_fn op;
+    void *arg;
+    uint64_t batch;                      /* ops per clock read */
+    unsigned runs;                       /* timed runs done */
+    double per_run[BENCH_MAX_RUNS];      /* ns/op of each run */
+    uint64_t ops;
+} bench_timer;
+
+/** Warm op up and calibrate t for it.  0, or -1 if op failed. */
+int bench_timer_init(const bench_config *cfg, bench_op_fn op, void *arg, bench_timer *t);
+/** One timed run of t (at least cfg->min_time).  0, or -1 if op failed. */
+int bench_timer_run(const bench_config *cfg, bench_timer *t);
+/** The median and spread of t's runs so far (at least one). */
+void bench_timer_result(const bench_timer *t, bench_result *ret);
+/**
+ * Measure n (op, arg) pairs with interleaved runs: init each, then cfg->runs
+ * rounds of one run of each.  ret[i] gets the result of ops[i].  0, or -1 if
+ * an op failed.
+ */
+int bench_measure_interleaved(const bench_config *cfg, size_t n, const bench_op_fn *ops,
+                              void *const *args, bench_result *ret);
+
 /** Monotonic time in nanoseconds. */
 uint64_t bench_now_ns(void);
 

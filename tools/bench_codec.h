@@ -4,7 +4,8 @@
  * offers.  Each implementation builds the same logical value in its own C
  * types from the data here.
  *
- * (c) in IDL (the shape of both the Parley descriptors and the .x file):
+ * (c) in IDL (tools/bench_types.idl, which parley-idl compiles to the Parley
+ * side's types and descriptors; the .x file has the same shape):
  *
  *     enum file_kind { REGULAR = 1, DIRECTORY = 2, SYMLINK = 3, DEVICE = 4, FIFO = 5 };
  *     struct timestamp { int64 sec; uint32 nsec; };
@@ -48,10 +49,6 @@ typedef enum bench_case {
 #define BENCH_BYTES_LEN (1024u * 1024u)
 #define BENCH_N_POINTS 10000u
 #define BENCH_N_XATTRS 4u
-
-/** file_kind values (the same numbers in both implementations). */
-enum { BENCH_FILE_REGULAR = 1, BENCH_FILE_DIRECTORY, BENCH_FILE_SYMLINK, BENCH_FILE_DEVICE,
-       BENCH_FILE_FIFO };
 
 /** The logical value of case (c). */
 typedef struct bench_dirent_spec {

@@ -1,10 +1,7 @@
 /*
  * parley-bench codec: the Parley side, through the public codec API of
- * libparley (parley/data.h).
- *
- * The descriptors below are written by hand because parley-idl was not on
- * main when this benchmark was written; they follow the IDL in bench_codec.h
- * exactly, so generated ones can replace them one for one.
+ * libparley (parley/data.h), with the C types and descriptors parley-idl
+ * generates from tools/bench_types.idl.
  *
  * encode: parley_data_encode_to() into a buffer allocated once (as XDR's
  *         xdrmem encode).
@@ -19,150 +16,7 @@
 #include "parley/type.h"
 
 #include "bench_codec.h"
-
-/* ---- (a) bytes ------------------------------------------------------------ */
-
-typedef struct bc_blob {
-    parley_bytes data;               /* bytes data */
-} bc_blob;
-
-static const parley_field blob_fields[] = {
-    PARLEY_FIELD(bc_blob, data, parley_type_bytes),
-};
-static const parley_type bc_blob_type = PARLEY_STRUCT_TYPE(bc_blob, blob_fields);
-
-/* ---- (b) a sequence of flat structs -------------------------------------- */
-
-typedef struct bc_point {
-    int32_t x, y, z;
-    double w;                        /* 4 bytes of padding before w in memory */
-} bc_point;
-
-typedef struct bc_points {
-    size_t n_items;                  /* point items<> */
-    bc_point *items;
-} bc_points;
-
-static const parley_field point_fields[] = {
-    PARLEY_FIELD(bc_point, x, parley_type_int32),
-    PARLEY_FIELD(bc_point, y, parley_type_int32),
-    PARLEY_FIELD(bc_point, z, parley_type_int32),
-    PARLEY_FIELD(bc_point, w, parley_type_double),
-};
-static const parley_type bc_point_type = PARLEY_STRUCT_TYPE(bc_point, point_fields);
-static const parley_type items_type = PARLEY_SEQUENCE_TYPE("items", bc_point_type, 0);
-static const parley_field points_fields[] = {
-    PARLEY_SEQ_FIELD(bc_points, items, items_type),
-};
-static const parley_type bc_points_type = PARLEY_STRUCT_TYPE(bc_points, points_fields);
-
-/* ---- (c) a directory entry ------------------------------------------------ */
-
-typedef enum bc_file_kind {
-    BC_FILE_REGULAR = BENCH_FILE_REGULAR,
-    BC_FILE_DIRECTORY = BENCH_FILE_DIRECTORY,
-    BC_FILE_SYMLINK = BENCH_FILE_SYMLINK,
-    BC_FILE_DEVICE = BENCH_FILE_DEVICE,
-    BC_FILE_FIFO = BENCH_FILE_FIFO,
-} bc_file_kind;
-
-typedef struct bc_timestamp { int64_t sec; uint32_t nsec; } bc_timestamp;
-typedef struct bc_regular_info { uint64_t blocks; uint32_t nlink; } bc_regular_info;
-typedef struct bc_device_id { uint32_t dev_major, dev_minor; } bc_device_id;
-
-typedef struct bc_file_info {
-    bc_file_kind kind;
-    union {
-        bc_regular_info reg;
-        uint32_t n_children;
-        char *target;
-        bc_device_id dev;
-    } u;
-} bc_file_info;
-
-typedef struct bc_xattr {
-    char *name;                      /* string<255> */
-    parley_bytes value;              /* bytes<65536> */
-} bc_xattr;
-
-typedef struct bc_dir_entry {
-    char *name;                      /* string<255> */
-    char *owner;                     /* string<64> */
-    char *group;                     /* string<64> */
-    uint64_t inode;
-    uint64_t size;
-    uint32_t mode;
-    bc_timestamp mtime;
-    bc_timestamp *btime;             /* optional timestamp */
-    bc_file_info info;
-    size_t n_xattrs;                 /* xattr xattrs<16> */
-    bc_xattr *xattrs;
-} bc_dir_entry;
-
-static const parley_enum_value file_kind_values[] = {
-    { "FILE_REGULAR", BC_FILE_REGULAR },
-    { "FILE_DIRECTORY", BC_FILE_DIRECTORY },
-    { "FILE_SYMLINK", BC_FILE_SYMLINK },
-    { "FILE_DEVICE", BC_FILE_DEVICE },
-    { "FILE_FIFO", BC_FILE_FIFO },
-};
-static const parley_type bc_file_kind_type = PARLEY_ENUM_TYPE(bc_file_kind, file_kind_values);
-
-static const parley_field timestamp_fields[] = {
-    PARLEY_FIELD(bc_timestamp, sec, parley_type_int64),
-    PARLEY_FIELD(bc_timestamp, nsec, parley_type_uint32),
-};
-static const parley_type bc_timestamp_type = PARLEY_STRUCT_TYPE(bc_timestamp, timestamp_fields);
-
-static const parley_field regular_info_fields[] = {
-    PARLEY_FIELD(bc_regular_info, blocks, parley_type_uint64),
-    PARLEY_FIELD(bc_regular_info, nlink, parley_type_uint32),
-};
-static const parley_type bc_regular_info_type =
-    PARLEY_STRUCT_TYPE(bc_regular_info, regular_info_fields);
-
-static const parley_field device_id_fields[] = {
-    PARLEY_FIELD(bc_device_id, dev_major, parley_type_uint32),
-    PARLEY_FIELD(bc_device_id, dev_minor, parley_type_uint32),
-};
-static const parley_type bc_device_id_type = PARLEY_STRUCT_TYPE(bc_device_id, device_id_fields);
-
-static const parley_type target_type = PARLEY_STRING_TYPE("target", 4096);
-static const parley_arm file_info_arms[] = {
-    PARLEY_ARM(bc_file_info, BC_FILE_REGULAR, reg, bc_regular_info_type),
-    PARLEY_ARM(bc_file_info, BC_FILE_DIRECTORY, n_children, parley_type_uint32),
-    PARLEY_ARM(bc_file_info, BC_FILE_SYMLINK, target, target_type),
-    PARLEY_ARM(bc_file_info, BC_FILE_DEVICE, dev, bc_device_id_type),
-    PARLEY_VOID_ARM(BC_FILE_FIFO),
-};
-static const parley_type bc_file_info_type =
-    PARLEY_UNION_TYPE(bc_file_info, kind, bc_file_kind_type, file_info_arms, NULL);
-
-static const parley_type xattr_name_type = PARLEY_STRING_TYPE("xattr_name", 255);
-static const parley_type xattr_value_type = PARLEY_BYTES_TYPE("xattr_value", 65536);
-static const parley_field xattr_fields[] = {
-    PARLEY_FIELD(bc_xattr, name, xattr_name_type),
-    PARLEY_FIELD(bc_xattr, value, xattr_value_type),
-};
-static const parley_type bc_xattr_type = PARLEY_STRUCT_TYPE(bc_xattr, xattr_fields);
-
-static const parley_type name_type = PARLEY_STRING_TYPE("name", 255);
-static const parley_type user_type = PARLEY_STRING_TYPE("user", 64);
-static const parley_type btime_type = PARLEY_OPTIONAL_TYPE("btime", bc_timestamp_type);
-static const parley_type xattrs_type = PARLEY_SEQUENCE_TYPE("xattrs", bc_xattr_type, 16);
-static const parley_field dir_entry_fields[] = {
-    PARLEY_FIELD(bc_dir_entry, name, name_type),
-    PARLEY_FIELD(bc_dir_entry, owner, user_type),
-    PARLEY_FIELD(bc_dir_entry, group, user_type),
-    PARLEY_FIELD(bc_dir_entry, inode, parley_type_uint64),
-    PARLEY_FIELD(bc_dir_entry, size, parley_type_uint64),
-    PARLEY_FIELD(bc_dir_entry, mode, parley_type_uint32),
-    PARLEY_FIELD(bc_dir_entry, mtime, bc_timestamp_type),
-    PARLEY_FIELD(bc_dir_entry, btime, btime_type),
-    PARLEY_FIELD(bc_dir_entry, info, bc_file_info_type),
-    PARLEY_SEQ_FIELD(bc_dir_entry, xattrs, xattrs_type),
-};
-static const parley_type bc_dir_entry_type = PARLEY_STRUCT_TYPE(bc_dir_entry, dir_entry_fields);
+#include "bench_types.h"   /* generated by parley-idl from tools/bench_types.idl */
 
 /* ---- the benchmark ops ---------------------------------------------------- */
 
@@ -284,7 +138,7 @@ static int build_value(TALLOC_CTX *mem_ctx, parley_state *s)
         btime->sec = spec->btime_sec;
         btime->nsec = spec->btime_nsec;
         d->btime = btime;
-        d->info.kind = BC_FILE_REGULAR;
+        d->info.kind = BC_FILE_KIND_REGULAR;
         d->info.u.reg.blocks = spec->blocks;
         d->info.u.reg.nlink = spec->nlink;
         for (size_t i = 0; i < BENCH_N_XATTRS; i++) {

@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include <talloc.h>
 
-#define BENCH_MAX_RUNS 99
+#include "bench.h"
 
 volatile uint64_t bench_sink;
 
@@ -37,15 +37,16 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int bench_measure(const bench_config *cfg, bench_op_fn op, void *arg, bench_result *ret)
+int bench_timer_init(const bench_config *cfg, bench_op_fn op, void *arg, bench_timer *t)
 {
-    double per_run[BENCH_MAX_RUNS];
     uint64_t run_ns = (uint64_t)(cfg->min_time * 1e9);
     uint64_t warm_ns = run_ns < 50000000u ? run_ns : 50000000u;
-    uint64_t start, now, n = 0, batch, total = 0;
-    unsigned runs = cfg->runs;
+    uint64_t start, now, n = 0;
 
-    if (runs < 1 || runs > BENCH_MAX_RUNS || run_ns == 0)
+    memset(t, 0, sizeof(*t));
+    t->op = op;
+    t->arg = arg;
+    if (cfg->runs < 1 || cfg->runs > BENCH_MAX_RUNS || run_ns == 0)
         return -1;
 
     /* Warm up (caches, allocator, branch predictors) and estimate one op. */
@@ -58,32 +59,72 @@ int bench_measure(const bench_config *cfg, bench_op_fn op, void *arg, bench_resu
     } while (n < 3 || now - start < warm_ns);
 
     /* Read the clock about a hundred times per run, never per tiny op. */
-    batch = (uint64_t)((double)run_ns / 100.0 / ((double)(now - start) / (double)n));
-    if (batch < 1)
-        batch = 1;
-
-    for (unsigned r = 0; r < runs; r++) {
-        uint64_t count = 0;
-
-        start = bench_now_ns();
-        do {
-            for (uint64_t i = 0; i < batch; i++)
-                if (op(arg) != 0)
-                    return -1;
-            count += batch;
-            now = bench_now_ns();
-        } while (now - start < run_ns);
-        per_run[r] = (double)(now - start) / (double)count;
-        total += count;
-    }
-
-    qsort(per_run, runs, sizeof(per_run[0]), cmp_double);
-    ret->ns_per_op = runs % 2 ? per_run[runs / 2]
-                              : (per_run[runs / 2 - 1] + per_run[runs / 2]) / 2.0;
-    ret->min_ns = per_run[0];
-    ret->max_ns = per_run[runs - 1];
-    ret->ops = total;
+    t->batch = (uint64_t)((double)run_ns / 100.0 / ((double)(now - start) / (double)n));
+    if (t->batch < 1)
+        t->batch = 1;
     return 0;
+}
+
+int bench_timer_run(const bench_config *cfg, bench_timer *t)
+{
+    uint64_t run_ns = (uint64_t)(cfg->min_time * 1e9);
+    uint64_t start, now, count = 0;
+
+    if (t->runs >= BENCH_MAX_RUNS)
+        return -1;
+    start = bench_now_ns();
+    do {
+        for (uint64_t i = 0; i < t->batch; i++)
+            if (t->op(t->arg) != 0)
+                return -1;
+        count += t->batch;
+        now = bench_now_ns();
+    } while (now - start < run_ns);
+    t->per_run[t->runs++] = (double)(now - start) / (double)count;
+    t->ops += count;
+    return 0;
+}
+
+void bench_timer_result(const bench_timer *t, bench_result *ret)
+{
+    double sorted[BENCH_MAX_RUNS];
+    unsigned runs = t->runs;
+
+    memcpy(sorted, t->per_run, runs * sizeof(sorted[0]));
+    qsort(sorted, runs, sizeof(sorted[0]), cmp_double);
+    ret->ns_per_op = runs % 2 ? sorted[runs / 2]
+                              : (sorted[runs / 2 - 1] + sorted[runs / 2]) / 2.0;
+    ret->min_ns = sorted[0];
+    ret->max_ns = sorted[runs - 1];
+    ret->ops = t->ops;
+}
+
+int bench_measure(const bench_config *cfg, bench_op_fn op, void *arg, bench_result *ret)
+{
+    return bench_measure_interleaved(cfg, 1, &op, &arg, ret);
+}
+
+int bench_measure_interleaved(const bench_config *cfg, size_t n, const bench_op_fn *ops,
+                              void *const *args, bench_result *ret)
+{
+    bench_timer *timers = talloc_array(NULL, bench_timer, n);
+    int rc = -1;
+
+    if (timers == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (bench_timer_init(cfg, ops[i], args[i], &timers[i]) != 0)
+            goto done;
+    for (unsigned r = 0; r < cfg->runs; r++)
+        for (size_t i = 0; i < n; i++)
+            if (bench_timer_run(cfg, &timers[i]) != 0)
+                goto done;
+    for (size_t i = 0; i < n; i++)
+        bench_timer_result(&timers[i], &ret[i]);
+    rc = 0;
+done:
+    talloc_free(timers);
+    return rc;
 }
 
 int bench_pin_cpu(const bench_config *cfg, int *ret_cpu)
