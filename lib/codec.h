@@ -42,6 +42,11 @@ parley_status parley__codec_error(parley_status status, const char *op,
  */
 size_t parley__utf8_check(const uint8_t *s, size_t len);
 
+/* Is s[0..len) valid UTF-8 without a NUL byte?  One pass over ASCII text
+ * (eight bytes at a time), for the decoder's compiled programs; the walk
+ * finds out which check failed and where. */
+bool parley__text_ok(const uint8_t *s, size_t len);
+
 /*
  * The fewest wire bytes any value of type can take; at least 1 so that
  * "count * min" bounds are safe to divide by.  Saturates at SIZE_MAX.
@@ -97,8 +102,8 @@ typedef struct parley__plan {
 
 /* Build the plan of a flat type (runs, identical, encode_tail); false if the
  * type is not flat (or needs too many runs, or the host is not
- * little-endian).  Computed per call on the stack: descriptors are shared and
- * const, so nothing is cached. */
+ * little-endian).  The generic walk computes plans per call on the stack; a
+ * compiled program (program.h) keeps the plans of its sequences. */
 bool parley__plan_build(const parley_type *type, parley__plan *plan);
 /* Add what decode needs (pieces, ops, decode_tail) to a built plan; false if
  * the type cannot be decoded by plan (overlapping fields, a gap over 48). */
@@ -187,20 +192,33 @@ static inline uint64_t parley__get_u64(const uint8_t *p)
     return v;
 }
 
-/* Copy len bytes; small common lengths become inline moves. */
-static inline void parley__copy_small(uint8_t *dst, const uint8_t *src, size_t len)
+/* Copy len bytes; short ones inline (no call): two overlapping moves cover
+ * any length from 4 to 32, and neither reads outside src[0..len). */
+static inline void parley__copy_short(uint8_t *dst, const uint8_t *src, size_t len)
 {
-    switch (len) {
-    case 1: memcpy(dst, src, 1); break;
-    case 2: memcpy(dst, src, 2); break;
-    case 4: memcpy(dst, src, 4); break;
-    case 8: memcpy(dst, src, 8); break;
-    case 12: memcpy(dst, src, 12); break;
-    case 16: memcpy(dst, src, 16); break;
-    case 20: memcpy(dst, src, 20); break;
-    case 24: memcpy(dst, src, 24); break;
-    case 32: memcpy(dst, src, 32); break;
-    default: memcpy(dst, src, len); break;
+    if (len > 16 && len <= 32) {
+        uint64_t a[2], b[2];
+        memcpy(a, src, 16);
+        memcpy(b, src + len - 16, 16);
+        memcpy(dst, a, 16);
+        memcpy(dst + len - 16, b, 16);
+    } else if (len >= 8 && len <= 16) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + len - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + len - 8, &b, 8);
+    } else if (len >= 4 && len < 8) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + len - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + len - 4, &b, 4);
+    } else if (len < 4) {
+        for (size_t i = 0; i < len; i++)
+            dst[i] = src[i];
+    } else {
+        memcpy(dst, src, len);
     }
 }
 

@@ -6,6 +6,7 @@
 #include <talloc.h>
 
 #include "codec.h"
+#include "program.h"
 #include "status.h"
 
 typedef struct dec {
@@ -13,13 +14,15 @@ typedef struct dec {
     parley_codec *codec;        /* may be NULL */
     unsigned max_depth;
     const parley_type *top;
-    TALLOC_CTX *tmp;            /* everything decoded hangs here until success */
-    /* decode_into: allocations made directly under tmp are listed here so
-     * that success can move each of them under the caller's mem_ctx. */
+    /* decode_into: everything decoded hangs under tmp until success, and
+     * allocations made directly under it are listed here so that success can
+     * move each of them under the caller's mem_ctx.  (decode has no tmp: the
+     * top object is the root that a failure frees.) */
+    TALLOC_CTX *tmp;
     bool record;
     void **allocs;
     size_t n_allocs;
-    uint8_t *fd_used;           /* n_fds flags, allocated on the first fd */
+    uint8_t *fd_used;           /* n_fds flags, allocated (under NULL) on the first fd */
 } dec;
 
 #define FAIL(d, st, path, ...) parley__codec_error((st), "decode", (d)->top, (path), __VA_ARGS__)
@@ -343,7 +346,7 @@ static parley_status decode_fd(dec *d, void *obj, const parley__path *path)
         return FAIL(d, PARLEY_ERR_MALFORMED, path, "fd index %u out of range (%zu fds)",
                     (unsigned)idx, d->codec->n_fds);
     if (d->fd_used == NULL) {
-        d->fd_used = talloc_zero_size(d->tmp, d->codec->n_fds);
+        d->fd_used = talloc_zero_size(NULL, d->codec->n_fds);
         if (d->fd_used == NULL)
             return nomem(d, path, d->codec->n_fds);
     }
@@ -427,8 +430,233 @@ static parley_status decode_value(dec *d, const parley_type *t, void *obj, void 
     return FAIL(d, PARLEY_ERR_INVALID_ARGUMENT, path, "unknown type kind %d", (int)t->kind);
 }
 
-static parley_status dec_init(dec *d, const parley_type *type, const void *data, size_t len,
-                              parley_codec *codec)
+/* ---- compiled programs (program.h) ------------------------------------------------
+ *
+ * The same decoding as decode_value(), op by op, with the same checks in the
+ * same order.  A failure returns its status at once; the caller frees what
+ * was decoded and runs decode_value() again, which fails at the same place
+ * and reports it with the field path.  The messages are built only there. */
+
+static parley_status drun_prog(dec *d, const parley__prog *pg, uint8_t *o, void *holder,
+                               unsigned depth);
+
+static parley_status drun_type(dec *d, const parley_type *t, uint8_t *obj, void *holder,
+                               unsigned depth)
+{
+    const parley__prog *pg = parley__prog_get(t);
+
+    if (pg == NULL)
+        return PARLEY__PROG_FALLBACK;
+    return drun_prog(d, pg, obj, holder, depth);
+}
+
+/* A string's bytes: u32 length (within the bound and the input), no NUL,
+ * valid UTF-8; the copy is a new chunk under holder. */
+static parley_status drun_string(dec *d, const parley_type *t, uint8_t *obj, void *holder)
+{
+    uint32_t len;
+    char *s;
+
+    if (remain(d) < 4)
+        return PARLEY_ERR_MALFORMED;
+    len = parley__get_u32(d->p);
+    if ((t->bound != 0 && len > t->bound) || remain(d) - 4 < len)
+        return PARLEY_ERR_MALFORMED;
+    d->p += 4;
+    if (!parley__text_ok(d->p, len))
+        return PARLEY_ERR_MALFORMED;
+    s = dec_alloc(d, holder, (size_t)len + 1, t->name, false);
+    if (s == NULL)
+        return PARLEY_ERR_NOMEM;
+    parley__copy_short((uint8_t *)s, d->p, len);
+    s[len] = '\0';
+    d->p += len;
+    memcpy(obj, &s, sizeof(s));
+    return PARLEY_OK;
+}
+
+static parley_status drun_seq(dec *d, const parley__prog_op *op, uint8_t *obj, void *holder,
+                              unsigned depth)
+{
+    const parley_type *t = op->type, *et = t->elem;
+    const parley__plan *pl = op->plan;
+    parley_seq s = { 0, NULL };
+    uint32_t n;
+    parley_status st;
+
+    if (remain(d) < 4)
+        return PARLEY_ERR_MALFORMED;
+    n = parley__get_u32(d->p);
+    if (t->bound != 0 && n > t->bound)
+        return PARLEY_ERR_MALFORMED;
+    d->p += 4;
+    if (n == 0) {
+        memcpy(obj, &s, sizeof(s));
+        return PARLEY_OK;
+    }
+    if (depth >= d->max_depth)
+        return PARLEY_ERR_OVERFLOW;
+    if (n > remain(d) / op->len || (et->size != 0 && n > SIZE_MAX / et->size))
+        return PARLEY_ERR_MALFORMED;
+    s.items = dec_alloc(d, holder, (size_t)n * et->size, et->name, pl == NULL);
+    if (s.items == NULL)
+        return PARLEY_ERR_NOMEM;
+    s.n = n;
+    memcpy(obj, &s, sizeof(s));
+    if (pl != NULL) {
+        size_t total = (size_t)n * pl->wire_size;
+        if (remain(d) < total)
+            return PARLEY_ERR_MALFORMED;
+        if (pl->identical)
+            memcpy(s.items, d->p, total);
+        else
+            parley__plan_decode(pl, s.items, d->p, n);
+        d->p += total;
+        return PARLEY_OK;
+    }
+    {
+        const parley__prog *pg = op->sub != NULL ? op->sub : parley__prog_get(et);
+        uint8_t *item = s.items;
+        if (pg == NULL)
+            return PARLEY__PROG_FALLBACK;
+        for (size_t i = 0; i < n; i++, item += et->size) {
+            st = drun_prog(d, pg, item, s.items, depth + 1);
+            if (st != PARLEY_OK)
+                return st;
+        }
+    }
+    return PARLEY_OK;
+}
+
+static parley_status drun_union(dec *d, const parley_type *t, const parley__prog *const *arms,
+                                uint8_t *obj, void *holder, unsigned depth)
+{
+    const parley__prog *sub;
+    const parley_type *dt = t->discriminator;
+    size_t w = parley__scalar_wire_size(dt);
+    bool sgn = parley__int_is_signed(dt);
+    const parley_arm *arm;
+    int64_t v;
+
+    if (remain(d) < w)
+        return PARLEY_ERR_MALFORMED;
+    switch (w) {
+    case 1: v = sgn ? (int64_t)(int8_t)d->p[0] : (int64_t)d->p[0]; break;
+    case 2: { uint16_t x = parley__get_u16(d->p); v = sgn ? (int64_t)(int16_t)x : (int64_t)x; break; }
+    case 4: { uint32_t x = parley__get_u32(d->p); v = sgn ? (int64_t)(int32_t)x : (int64_t)x; break; }
+    default: v = (int64_t)parley__get_u64(d->p); break;
+    }
+    arm = parley__union_arm(t, v);
+    if (arm == NULL || (dt->kind == PARLEY_KIND_ENUM && !parley__enum_has_value(dt, v)))
+        return PARLEY_ERR_MALFORMED;
+    d->p += w;
+    parley__store_int(dt, obj + t->discriminator_offset, v);
+    if (arm->type == NULL)
+        return PARLEY_OK;
+    sub = arms[arm == t->default_arm ? t->n_arms : (size_t)(arm - t->arms)];
+    if (sub != NULL)
+        return drun_prog(d, sub, obj + arm->offset, holder, depth);
+    return drun_type(d, arm->type, obj + arm->offset, holder, depth);
+}
+
+static parley_status drun_prog(dec *d, const parley__prog *pg, uint8_t *o, void *holder,
+                               unsigned depth)
+{
+    const parley__prog_op *op = pg->ops, *end = pg->ops + pg->n_ops;
+    parley_status st = PARLEY_OK;
+
+    for (; op < end && st == PARLEY_OK; op++) {
+        uint8_t *obj = o + op->off;
+
+        switch ((parley__prog_code)op->code) {
+        case PARLEY__OP_FIXED:
+            if (remain(d) < op->len)
+                return PARLEY_ERR_MALFORMED;
+            parley__copy_short(obj, d->p, op->len);
+            d->p += op->len;
+            break;
+        case PARLEY__OP_BOOL:
+            if (remain(d) < 1 || d->p[0] > 1)
+                return PARLEY_ERR_MALFORMED;
+            obj[0] = *d->p++;
+            break;
+        case PARLEY__OP_ENUM: {
+            int32_t v;
+            if (remain(d) < 4)
+                return PARLEY_ERR_MALFORMED;
+            v = (int32_t)parley__get_u32(d->p);
+            if (!parley__enum_has_value(op->type, v))
+                return PARLEY_ERR_MALFORMED;
+            d->p += 4;
+            parley__store_int(op->type, obj, v);
+            break;
+        }
+        case PARLEY__OP_STRING:
+            st = drun_string(d, op->type, obj, holder);
+            break;
+        case PARLEY__OP_OPT_STRING: {
+            void *none = NULL;
+            if (remain(d) < 1 || d->p[0] > 1)
+                return PARLEY_ERR_MALFORMED;
+            memcpy(obj, &none, sizeof(none));
+            if (*d->p++ == 0)
+                break;
+            if (depth >= d->max_depth)
+                return PARLEY_ERR_OVERFLOW;
+            st = drun_string(d, op->type, obj, holder);
+            break;
+        }
+        case PARLEY__OP_BYTES: {
+            parley_bytes b = { 0, NULL };
+            uint32_t len;
+            if (remain(d) < 4)
+                return PARLEY_ERR_MALFORMED;
+            len = parley__get_u32(d->p);
+            if ((op->type->bound != 0 && len > op->type->bound) || remain(d) - 4 < len)
+                return PARLEY_ERR_MALFORMED;
+            d->p += 4;
+            if (len > 0) {
+                b.data = dec_alloc(d, holder, len, op->type->name, false);
+                if (b.data == NULL)
+                    return PARLEY_ERR_NOMEM;
+                parley__copy_short(b.data, d->p, len);
+                b.len = len;
+                d->p += len;
+            }
+            memcpy(obj, &b, sizeof(b));
+            break;
+        }
+        case PARLEY__OP_SEQ:
+            st = drun_seq(d, op, obj, holder, depth);
+            break;
+        case PARLEY__OP_OPT: {
+            const parley_type *et = op->type->elem;
+            void *ptr = NULL;
+            if (remain(d) < 1 || d->p[0] > 1)
+                return PARLEY_ERR_MALFORMED;
+            memcpy(obj, &ptr, sizeof(ptr));
+            if (*d->p++ == 0)
+                break;
+            if (depth >= d->max_depth)
+                return PARLEY_ERR_OVERFLOW;
+            ptr = dec_alloc(d, holder, et->size, et->name, true);
+            if (ptr == NULL)
+                return PARLEY_ERR_NOMEM;
+            memcpy(obj, &ptr, sizeof(ptr));
+            st = op->sub != NULL ? drun_prog(d, op->sub, ptr, ptr, depth + 1)
+                                 : drun_type(d, et, ptr, ptr, depth + 1);
+            break;
+        }
+        case PARLEY__OP_UNION:
+            st = drun_union(d, op->type, op->arms, obj, holder, depth);
+            break;
+        }
+    }
+    return st;
+}
+
+static void dec_init(dec *d, const parley_type *type, const void *data, size_t len,
+                     parley_codec *codec)
 {
     memset(d, 0, sizeof(*d));
     d->p = data;
@@ -437,10 +665,6 @@ static parley_status dec_init(dec *d, const parley_type *type, const void *data,
     d->max_depth = codec != NULL && codec->max_depth != 0 ? codec->max_depth
                                                           : PARLEY_DEFAULT_MAX_DEPTH;
     d->top = type;
-    d->tmp = talloc_new(NULL);
-    if (d->tmp == NULL)
-        return parley__error(PARLEY_ERR_NOMEM, "decode %s: out of memory", type->name);
-    return PARLEY_OK;
 }
 
 static parley_status check_trailing(dec *d)
@@ -450,35 +674,86 @@ static parley_status check_trailing(dec *d)
     return PARLEY_OK;
 }
 
+/*
+ * The top object of a small decode is a talloc pool that its strings, blobs,
+ * arrays and optionals are carved from: one malloc instead of one per chunk,
+ * and freeing the graph frees the pool once.  Sized from the input: the
+ * memory a value takes is about its wire size plus a talloc header per
+ * chunk; what does not fit falls back to plain allocations.  Larger inputs
+ * are dominated by their big chunks and take no pool (nor waste one).
+ * parley-bench codec (c), 411 wire bytes, 14 chunks: decode 500 -> 445 ns.
+ */
+#define POOL_MAX_INPUT 16384u
+
+static void *alloc_top(TALLOC_CTX *mem_ctx, const parley_type *type, size_t len)
+{
+    void *obj;
+
+    if (len > 0 && len <= POOL_MAX_INPUT)
+        obj = _talloc_pooled_object(mem_ctx, type->size, type->name,
+                                    (unsigned)(len / 16 + 4), 2 * len + 64);
+    else
+        obj = talloc_named_const(mem_ctx, type->size, type->name);
+    if (obj != NULL)
+        memset(obj, 0, type->size);
+    return obj;
+}
+
 PARLEY_PUBLIC parley_status parley_data_decode(TALLOC_CTX *mem_ctx, const parley_type *type,
                                                const void *data, size_t len,
                                                parley_codec *codec, void **ret_value)
 {
     dec d;
     void *obj;
+    const parley__prog *pg;
     parley_status st;
 
     if (type == NULL || ret_value == NULL || (data == NULL && len > 0))
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_data_decode: type, data and ret_value must not be NULL");
-    st = dec_init(&d, type, data != NULL ? data : (const void *)"", len, codec);
-    if (st != PARLEY_OK)
-        return st;
-    obj = talloc_zero_size(d.tmp, type->size);
-    if (obj == NULL) {
-        st = nomem(&d, NULL, type->size);
-        goto done;
+    dec_init(&d, type, data != NULL ? data : (const void *)"", len, codec);
+    /* The top object is created under mem_ctx at once and is the failure
+     * root: everything decoded hangs under it, so freeing it on failure
+     * leaves nothing behind (no temporary context and steal). */
+    obj = alloc_top(mem_ctx, type, len);
+    if (obj == NULL)
+        return nomem(&d, NULL, type->size);
+    pg = parley__prog_get(type);
+    if (pg != NULL) {
+        if (drun_prog(&d, pg, obj, obj, 0) == PARLEY_OK && d.p == d.end) {
+            *ret_value = obj;
+            return PARLEY_OK;
+        }
+        /* again by the walk, for the message with its path */
+        talloc_free(obj);
+        dec_init(&d, type, data != NULL ? data : (const void *)"", len, codec);
+        obj = alloc_top(mem_ctx, type, len);
+        if (obj == NULL)
+            return nomem(&d, NULL, type->size);
     }
-    talloc_set_name_const(obj, type->name);
     st = decode_value(&d, type, obj, obj, NULL, 0);
     if (st == PARLEY_OK)
         st = check_trailing(&d);
-    if (st != PARLEY_OK)
+    if (st != PARLEY_OK) {
+        talloc_free(obj);
         goto done;
-    *ret_value = talloc_steal(mem_ctx, obj);
+    }
+    *ret_value = obj;
 done:
-    TALLOC_FREE(d.tmp);
+    TALLOC_FREE(d.fd_used);
     return st;
+}
+
+/* decode_into's state: value zeroed, a temporary context that records what
+ * is allocated directly under it. */
+static bool into_init(dec *d, const parley_type *type, const void *data, size_t len,
+                      parley_codec *codec, void *value)
+{
+    memset(value, 0, type->size);
+    dec_init(d, type, data != NULL ? data : (const void *)"", len, codec);
+    d->tmp = talloc_new(NULL);
+    d->record = true;
+    return d->tmp != NULL;
 }
 
 PARLEY_PUBLIC parley_status parley_data_decode_into(TALLOC_CTX *mem_ctx, const parley_type *type,
@@ -486,16 +761,24 @@ PARLEY_PUBLIC parley_status parley_data_decode_into(TALLOC_CTX *mem_ctx, const p
                                                     parley_codec *codec, void *value)
 {
     dec d;
+    const parley__prog *pg;
     parley_status st;
 
     if (type == NULL || value == NULL || (data == NULL && len > 0))
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_data_decode_into: type, data and value must not be NULL");
-    memset(value, 0, type->size);
-    st = dec_init(&d, type, data != NULL ? data : (const void *)"", len, codec);
-    if (st != PARLEY_OK)
-        return st;
-    d.record = true;
+    if (!into_init(&d, type, data, len, codec, value))
+        return parley__error(PARLEY_ERR_NOMEM, "decode %s: out of memory", type->name);
+    pg = parley__prog_get(type);
+    if (pg != NULL) {
+        st = drun_prog(&d, pg, value, d.tmp, 0);
+        if (st == PARLEY_OK && d.p == d.end)
+            goto done_ok;
+        /* again by the walk, for the message with its path */
+        TALLOC_FREE(d.tmp);
+        if (!into_init(&d, type, data, len, codec, value))
+            return parley__error(PARLEY_ERR_NOMEM, "decode %s: out of memory", type->name);
+    }
     st = decode_value(&d, type, value, d.tmp, NULL, 0);
     if (st == PARLEY_OK)
         st = check_trailing(&d);
@@ -503,9 +786,11 @@ PARLEY_PUBLIC parley_status parley_data_decode_into(TALLOC_CTX *mem_ctx, const p
         memset(value, 0, type->size);
         goto done;
     }
+done_ok:
     for (size_t i = 0; i < d.n_allocs; i++)
         talloc_steal(mem_ctx, d.allocs[i]);
 done:
+    TALLOC_FREE(d.fd_used);
     TALLOC_FREE(d.tmp);
     return st;
 }

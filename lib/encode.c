@@ -6,6 +6,7 @@
 #include <talloc.h>
 
 #include "codec.h"
+#include "program.h"
 #include "status.h"
 
 /* The longest encoding: frames carry a u32 length. */
@@ -343,6 +344,268 @@ static parley_status encode_value(enc *e, const parley_type *t, const void *obj,
     return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path, "unknown type kind %d", (int)t->kind);
 }
 
+/* ---- compiled programs (program.h) ------------------------------------------------
+ *
+ * The same encoding as encode_value(), op by op.  A failure returns its
+ * status at once: the caller then runs encode_value() over the whole value,
+ * which fails at the same place and reports it with the field path (the
+ * programs cover no handle, so a second pass has no side effect). */
+
+static parley_status run_prog(enc *e, const parley__prog *pg, const uint8_t *o, unsigned depth);
+
+/* A value of type t at obj by its own program. */
+static parley_status run_type(enc *e, const parley_type *t, const uint8_t *obj, unsigned depth)
+{
+    const parley__prog *pg = parley__prog_get(t);
+
+    if (pg == NULL)
+        return PARLEY__PROG_FALLBACK;
+    return run_prog(e, pg, obj, depth);
+}
+
+static parley_status run_seq(enc *e, const parley__prog_op *op, const uint8_t *obj,
+                             unsigned depth)
+{
+    const parley_type *t = op->type, *et = t->elem;
+    parley_seq s;
+    uint8_t *p = NULL;
+    parley_status st;
+
+    memcpy(&s, obj, sizeof(s));
+    if ((t->bound != 0 && s.n > t->bound) || (s.n > 0 && s.items == NULL))
+        return PARLEY_ERR_INVALID_ARGUMENT;
+    if (s.n > ENCODE_LIMIT || (s.n > 0 && depth >= e->max_depth))
+        return PARLEY_ERR_OVERFLOW;
+    if (op->plan != NULL) {
+        const parley__plan *pl = op->plan;
+        if (s.n > (ENCODE_LIMIT - 4) / pl->wire_size)
+            return PARLEY_ERR_OVERFLOW;
+        st = reserve(e, NULL, 4 + s.n * pl->wire_size, &p);
+        if (st != PARLEY_OK || p == NULL)
+            return st;
+        parley__put_u32(p, (uint32_t)s.n);
+        if (s.n == 0)
+            return PARLEY_OK;
+        if (pl->identical)
+            memcpy(p + 4, s.items, s.n * pl->size);
+        else
+            parley__plan_encode(pl, p + 4, s.items, s.n);
+        return PARLEY_OK;
+    }
+    st = put_u32(e, NULL, (uint32_t)s.n);
+    if (st != PARLEY_OK || s.n == 0)
+        return st;
+    {
+        const parley__prog *pg = op->sub != NULL ? op->sub : parley__prog_get(et);
+        const uint8_t *item = s.items;
+        if (pg == NULL)
+            return PARLEY__PROG_FALLBACK;
+        for (size_t i = 0; i < s.n; i++, item += et->size) {
+            st = run_prog(e, pg, item, depth + 1);
+            if (st != PARLEY_OK)
+                return st;
+        }
+    }
+    return PARLEY_OK;
+}
+
+static parley_status run_union(enc *e, const parley_type *t, const parley__prog *const *arms,
+                               const uint8_t *obj, unsigned depth)
+{
+    const parley__prog *sub;
+    const parley_type *dt = t->discriminator;
+    int64_t v = parley__load_int(obj + t->discriminator_offset, dt->kind);
+    const parley_arm *arm = parley__union_arm(t, v);
+    size_t w = parley__scalar_wire_size(dt);
+    uint8_t *p = NULL;
+    parley_status st;
+
+    if (arm == NULL || (dt->kind == PARLEY_KIND_ENUM && !parley__enum_has_value(dt, v)))
+        return PARLEY_ERR_INVALID_ARGUMENT;
+    st = reserve(e, NULL, w, &p);
+    if (st != PARLEY_OK)
+        return st;
+    if (p != NULL) {
+        switch (w) {
+        case 1: p[0] = (uint8_t)v; break;
+        case 2: parley__put_u16(p, (uint16_t)v); break;
+        case 4: parley__put_u32(p, (uint32_t)v); break;
+        default: parley__put_u64(p, (uint64_t)v); break;
+        }
+    }
+    if (arm->type == NULL)
+        return PARLEY_OK;
+    sub = arms[arm == t->default_arm ? t->n_arms : (size_t)(arm - t->arms)];
+    if (sub != NULL)
+        return run_prog(e, sub, obj + arm->offset, depth);
+    return run_type(e, arm->type, obj + arm->offset, depth);
+}
+
+/* Make room for n more bytes at e->len (growing a growable buffer), without
+ * claiming them; the failure statuses of reserve(). */
+static parley_status make_room(enc *e, size_t n)
+{
+    uint8_t *p;
+    parley_status st = reserve(e, NULL, n, &p);
+
+    if (st == PARLEY_OK)
+        e->len -= n;
+    return st;
+}
+
+/* The output cursor lives in locals (len, room, out) while ops run, so that
+ * stores through uint8_t pointers do not force it back to memory; it is
+ * written back to e around calls that use e. */
+#define CLAIM(n, ret_p)                                              \
+    do {                                                             \
+        if ((n) > room) {                                            \
+            e->len = len;                                            \
+            st = make_room(e, (n));                                  \
+            if (st != PARLEY_OK)                                     \
+                return st;                                           \
+            out = e->buf;                                            \
+            room = e->cap - len;                                     \
+        }                                                            \
+        (ret_p) = out != NULL ? out + len : NULL;                    \
+        len += (n);                                                  \
+        room -= (n);                                                 \
+    } while (0)
+#define SYNC_OUT() (e->len = len)
+#define SYNC_IN() (len = e->len, out = e->buf, room = e->cap - e->len)
+
+static parley_status run_prog(enc *e, const parley__prog *pg, const uint8_t *o, unsigned depth)
+{
+    const parley__prog_op *op = pg->ops, *end = pg->ops + pg->n_ops;
+    parley_status st = PARLEY_OK;
+    uint8_t *out = e->buf;
+    size_t len = e->len, room = e->cap - e->len;
+
+    for (; op < end; op++) {
+        const uint8_t *obj = o + op->off;
+        uint8_t *p;
+
+        switch ((parley__prog_code)op->code) {
+        case PARLEY__OP_FIXED:
+            CLAIM(op->len, p);
+            if (p != NULL)
+                parley__copy_short(p, obj, op->len);
+            break;
+        case PARLEY__OP_BOOL:
+            CLAIM(1, p);
+            if (p != NULL)
+                p[0] = obj[0] != 0;
+            break;
+        case PARLEY__OP_ENUM: {
+            int32_t v;
+            memcpy(&v, obj, 4);
+            if (!parley__enum_has_value(op->type, v))
+                return PARLEY_ERR_INVALID_ARGUMENT;
+            CLAIM(4, p);
+            if (p != NULL)
+                parley__put_u32(p, (uint32_t)v);
+            break;
+        }
+        case PARLEY__OP_STRING:
+        case PARLEY__OP_OPT_STRING: {
+            const char *s;
+            size_t n;
+            memcpy(&s, obj, sizeof(s));
+            if (op->code == PARLEY__OP_OPT_STRING) {
+                CLAIM(1, p);
+                if (p != NULL)
+                    p[0] = s != NULL;
+                if (s == NULL)
+                    break;
+                if (depth >= e->max_depth)
+                    return PARLEY_ERR_OVERFLOW;
+            }
+            if (s == NULL)
+                return PARLEY_ERR_INVALID_ARGUMENT;
+            n = strlen(s);
+            if ((op->type->bound != 0 && n > op->type->bound) ||
+                parley__utf8_check((const uint8_t *)s, n) != n)
+                return PARLEY_ERR_INVALID_ARGUMENT;
+            if (n > ENCODE_LIMIT - 4)
+                return PARLEY_ERR_OVERFLOW;
+            CLAIM(4 + n, p);
+            if (p != NULL) {
+                parley__put_u32(p, (uint32_t)n);
+                parley__copy_short(p + 4, (const uint8_t *)s, n);
+            }
+            break;
+        }
+        case PARLEY__OP_BYTES: {
+            parley_bytes b;
+            memcpy(&b, obj, sizeof(b));
+            if ((op->type->bound != 0 && b.len > op->type->bound) ||
+                (b.len > 0 && b.data == NULL))
+                return PARLEY_ERR_INVALID_ARGUMENT;
+            if (b.len > ENCODE_LIMIT - 4)
+                return PARLEY_ERR_OVERFLOW;
+            CLAIM(4 + b.len, p);
+            if (p != NULL) {
+                parley__put_u32(p, (uint32_t)b.len);
+                parley__copy_short(p + 4, b.data, b.len);
+            }
+            break;
+        }
+        case PARLEY__OP_SEQ:
+            SYNC_OUT();
+            st = run_seq(e, op, obj, depth);
+            if (st != PARLEY_OK)
+                return st;
+            SYNC_IN();
+            break;
+        case PARLEY__OP_OPT: {
+            const uint8_t *ptr;
+            memcpy(&ptr, obj, sizeof(ptr));
+            CLAIM(1, p);
+            if (p != NULL)
+                p[0] = ptr != NULL;
+            if (ptr == NULL)
+                break;
+            if (depth >= e->max_depth)
+                return PARLEY_ERR_OVERFLOW;
+            SYNC_OUT();
+            st = op->sub != NULL ? run_prog(e, op->sub, ptr, depth + 1)
+                                 : run_type(e, op->type->elem, ptr, depth + 1);
+            if (st != PARLEY_OK)
+                return st;
+            SYNC_IN();
+            break;
+        }
+        case PARLEY__OP_UNION:
+            SYNC_OUT();
+            st = run_union(e, op->type, op->arms, obj, depth);
+            if (st != PARLEY_OK)
+                return st;
+            SYNC_IN();
+            break;
+        }
+    }
+    SYNC_OUT();
+    return PARLEY_OK;
+}
+
+#undef CLAIM
+#undef SYNC_OUT
+#undef SYNC_IN
+
+/* The whole value: by its program when it has one, else (or to report a
+ * failure with its path) by the generic walk. */
+static parley_status encode_top(enc *e, const parley_type *type, const void *value)
+{
+    const parley__prog *pg = parley__prog_get(type);
+
+    if (pg != NULL) {
+        if (run_prog(e, pg, value, 0) == PARLEY_OK)
+            return PARLEY_OK;
+        e->len = 0;
+        e->n_fds = 0;
+    }
+    return encode_value(e, type, value, NULL, 0);
+}
+
 static void enc_init(enc *e, const parley_type *type, parley_codec *codec, uint8_t *buf,
                      size_t cap)
 {
@@ -365,7 +628,7 @@ PARLEY_PUBLIC parley_status parley_data_size(const parley_type *type, const void
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_data_size: type, value and ret_size must not be NULL");
     enc_init(&e, type, codec, NULL, ENCODE_LIMIT);
-    st = encode_value(&e, type, value, NULL, 0);
+    st = encode_top(&e, type, value);
     if (st != PARLEY_OK)
         return st;
     if (codec != NULL)
@@ -386,7 +649,7 @@ PARLEY_PUBLIC parley_status parley_data_encode_to(const parley_type *type, const
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_data_encode_to: type, value, buf and ret_len must not be NULL");
     enc_init(&e, type, codec, buf != NULL ? buf : empty, cap);
-    st = encode_value(&e, type, value, NULL, 0);
+    st = encode_top(&e, type, value);
     if (st != PARLEY_OK)
         return st;
     if (codec != NULL)
@@ -418,7 +681,7 @@ PARLEY_PUBLIC parley_status parley_data_encode(TALLOC_CTX *mem_ctx, const parley
         return parley__error(PARLEY_ERR_NOMEM, "encode %s: out of memory", type->name);
     e.cap = ENCODE_INITIAL;
     e.growable = true;
-    st = encode_value(&e, type, value, NULL, 0);
+    st = encode_top(&e, type, value);
     if (st != PARLEY_OK)
         goto done;
     if (e.len < e.cap) {

@@ -12,6 +12,7 @@ static const suite_fn suites[] = {
     parley_type_suite,
     parley_data_suite,
     parley_codec_suite,
+    parley_program_suite,
 };
 
 int main(void)

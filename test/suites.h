@@ -8,5 +8,6 @@ Suite *parley_status_suite(void);
 Suite *parley_type_suite(void);
 Suite *parley_data_suite(void);
 Suite *parley_codec_suite(void);
+Suite *parley_program_suite(void);
 
 #endif

@@ -151,8 +151,10 @@ PARLEY_PUBLIC parley_status parley_data_encode_to(const parley_type *type, const
  * Ownership: *ret_value is a talloc chunk under mem_ctx, named after the type,
  * holding the whole graph (each string, blob, sequence array and optional
  * hangs under the object that holds it); one talloc_free() releases it.
- * Nothing is left allocated on failure.  Errors: as above, with the field
- * path in parley_error_message().
+ * For a small input the top object is a talloc pool the graph is carved
+ * from: a piece stolen out of the graph keeps the pool's memory until that
+ * piece is freed too.  Nothing is left allocated on failure.  Errors: as
+ * above, with the field path in parley_error_message().
  */
 PARLEY_PUBLIC parley_status parley_data_decode(TALLOC_CTX *mem_ctx, const parley_type *type,
                                                const void *data, size_t len,

@@ -1,16 +1,23 @@
 /* Fuzz target: decode arbitrary bytes as zoo_all, zoo_node and zoo_res.
  * MALFORMED (and OVERFLOW past the depth cap, INVALID_HANDLE from the hooks)
  * are normal outcomes; a crash, a leak, or a decoded value that does not
- * re-encode to the very same bytes is a bug (the encoding is canonical). */
+ * re-encode to the very same bytes is a bug (the encoding is canonical).
+ * Every input is also decoded by the generic walk with the compiled programs
+ * (lib/program.h) switched off: the two must agree on the status, the error
+ * message and the value. */
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <talloc.h>
 
 #include "parley/data.h"
+#include "parley/status.h"
+#include "program.h"
+#include "status.h"
 #include "codec_values.h"
 #include "zoo.h"
 
@@ -34,6 +41,21 @@ static void decode_one(const parley_type *type, const uint8_t *data, size_t size
     if (root == NULL)
         abort();
     st = parley_data_decode(root, type, data, size, &dec, &value);
+    {
+        /* the same input by the walk alone */
+        char msg[PARLEY__ERROR_MAX + 1];
+        void *walked = NULL;
+        parley_status wst;
+        snprintf(msg, sizeof(msg), "%s", st == PARLEY_OK ? "" : parley_error_message());
+        parley__prog_enabled = false;
+        wst = parley_data_decode(root, type, data, size, &dec, &walked);
+        parley__prog_enabled = true;
+        if (wst != st || (st != PARLEY_OK && strcmp(msg, parley_error_message()) != 0))
+            abort();
+        if (st == PARLEY_OK && !parley_data_equal(type, value, walked))
+            abort();
+        talloc_free(walked);
+    }
     if (st == PARLEY_OK) {
         uint8_t *again = NULL;
         size_t len = 0;
