@@ -10,4 +10,9 @@ Suite *parley_data_suite(void);
 Suite *parley_codec_suite(void);
 Suite *parley_program_suite(void);
 
+Suite *parley_wire_suite(void);
+Suite *parley_loop_suite(void);
+Suite *parley_peer_suite(void);
+Suite *parley_faults_suite(void);
+
 #endif

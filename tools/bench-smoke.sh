@@ -71,6 +71,17 @@ else
     echo "note: ./idl/parley-idl is not built here; 'parley-bench idl' not run"
 fi
 
+# call: a short unix-only run prints every payload row (numbers unchecked).
+expect 0 call --time 0.01 --runs 1 --idle 0 --transport unix
+for pat in '^cpu: pinned to CPU [0-9]' '^unix  *16 ' '^unix  *1024 ' '^unix  *65536 ' \
+           '^unix  *1048576 ' '^targets'; do
+    has "$pat"
+done
+expect 0 call --help
+has '^Usage: parley-bench call \[OPTION\]'
+expect 2 call --cpus sideways
+expect 2 call --inflight 0
+
 expect 2
 expect 2 no-such-command
 expect 2 codec --no-such-option

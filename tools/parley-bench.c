@@ -27,6 +27,8 @@ static const bench_command commands[] = {
       "encode/decode speed beside ONC RPC XDR and memcpy" },
     { "idl", bench_idl_main, bench_idl_usage,
       "parley-idl compile time on a generated 5,000-line protocol" },
+    { "call", bench_call_main, bench_call_usage,
+      "call latency and throughput beside a raw socket echo" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

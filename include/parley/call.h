@@ -86,11 +86,29 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
 
 /**
  * @brief Release a call handle acquired with parley_session_acquire_call().
- * @param[in] call the call (NULL is ignored); an outstanding call is cancelled.
+ * @param[in] call the call (NULL is ignored).  An outstanding asynchronous
+ *            call is given up: its reply, if it comes, is dropped, and its
+ *            completion callback runs once, at once, on the releasing thread
+ *            with PARLEY_ERR_CANCELLED (unless it is running on the I/O thread
+ *            right now, in which case release waits for it).  Release from
+ *            the callback itself is fine.
  *
  * Ownership: the handle is freed.  Errors: none.
  */
 PARLEY_PUBLIC void parley_call_release(parley_call *call);
+
+/**
+ * @brief The session a call belongs to.
+ *
+ * In a handler this is the incoming session, on which the handler may acquire
+ * calls back to the caller (both ends may serve).
+ *
+ * @param[in] call the call
+ * @return the session, or NULL for NULL.
+ *
+ * Ownership: borrowed; valid while the call is.  Errors: none.
+ */
+PARLEY_PUBLIC parley_session *parley_call_get_session(parley_call *call);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,69 @@
+/* Internal: one connection: buffered reads, framing, a write queue with one
+ * sendmsg per frame, backpressure.  Reads and the callbacks run on the loop
+ * thread; parley__conn_send() may be called from any thread and writes
+ * straight to the socket when nothing is queued. */
+#ifndef PARLEY_LIB_CONN_H
+#define PARLEY_LIB_CONN_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <talloc.h>
+
+#include "parley/status.h"
+#include "frame.h"
+#include "loop.h"
+
+typedef struct parley__conn parley__conn;
+
+typedef struct parley__conn_ops {
+    /* A complete, header-checked frame; payload is valid during the call only. */
+    void (*frame)(void *data, const parley__frame_header *hdr, const uint8_t *payload);
+    /* The connection is closed (once): why, as a status and a sentence. */
+    void (*closed)(void *data, parley_status status, const char *why);
+} parley__conn_ops;
+
+/* Queued bytes beyond which senders off the loop thread wait. */
+#define PARLEY__CONN_HIGH_WATER (4u << 20)
+
+/* Wrap a connected socket (ownership of fd passes to the conn, which closes
+ * it; also on failure); parley__conn_start() starts reading it on loop.  Frame payloads above max_payload break
+ * the framing.  The conn must be freed only after `closed` ran and a task
+ * posted afterwards has run (see parley__conn_free_later()). */
+parley_status parley__conn_new(TALLOC_CTX *mem_ctx, parley__loop *loop, int fd,
+                               uint32_t max_payload, const parley__conn_ops *ops, void *data,
+                               parley__conn **ret_conn);
+
+/* Start reading (callbacks may run from now on, on the loop thread). */
+parley_status parley__conn_start(parley__conn *conn);
+
+/* Send one frame (header + payload) from any thread.  CONNECTION_CLOSED once
+ * the connection is closed or broken. */
+parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_id,
+                                uint32_t code, const void *payload, size_t len);
+
+/* A synchronous caller reads its own reply (no thread hop): claim the read
+ * side if nobody holds it, read until the REPLY with call_id has been handed
+ * to the `frame` callback (on this thread) or *done (under done_lock) is set
+ * by someone else; other frames are set aside for the loop thread, in order.
+ * Returns false at once if the read side is busy (wait another way), or when
+ * it stopped without seeing the reply (EOF, error, bad frame: the loop thread
+ * takes over and closes).  Never on the loop thread. */
+bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
+                             pthread_mutex_t *done_lock);
+
+/* Close the connection; with bye, first try to send a BYE carrying status and
+ * why.  Runs the `closed` callback on the loop thread.  Any thread. */
+void parley__conn_close(parley__conn *conn, parley_status status, const char *why, bool bye);
+
+/* True once closed. */
+bool parley__conn_is_closed(parley__conn *conn);
+/* The socket (or -1 after close), e.g. for SO_PEERCRED. */
+int parley__conn_fd(parley__conn *conn);
+/* Change the payload limit (after the handshake). */
+void parley__conn_set_max_payload(parley__conn *conn, uint32_t max_payload);
+/* Free conn on the loop thread after everything queued there so far. */
+void parley__conn_free_later(parley__conn *conn);
+
+#endif

@@ -1,0 +1,28 @@
+/* Internal: endpoint strings ("unix:/path", "unix:@name", "tcp:HOST:PORT"). */
+#ifndef PARLEY_LIB_ENDPOINT_H
+#define PARLEY_LIB_ENDPOINT_H
+
+#include <talloc.h>
+
+#include "parley/status.h"
+
+typedef enum parley__endpoint_kind {
+    PARLEY__EP_UNIX = 1,      /* filesystem path */
+    PARLEY__EP_ABSTRACT = 2,  /* Linux abstract namespace */
+    PARLEY__EP_TCP = 3
+} parley__endpoint_kind;
+
+typedef struct parley__endpoint {
+    parley__endpoint_kind kind;
+    char *text;     /* the string as given */
+    char *path;     /* UNIX: the path; ABSTRACT: the name without '@' */
+    char *host;     /* TCP: host or address, brackets removed */
+    char *port;     /* TCP: decimal port */
+} parley__endpoint;
+
+/* Parse an endpoint string.  INVALID_ARGUMENT with a sentence for a string
+ * that is not one of the forms above (or too long for a sockaddr_un). */
+parley_status parley__endpoint_parse(TALLOC_CTX *mem_ctx, const char *text,
+                                     parley__endpoint **ret_ep);
+
+#endif

@@ -1,0 +1,333 @@
+/* The event loop: epoll, a sorted timer list and an eventfd for posted tasks. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "status.h"
+
+typedef struct task {
+    parley__task_fn fn;
+    void *data;
+    struct task *next;
+} task;
+
+struct parley__loop {
+    int epfd;
+    int evfd;
+    parley__io wake_io;
+    pthread_t thread;
+    bool running;
+    bool stopping;
+    pthread_mutex_t lock;      /* guards tasks and stopping */
+    task *head, *tail;
+    parley__timer *timers;     /* sorted by deadline, loop thread only */
+};
+
+uint64_t parley__now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void run_tasks(parley__loop *loop)
+{
+    for (;;) {
+        task *t;
+
+        pthread_mutex_lock(&loop->lock);
+        t = loop->head;
+        if (t != NULL) {
+            loop->head = t->next;
+            if (loop->head == NULL)
+                loop->tail = NULL;
+        }
+        pthread_mutex_unlock(&loop->lock);
+        if (t == NULL)
+            return;
+        t->fn(t->data);
+        free(t);
+    }
+}
+
+static void wake_read(void *data, uint32_t events)
+{
+    parley__loop *loop = data;
+    uint64_t v;
+
+    (void)events;
+    while (read(loop->evfd, &v, sizeof(v)) < 0 && errno == EINTR)
+        ;
+}
+
+static void run_timers(parley__loop *loop)
+{
+    uint64_t now = parley__now_ms();
+
+    while (loop->timers != NULL && loop->timers->deadline_ms <= now) {
+        parley__timer *t = loop->timers;
+
+        loop->timers = t->next;
+        t->armed = false;
+        t->next = NULL;
+        t->fn(t->data);
+    }
+}
+
+static void *loop_main(void *arg)
+{
+    parley__loop *loop = arg;
+    struct epoll_event evs[64];
+
+    for (;;) {
+        int timeout = -1, n;
+        bool stop;
+
+        if (loop->timers != NULL) {
+            uint64_t now = parley__now_ms();
+
+            timeout = loop->timers->deadline_ms <= now ? 0 :
+                      (int)(loop->timers->deadline_ms - now);
+        }
+        n = epoll_wait(loop->epfd, evs, 64, timeout);
+        for (int i = 0; i < n; i++) {
+            parley__io *io = evs[i].data.ptr;
+
+            if (io->active)
+                io->fn(io->data, evs[i].events);
+        }
+        run_timers(loop);
+        run_tasks(loop);
+        pthread_mutex_lock(&loop->lock);
+        stop = loop->stopping && loop->head == NULL;
+        pthread_mutex_unlock(&loop->lock);
+        if (stop)
+            break;
+    }
+    return NULL;
+}
+
+static int loop_destructor(parley__loop *loop)
+{
+    parley__loop_stop(loop);
+    run_tasks(loop);
+    close(loop->epfd);
+    close(loop->evfd);
+    pthread_mutex_destroy(&loop->lock);
+    return 0;
+}
+
+parley_status parley__loop_new(TALLOC_CTX *mem_ctx, parley__loop **ret_loop)
+{
+    parley__loop *loop = talloc_zero(mem_ctx, parley__loop);
+
+    if (loop == NULL)
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory creating an event loop");
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0) {
+        int err = errno;
+
+        talloc_free(loop);
+        return parley__error_errno(PARLEY_ERR_SYSTEM, err, "epoll_create1");
+    }
+    loop->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (loop->evfd < 0) {
+        int err = errno;
+
+        close(loop->epfd);
+        talloc_free(loop);
+        return parley__error_errno(PARLEY_ERR_SYSTEM, err, "eventfd");
+    }
+    pthread_mutex_init(&loop->lock, NULL);
+    talloc_set_destructor(loop, loop_destructor);
+    loop->wake_io.fd = loop->evfd;
+    loop->wake_io.fn = wake_read;
+    loop->wake_io.data = loop;
+    if (parley__loop_add(loop, &loop->wake_io, EPOLLIN) != PARLEY_OK) {
+        parley_status st = PARLEY_ERR_SYSTEM;
+
+        talloc_free(loop);
+        return st;
+    }
+    *ret_loop = loop;
+    return PARLEY_OK;
+}
+
+parley_status parley__loop_start(parley__loop *loop)
+{
+    int rc;
+
+    if (loop->running)
+        return PARLEY_OK;
+    loop->stopping = false;
+    rc = pthread_create(&loop->thread, NULL, loop_main, loop);
+    if (rc != 0)
+        return parley__error_errno(PARLEY_ERR_SYSTEM, rc, "starting the I/O thread");
+    loop->running = true;
+    return PARLEY_OK;
+}
+
+static void wake(parley__loop *loop)
+{
+    uint64_t one = 1;
+
+    while (write(loop->evfd, &one, sizeof(one)) < 0 && errno == EINTR)
+        ;
+}
+
+void parley__loop_stop(parley__loop *loop)
+{
+    if (!loop->running)
+        return;
+    pthread_mutex_lock(&loop->lock);
+    loop->stopping = true;
+    pthread_mutex_unlock(&loop->lock);
+    wake(loop);
+    pthread_join(loop->thread, NULL);
+    loop->running = false;
+    run_tasks(loop);
+}
+
+bool parley__loop_in_thread(const parley__loop *loop)
+{
+    return loop->running && pthread_equal(loop->thread, pthread_self());
+}
+
+parley_status parley__loop_add(parley__loop *loop, parley__io *io, uint32_t events)
+{
+    struct epoll_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.events = events;
+    ev.data.ptr = io;
+    io->active = true;
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, io->fd, &ev) < 0) {
+        io->active = false;
+        return parley__error_errno(PARLEY_ERR_SYSTEM, errno, "epoll_ctl ADD");
+    }
+    return PARLEY_OK;
+}
+
+parley_status parley__loop_mod(parley__loop *loop, parley__io *io, uint32_t events)
+{
+    struct epoll_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.events = events;
+    ev.data.ptr = io;
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
+        return parley__error_errno(PARLEY_ERR_SYSTEM, errno, "epoll_ctl MOD");
+    return PARLEY_OK;
+}
+
+void parley__loop_del(parley__loop *loop, parley__io *io)
+{
+    if (!io->active)
+        return;
+    io->active = false;
+    epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+}
+
+parley_status parley__loop_post(parley__loop *loop, parley__task_fn fn, void *data)
+{
+    task *t = malloc(sizeof(*t));
+
+    if (t == NULL)
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory posting to the I/O thread");
+    t->fn = fn;
+    t->data = data;
+    t->next = NULL;
+    pthread_mutex_lock(&loop->lock);
+    if (loop->tail != NULL)
+        loop->tail->next = t;
+    else
+        loop->head = t;
+    loop->tail = t;
+    pthread_mutex_unlock(&loop->lock);
+    wake(loop);
+    return PARLEY_OK;
+}
+
+typedef struct sync_call {
+    parley__task_fn fn;
+    void *data;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+} sync_call;
+
+static void sync_run(void *arg)
+{
+    sync_call *sc = arg;
+
+    sc->fn(sc->data);
+    pthread_mutex_lock(&sc->lock);
+    sc->done = true;
+    pthread_cond_signal(&sc->cond);
+    pthread_mutex_unlock(&sc->lock);
+}
+
+parley_status parley__loop_call(parley__loop *loop, parley__task_fn fn, void *data)
+{
+    sync_call sc;
+    parley_status st;
+
+    if (!loop->running || parley__loop_in_thread(loop)) {
+        fn(data);
+        return PARLEY_OK;
+    }
+    sc.fn = fn;
+    sc.data = data;
+    sc.done = false;
+    pthread_mutex_init(&sc.lock, NULL);
+    pthread_cond_init(&sc.cond, NULL);
+    st = parley__loop_post(loop, sync_run, &sc);
+    if (st == PARLEY_OK) {
+        pthread_mutex_lock(&sc.lock);
+        while (!sc.done)
+            pthread_cond_wait(&sc.cond, &sc.lock);
+        pthread_mutex_unlock(&sc.lock);
+    }
+    pthread_cond_destroy(&sc.cond);
+    pthread_mutex_destroy(&sc.lock);
+    return st;
+}
+
+void parley__loop_timer_arm(parley__loop *loop, parley__timer *t, uint64_t deadline_ms,
+                            parley__task_fn fn, void *data)
+{
+    parley__timer **pp;
+
+    parley__loop_timer_cancel(loop, t);
+    t->deadline_ms = deadline_ms;
+    t->fn = fn;
+    t->data = data;
+    for (pp = &loop->timers; *pp != NULL && (*pp)->deadline_ms <= deadline_ms; pp = &(*pp)->next)
+        ;
+    t->next = *pp;
+    *pp = t;
+    t->armed = true;
+}
+
+void parley__loop_timer_cancel(parley__loop *loop, parley__timer *t)
+{
+    if (!t->armed)
+        return;
+    for (parley__timer **pp = &loop->timers; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    t->next = NULL;
+    t->armed = false;
+}

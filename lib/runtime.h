@@ -1,0 +1,156 @@
+/* Internal: the objects of the runtime (peer, session, call) and how the
+ * modules peer.c, session.c and call.c reach each other.
+ *
+ * Threads: one I/O thread (the loop) reads every connection and runs the
+ * session callbacks; workers run blocking handlers and send their replies
+ * straight to the socket; any thread may dispatch calls.
+ *
+ * Memory: the peer is the caller's talloc chunk.  Sessions and calls are
+ * NULL-parented talloc trees (different threads allocate and free them at
+ * once, and one talloc tree must not be touched by two threads), linked from
+ * the peer by lists and freed explicitly; the peer's destructor frees what is
+ * left.  A session is reference counted: its open connection, its user (an
+ * outgoing session until parley_session_close()), and each call hold one.
+ *
+ * Locks: peer->lock before session->lock; no callback runs with a lock held.
+ */
+#ifndef PARLEY_LIB_RUNTIME_H
+#define PARLEY_LIB_RUNTIME_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "parley/peer.h"
+#include "conn.h"
+#include "endpoint.h"
+#include "frame.h"
+#include "loop.h"
+#include "workers.h"
+
+#define PARLEY__CALL_BUCKETS 64u
+/* How long connect waits for the other end's HELLO (issue 5 makes it a setting). */
+#define PARLEY__HANDSHAKE_TIMEOUT_MS 10000u
+
+typedef struct parley__dispatch_entry {
+    parley_handler_fn handler;
+    parley_dispatch_mode mode;
+    void *data;
+} parley__dispatch_entry;
+
+typedef struct parley__listener {
+    struct parley__listener *next;
+    parley_peer *peer;
+    parley__endpoint *ep;
+    unsigned mode;
+    parley__io io;       /* io.fd < 0 when not listening */
+    parley__timer pause; /* accepting paused (out of descriptors) */
+    char *bound;         /* the bound endpoint string */
+} parley__listener;
+
+typedef struct parley__connect_ep {
+    struct parley__connect_ep *next;
+    parley__endpoint *ep;
+} parley__connect_ep;
+
+struct parley_peer {
+    const parley_protocol *protocol;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;              /* incoming sessions gone */
+    parley__loop *loop;
+    parley__workers *workers;
+    bool started;
+    bool listening;
+    bool destroying;
+    unsigned n_workers;
+    uint32_t max_message;
+    parley__dispatch_entry *dispatch; /* by method index; handler NULL = not served */
+    parley__listener *listeners, **listeners_tail;
+    parley__connect_ep *connects, **connects_tail;
+    parley_session *sessions;         /* every live session */
+    unsigned n_incoming;
+};
+
+typedef enum parley__session_state {
+    PARLEY__SESSION_HANDSHAKE,
+    PARLEY__SESSION_READY,
+    PARLEY__SESSION_CLOSED
+} parley__session_state;
+
+struct parley_session {
+    parley_peer *peer;
+    parley_session *prev, *next;      /* peer->sessions, under peer->lock */
+    parley__conn *conn;
+    bool incoming;
+    bool user_closed;                 /* the user's reference is gone */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;              /* handshake finished */
+    unsigned refs;                    /* under lock */
+    parley__session_state state;
+    parley_status close_status;
+    char close_why[256];
+    uint32_t remote_max_message;
+    uint32_t next_call_id;
+    unsigned n_outstanding;
+    parley_call *calls[PARLEY__CALL_BUCKETS];   /* outgoing calls awaiting a reply */
+};
+
+typedef enum parley__call_state {
+    PARLEY__CALL_IDLE,        /* outgoing: acquired, not dispatched */
+    PARLEY__CALL_OUTSTANDING, /* outgoing: awaiting its reply */
+    PARLEY__CALL_COMPLETED,   /* outgoing: reply or failure recorded */
+    PARLEY__CALL_RUNNING,     /* incoming: handler running */
+    PARLEY__CALL_PENDED       /* incoming: handler pended (issue 5) */
+} parley__call_state;
+
+struct parley_call {
+    parley_session *session;
+    bool incoming;
+    parley__call_state state;         /* under session->lock */
+    uint32_t id;
+    const parley_method *method;
+    parley_call *hnext;               /* bucket chain */
+
+    /* Outgoing. */
+    pthread_cond_t cond;              /* with session->lock: completed */
+    TALLOC_CTX *mem_ctx;
+    void **ret_out;
+    parley_call_done_fn done;
+    void *done_data;
+    parley_status result;
+    bool completed;                   /* under session->lock: result is set */
+    void *reply;                      /* decoded reply, NULL-parented until handed over */
+    char *message;                    /* the failure's sentence */
+
+    /* Incoming. */
+    const parley__dispatch_entry *entry;
+    void *in;                         /* decoded request, under the call */
+    void *out;                        /* zeroed reply, under the call */
+};
+
+/* session.c */
+parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
+                                   parley_session **ret_session);
+void parley__session_ref(parley_session *session);
+void parley__session_unref(parley_session *session);
+/* Wait (not on the loop thread) for the handshake; on failure drops the
+ * user reference and returns the reason. */
+parley_status parley__session_wait_ready(parley_session *session);
+/* Close the session's connection (any thread). */
+void parley__session_close_conn(parley_session *session, parley_status status, const char *why);
+/* Free a session regardless of references (peer destructor, loop stopped). */
+void parley__session_destroy(parley_session *session);
+
+/* call.c: frames for calls, on the loop thread. */
+void parley__call_on_call(parley_session *session, const parley__frame_header *hdr,
+                          const uint8_t *payload);
+void parley__call_on_reply(parley_session *session, const parley__frame_header *hdr,
+                           const uint8_t *payload);
+/* Fail every outstanding outgoing call of a closed session (loop thread). */
+void parley__call_fail_all(parley_session *session, parley_status status, const char *why);
+
+/* peer.c */
+parley_status parley__peer_start(parley_peer *peer);
+void parley__peer_session_gone(parley_peer *peer, parley_session *session);
+
+#endif

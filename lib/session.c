@@ -1,0 +1,300 @@
+/* Sessions: the handshake, frame routing and the reference count. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime.h"
+#include "socket.h"
+#include "status.h"
+
+static void session_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload);
+static void session_closed(void *data, parley_status status, const char *why);
+
+static const parley__conn_ops session_ops = {
+    session_frame,
+    session_closed,
+};
+
+static int session_destructor(parley_session *session)
+{
+    pthread_cond_destroy(&session->cond);
+    pthread_mutex_destroy(&session->lock);
+    return 0;
+}
+
+parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
+                                  parley_session **ret_session)
+{
+    parley_session *session = NULL;
+    uint8_t *hello = NULL;
+    size_t hello_len = 0;
+    parley_status st;
+
+    st = parley__socket_prepare(fd);
+    if (st != PARLEY_OK) {
+        close(fd);
+        return st;
+    }
+    session = talloc_zero(NULL, parley_session);
+    if (session == NULL) {
+        close(fd);
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory creating a session");
+    }
+    pthread_mutex_init(&session->lock, NULL);
+    pthread_cond_init(&session->cond, NULL);
+    talloc_set_destructor(session, session_destructor);
+    session->peer = peer;
+    session->incoming = incoming;
+    session->refs = incoming ? 1 : 2;     /* the connection (+ the user) */
+    session->user_closed = incoming;
+    session->state = PARLEY__SESSION_HANDSHAKE;
+    session->remote_max_message = PARLEY__HELLO_MAX;
+    session->next_call_id = 1;
+    st = parley__conn_new(NULL, peer->loop, fd, peer->max_message, &session_ops, session,
+                          &session->conn);
+    if (st != PARLEY_OK) {
+        talloc_free(session);
+        return st;
+    }
+    pthread_mutex_lock(&peer->lock);
+    if (peer->destroying) {
+        pthread_mutex_unlock(&peer->lock);
+        st = parley__error(PARLEY_ERR_INVALID_STATE, "the peer is being freed");
+        goto fail;
+    }
+    session->next = peer->sessions;
+    if (peer->sessions != NULL)
+        peer->sessions->prev = session;
+    peer->sessions = session;
+    if (incoming)
+        peer->n_incoming++;
+    pthread_mutex_unlock(&peer->lock);
+
+    st = parley__conn_start(session->conn);
+    if (st != PARLEY_OK) {
+        /* Listed already: close it the normal way, which drops the references. */
+        char why[PARLEY__ERROR_MAX];
+
+        snprintf(why, sizeof(why), "%s", parley_error_message());
+        parley__session_close_conn(session, st, why);
+        if (!incoming) {
+            pthread_mutex_lock(&session->lock);
+            session->user_closed = true;
+            pthread_mutex_unlock(&session->lock);
+            parley__session_unref(session);
+        }
+        return parley__error(st, "%s", why);
+    }
+    /* Our HELLO goes first: the other end sends nothing but its HELLO before
+     * it has ours.  A failure to send closes the connection, which drops
+     * the references the normal way (an incoming session may be gone now). */
+    if (ret_session != NULL)
+        *ret_session = session;
+    if (parley__hello_encode(NULL, peer->protocol, peer->max_message, 0, &hello,
+                             &hello_len) == PARLEY_OK)
+        (void)parley__conn_send(session->conn, PARLEY__FRAME_HELLO, 0, 0, hello, hello_len);
+    else
+        parley__session_close_conn(session, PARLEY_ERR_NOMEM, "out of memory sending a HELLO");
+    talloc_free(hello);
+    return PARLEY_OK;
+fail:
+    {
+        char why[PARLEY__ERROR_MAX];
+
+        snprintf(why, sizeof(why), "%s", parley_error_message());
+        talloc_free(session->conn);
+        talloc_free(session);
+        return parley__error(st, "%s", why);
+    }
+}
+
+void parley__session_ref(parley_session *session)
+{
+    pthread_mutex_lock(&session->lock);
+    session->refs++;
+    pthread_mutex_unlock(&session->lock);
+}
+
+void parley__session_unref(parley_session *session)
+{
+    unsigned refs;
+
+    pthread_mutex_lock(&session->lock);
+    refs = --session->refs;
+    pthread_mutex_unlock(&session->lock);
+    if (refs > 0)
+        return;
+    parley__peer_session_gone(session->peer, session);
+    parley__conn_free_later(session->conn);
+    talloc_free(session);
+}
+
+void parley__session_destroy(parley_session *session)
+{
+    talloc_free(session->conn);
+    talloc_free(session);
+}
+
+void parley__session_close_conn(parley_session *session, parley_status status, const char *why)
+{
+    parley__conn_close(session->conn, status, why, true);
+}
+
+parley_status parley__session_wait_ready(parley_session *session)
+{
+    struct timespec deadline;
+    parley_status st = PARLEY_OK;
+    char why[sizeof(session->close_why)];
+    int rc = 0;
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += PARLEY__HANDSHAKE_TIMEOUT_MS / 1000;
+    pthread_mutex_lock(&session->lock);
+    while (session->state == PARLEY__SESSION_HANDSHAKE && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&session->cond, &session->lock, &deadline);
+    if (session->state == PARLEY__SESSION_CLOSED) {
+        st = session->close_status;
+        memcpy(why, session->close_why, sizeof(why));
+    } else if (session->state == PARLEY__SESSION_HANDSHAKE) {
+        st = PARLEY_ERR_TIMEOUT;
+        snprintf(why, sizeof(why), "no HELLO from the other end within %u ms",
+                 PARLEY__HANDSHAKE_TIMEOUT_MS);
+    }
+    pthread_mutex_unlock(&session->lock);
+    if (st == PARLEY_OK)
+        return PARLEY_OK;
+    if (st == PARLEY_ERR_TIMEOUT)
+        parley__session_close_conn(session, st, why);
+    pthread_mutex_lock(&session->lock);
+    session->user_closed = true;
+    pthread_mutex_unlock(&session->lock);
+    parley__session_unref(session);
+    return parley__error(st, "%s", why);
+}
+
+static void on_hello(parley_session *session, const parley__frame_header *hdr,
+                     const uint8_t *payload)
+{
+    parley__hello *hello = NULL;
+    parley_status st;
+    char why[PARLEY__ERROR_MAX];
+
+    if (session->state != PARLEY__SESSION_HANDSHAKE) {
+        parley__session_close_conn(session, PARLEY_ERR_MALFORMED, "a second HELLO frame");
+        return;
+    }
+    st = parley__hello_decode(NULL, payload, hdr->length, &hello);
+    if (st == PARLEY_OK)
+        st = parley__hello_check(hello, session->peer->protocol);
+    if (st != PARLEY_OK) {
+        snprintf(why, sizeof(why), "%s", parley_error_message());
+        talloc_free(hello);
+        parley__session_close_conn(session, st, why);
+        return;
+    }
+    pthread_mutex_lock(&session->lock);
+    session->remote_max_message = hello->max_message;
+    session->state = PARLEY__SESSION_READY;
+    pthread_cond_broadcast(&session->cond);
+    pthread_mutex_unlock(&session->lock);
+    talloc_free(hello);
+}
+
+static void on_bye(parley_session *session, const parley__frame_header *hdr,
+                   const uint8_t *payload)
+{
+    char *msg = NULL;
+    char why[PARLEY__ERROR_MAX];
+    parley_status st = (parley_status)hdr->code;
+
+    if (parley__message_decode(NULL, payload, hdr->length, &msg) != PARLEY_OK)
+        msg = NULL;
+    if (st == PARLEY_OK)
+        st = PARLEY_ERR_CONNECTION_CLOSED;
+    snprintf(why, sizeof(why), "the other end closed the session (%s): %s",
+             parley_status_name((parley_status)hdr->code), msg != NULL ? msg : "no reason given");
+    talloc_free(msg);
+    parley__conn_close(session->conn, st, why, false);
+}
+
+static void session_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload)
+{
+    parley_session *session = data;
+    char why[128];
+
+    switch (hdr->kind) {
+    case PARLEY__FRAME_HELLO:
+        on_hello(session, hdr, payload);
+        return;
+    case PARLEY__FRAME_BYE:
+        on_bye(session, hdr, payload);
+        return;
+    default:
+        break;
+    }
+    if (session->state != PARLEY__SESSION_READY) {
+        snprintf(why, sizeof(why), "a %s frame before the HELLO",
+                 parley__frame_kind_name(hdr->kind));
+        parley__session_close_conn(session, PARLEY_ERR_MALFORMED, why);
+        return;
+    }
+    switch (hdr->kind) {
+    case PARLEY__FRAME_CALL:
+    case PARLEY__FRAME_ONEWAY:
+        parley__call_on_call(session, hdr, payload);
+        break;
+    case PARLEY__FRAME_REPLY:
+        parley__call_on_reply(session, hdr, payload);
+        break;
+    case PARLEY__FRAME_CANCEL:
+        /* Cancellation of incoming calls arrives with issue 5. */
+        break;
+    default:
+        break;
+    }
+}
+
+static void session_closed(void *data, parley_status status, const char *why)
+{
+    parley_session *session = data;
+
+    pthread_mutex_lock(&session->lock);
+    session->state = PARLEY__SESSION_CLOSED;
+    session->close_status = status == PARLEY_OK ? PARLEY_ERR_CONNECTION_CLOSED : status;
+    snprintf(session->close_why, sizeof(session->close_why), "%s", why);
+    pthread_cond_broadcast(&session->cond);
+    pthread_mutex_unlock(&session->lock);
+    parley__call_fail_all(session, PARLEY_ERR_CONNECTION_CLOSED, why);
+    parley__session_unref(session);
+}
+
+PARLEY_PUBLIC void parley_session_close(parley_session *session)
+{
+    if (session == NULL || session->incoming)
+        return;
+    pthread_mutex_lock(&session->lock);
+    if (session->user_closed) {
+        pthread_mutex_unlock(&session->lock);
+        return;
+    }
+    session->user_closed = true;
+    pthread_mutex_unlock(&session->lock);
+    parley__session_close_conn(session, PARLEY_OK, "the client closed the session");
+    parley__session_unref(session);
+}
+
+PARLEY_PUBLIC bool parley_session_is_connected(parley_session *session)
+{
+    bool up;
+
+    if (session == NULL)
+        return false;
+    pthread_mutex_lock(&session->lock);
+    up = session->state == PARLEY__SESSION_READY;
+    pthread_mutex_unlock(&session->lock);
+    return up;
+}

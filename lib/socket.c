@@ -1,0 +1,273 @@
+/* Sockets: listen and connect for unix, abstract unix and TCP endpoints. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "socket.h"
+#include "status.h"
+
+static socklen_t unix_addr(const parley__endpoint *ep, struct sockaddr_un *sun)
+{
+    size_t n = strlen(ep->path);
+
+    memset(sun, 0, sizeof(*sun));
+    sun->sun_family = AF_UNIX;
+    if (ep->kind == PARLEY__EP_ABSTRACT) {
+        memcpy(sun->sun_path + 1, ep->path, n);
+        return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+    }
+    memcpy(sun->sun_path, ep->path, n);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+}
+
+parley_status parley__socket_prepare(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+
+    /* Blocking mode: every send and recv of the I/O thread passes
+     * MSG_DONTWAIT, and a caller waiting for its reply blocks in recv(). */
+    if (flags < 0 || ((flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0))
+        return parley__error_errno(PARLEY_ERR_SYSTEM, errno, "clearing O_NONBLOCK");
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+        (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+        int one = 1;
+
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+            return parley__error_errno(PARLEY_ERR_SYSTEM, errno, "setting TCP_NODELAY");
+    }
+    return PARLEY_OK;
+}
+
+/* Is a live server listening on this unix path? */
+static int unix_path_live(const parley__endpoint *ep)
+{
+    struct sockaddr_un sun;
+    socklen_t sl = unix_addr(ep, &sun);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int live;
+
+    if (fd < 0)
+        return -1;
+    live = connect(fd, (struct sockaddr *)&sun, sl) == 0 ? 1 :
+           (errno == ECONNREFUSED ? 0 : -1);
+    close(fd);
+    return live;
+}
+
+static parley_status listen_unix(const parley__endpoint *ep, mode_t mode, int backlog,
+                                 int *ret_fd)
+{
+    struct sockaddr_un sun;
+    socklen_t sl = unix_addr(ep, &sun);
+    parley_status st = PARLEY_OK;
+    int fd = -1;
+
+    if (ep->kind == PARLEY__EP_UNIX) {
+        struct stat sb;
+
+        if (lstat(ep->path, &sb) == 0) {
+            int live;
+
+            if (!S_ISSOCK(sb.st_mode))
+                return parley__error(PARLEY_ERR_INVALID_STATE,
+                                     "listen on %s: the path exists and is not a socket",
+                                     ep->text);
+            live = unix_path_live(ep);
+            if (live != 0)
+                return parley__error(PARLEY_ERR_INVALID_STATE,
+                                     "listen on %s: %s", ep->text,
+                                     live > 0 ? "another server is listening there"
+                                              : "cannot tell whether the socket is in use");
+            if (unlink(ep->path) < 0 && errno != ENOENT)
+                return parley__error_errno(PARLEY_ERR_SYSTEM, errno,
+                                           "listen on %s: removing the stale socket", ep->text);
+        }
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return parley__error_errno(PARLEY_ERR_SYSTEM, errno, "listen on %s: socket", ep->text);
+    if (bind(fd, (struct sockaddr *)&sun, sl) < 0) {
+        st = parley__error_errno(errno == EADDRINUSE ? PARLEY_ERR_INVALID_STATE : PARLEY_ERR_SYSTEM,
+                                 errno, "listen on %s: bind", ep->text);
+        goto done;
+    }
+    /* Before listen(): nobody can connect until the mode is what was asked. */
+    if (ep->kind == PARLEY__EP_UNIX && chmod(ep->path, mode) < 0) {
+        st = parley__error_errno(PARLEY_ERR_SYSTEM, errno, "listen on %s: chmod", ep->text);
+        unlink(ep->path);
+        goto done;
+    }
+    if (listen(fd, backlog) < 0) {
+        st = parley__error_errno(PARLEY_ERR_SYSTEM, errno, "listen on %s", ep->text);
+        if (ep->kind == PARLEY__EP_UNIX)
+            unlink(ep->path);
+        goto done;
+    }
+    *ret_fd = fd;
+    fd = -1;
+done:
+    if (fd >= 0)
+        close(fd);
+    return st;
+}
+
+static parley_status resolve(const parley__endpoint *ep, bool passive, struct addrinfo **ret_ai)
+{
+    struct addrinfo hints;
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+    rc = getaddrinfo(ep->host, ep->port, &hints, ret_ai);
+    if (rc != 0)
+        return parley__error(PARLEY_ERR_CONNECTION_REFUSED, "%s: cannot resolve host \"%s\": %s",
+                             ep->text, ep->host, gai_strerror(rc));
+    return PARLEY_OK;
+}
+
+static parley_status listen_tcp(const parley__endpoint *ep, int backlog, int *ret_fd)
+{
+    struct addrinfo *ai = NULL;
+    parley_status st;
+    int err = 0;
+
+    st = resolve(ep, true, &ai);
+    if (st != PARLEY_OK)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "listen on %s: cannot resolve \"%s\"",
+                             ep->text, ep->host);
+    for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
+        int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                        a->ai_protocol);
+        int one = 1;
+
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, backlog) == 0) {
+            freeaddrinfo(ai);
+            *ret_fd = fd;
+            return PARLEY_OK;
+        }
+        err = errno;
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return parley__error_errno(err == EADDRINUSE ? PARLEY_ERR_INVALID_STATE : PARLEY_ERR_SYSTEM,
+                               err, "listen on %s", ep->text);
+}
+
+parley_status parley__socket_listen(const parley__endpoint *ep, mode_t mode, int backlog,
+                                    int *ret_fd)
+{
+    if (ep->kind == PARLEY__EP_TCP)
+        return listen_tcp(ep, backlog, ret_fd);
+    return listen_unix(ep, mode, backlog, ret_fd);
+}
+
+static parley_status connect_error(const parley__endpoint *ep, int err)
+{
+    if (err == ECONNREFUSED || err == ENOENT || err == ENETUNREACH || err == EHOSTUNREACH ||
+        err == EADDRNOTAVAIL || err == ETIMEDOUT || err == ENOTDIR)
+        return parley__error(PARLEY_ERR_CONNECTION_REFUSED, "connect to %s: %s",
+                             ep->text, strerror(err));
+    if (err == EACCES || err == EPERM)
+        return parley__error(PARLEY_ERR_ACCESS_DENIED, "connect to %s: %s", ep->text,
+                             strerror(err));
+    return parley__error_errno(PARLEY_ERR_SYSTEM, err, "connect to %s", ep->text);
+}
+
+parley_status parley__socket_connect(const parley__endpoint *ep, int *ret_fd)
+{
+    int err = 0;
+
+    if (ep->kind != PARLEY__EP_TCP) {
+        struct sockaddr_un sun;
+        socklen_t sl = unix_addr(ep, &sun);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+            return parley__error_errno(PARLEY_ERR_SYSTEM, errno, "connect to %s: socket",
+                                       ep->text);
+        while (connect(fd, (struct sockaddr *)&sun, sl) < 0) {
+            if (errno == EINTR)
+                continue;
+            err = errno;
+            close(fd);
+            return connect_error(ep, err);
+        }
+        *ret_fd = fd;
+        return PARLEY_OK;
+    } else {
+        struct addrinfo *ai = NULL;
+        parley_status st = resolve(ep, false, &ai);
+
+        if (st != PARLEY_OK)
+            return st;
+        for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
+            int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+
+            if (fd < 0) {
+                err = errno;
+                continue;
+            }
+            if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+                freeaddrinfo(ai);
+                *ret_fd = fd;
+                return PARLEY_OK;
+            }
+            err = errno;
+            close(fd);
+        }
+        freeaddrinfo(ai);
+        return connect_error(ep, err);
+    }
+}
+
+parley_status parley__socket_bound_name(TALLOC_CTX *mem_ctx, const parley__endpoint *ep,
+                                        int fd, char **ret_text)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char addr[INET6_ADDRSTRLEN];
+    char *text;
+
+    if (ep->kind != PARLEY__EP_TCP) {
+        text = talloc_strdup(mem_ctx, ep->text);
+    } else {
+        if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+            return parley__error_errno(PARLEY_ERR_SYSTEM, errno, "getsockname of %s", ep->text);
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+            inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
+            text = talloc_asprintf(mem_ctx, "tcp:[%s]:%u", addr, ntohs(s6->sin6_port));
+        } else {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+            inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
+            text = talloc_asprintf(mem_ctx, "tcp:%s:%u", addr, ntohs(s4->sin_port));
+        }
+    }
+    if (text == NULL)
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory naming an endpoint");
+    *ret_text = text;
+    return PARLEY_OK;
+}

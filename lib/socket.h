@@ -1,0 +1,32 @@
+/* Internal: listening and connecting sockets for endpoints. */
+#ifndef PARLEY_LIB_SOCKET_H
+#define PARLEY_LIB_SOCKET_H
+
+#include <sys/types.h>
+#include <talloc.h>
+
+#include "parley/status.h"
+#include "endpoint.h"
+
+/* A listening socket for ep (non-blocking, close-on-exec).  A unix path
+ * socket is bound, chmod'ed to mode, then put to listening, so nobody can
+ * connect before its mode is right; a stale socket file (connect refused) is
+ * replaced, a live one is not (INVALID_STATE).  TCP listeners set SO_REUSEADDR. */
+parley_status parley__socket_listen(const parley__endpoint *ep, mode_t mode, int backlog,
+                                    int *ret_fd);
+
+/* A connected, blocking-mode-unspecified socket to ep (close-on-exec).  A missing
+ * socket or a refused connection is CONNECTION_REFUSED naming the endpoint. */
+parley_status parley__socket_connect(const parley__endpoint *ep, int *ret_fd);
+
+/* The endpoint string a listening socket is bound to, e.g. "tcp:127.0.0.1:40123"
+ * for port 0; unix endpoints return ep's text. */
+parley_status parley__socket_bound_name(TALLOC_CTX *mem_ctx, const parley__endpoint *ep,
+                                        int fd, char **ret_text);
+
+/* Prepare a connected socket for a connection: clear O_NONBLOCK (the I/O
+ * thread passes MSG_DONTWAIT on every send and recv; a synchronous caller
+ * blocks in recv() for its reply) and, for TCP, set TCP_NODELAY. */
+parley_status parley__socket_prepare(int fd);
+
+#endif

@@ -1,0 +1,118 @@
+/* The worker pool: n threads draining one FIFO of tasks. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "workers.h"
+#include "status.h"
+
+typedef struct job {
+    parley__task_fn fn;
+    void *data;
+    struct job *next;
+} job;
+
+struct parley__workers {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    job *head, *tail;
+    bool stopping;
+    unsigned n;          /* threads started */
+    pthread_t *threads;
+};
+
+static void *worker_main(void *arg)
+{
+    parley__workers *w = arg;
+
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        job *j = w->head;
+
+        if (j == NULL) {
+            if (w->stopping)
+                break;
+            pthread_cond_wait(&w->cond, &w->lock);
+            continue;
+        }
+        w->head = j->next;
+        if (w->head == NULL)
+            w->tail = NULL;
+        pthread_mutex_unlock(&w->lock);
+        j->fn(j->data);
+        free(j);
+        pthread_mutex_lock(&w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+static int workers_destructor(parley__workers *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->stopping = true;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    for (unsigned i = 0; i < w->n; i++)
+        pthread_join(w->threads[i], NULL);
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
+    return 0;
+}
+
+parley_status parley__workers_new(TALLOC_CTX *mem_ctx, unsigned n, parley__workers **ret_w)
+{
+    parley__workers *w = talloc_zero(mem_ctx, parley__workers);
+
+    if (w == NULL || n == 0)
+        goto nomem;
+    w->threads = talloc_array(w, pthread_t, n);
+    if (w->threads == NULL)
+        goto nomem;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    talloc_set_destructor(w, workers_destructor);
+    for (unsigned i = 0; i < n; i++) {
+        int rc = pthread_create(&w->threads[i], NULL, worker_main, w);
+
+        if (rc != 0) {
+            talloc_free(w);
+            return parley__error_errno(PARLEY_ERR_SYSTEM, rc, "starting worker thread %u", i);
+        }
+        w->n++;
+    }
+    *ret_w = w;
+    return PARLEY_OK;
+nomem:
+    talloc_free(w);
+    return parley__error(n == 0 ? PARLEY_ERR_INVALID_ARGUMENT : PARLEY_ERR_NOMEM,
+                         n == 0 ? "a worker pool needs at least one thread"
+                                : "out of memory creating the worker pool");
+}
+
+parley_status parley__workers_submit(parley__workers *w, parley__task_fn fn, void *data)
+{
+    job *j = malloc(sizeof(*j));
+
+    if (j == NULL)
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory queueing a handler");
+    j->fn = fn;
+    j->data = data;
+    j->next = NULL;
+    pthread_mutex_lock(&w->lock);
+    if (w->tail != NULL)
+        w->tail->next = j;
+    else
+        w->head = j;
+    w->tail = j;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    return PARLEY_OK;
+}
+
+unsigned parley__workers_count(const parley__workers *w)
+{
+    return w->n;
+}

@@ -1,0 +1,208 @@
+/* Runtime, threads: the event loop (posted tasks, fds, timers) and workers. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "loop.h"
+#include "suites.h"
+#include "workers.h"
+
+typedef struct counter {
+    atomic_int n;
+    atomic_int order_ok;
+    int last;
+    parley__loop *loop;
+    atomic_int in_thread;
+} counter;
+
+typedef struct post_arg {
+    counter *c;
+    int seq;
+} post_arg;
+
+static void count_task(void *data)
+{
+    post_arg *a = data;
+
+    if (parley__loop_in_thread(a->c->loop))
+        atomic_fetch_add(&a->c->in_thread, 1);
+    if (a->seq != a->c->last + 1)
+        atomic_store(&a->c->order_ok, 0);
+    a->c->last = a->seq;
+    atomic_fetch_add(&a->c->n, 1);
+}
+
+START_TEST(test_loop_posts_in_order)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley__loop *loop;
+    counter c;
+    post_arg args[500];
+
+    atomic_init(&c.n, 0);
+    atomic_init(&c.order_ok, 1);
+    atomic_init(&c.in_thread, 0);
+    c.last = 0;
+    ck_assert_int_eq(parley__loop_new(mem, &loop), PARLEY_OK);
+    c.loop = loop;
+    ck_assert_int_eq(parley__loop_start(loop), PARLEY_OK);
+    ck_assert(!parley__loop_in_thread(loop));
+    for (int i = 0; i < 500; i++) {
+        args[i].c = &c;
+        args[i].seq = i + 1;
+        ck_assert_int_eq(parley__loop_post(loop, count_task, &args[i]), PARLEY_OK);
+    }
+    /* loop_call runs after everything posted before it. */
+    {
+        post_arg last = { &c, 501 };
+
+        ck_assert_int_eq(parley__loop_call(loop, count_task, &last), PARLEY_OK);
+    }
+    ck_assert_int_eq(atomic_load(&c.n), 501);
+    ck_assert_int_eq(atomic_load(&c.in_thread), 501);
+    ck_assert_int_eq(atomic_load(&c.order_ok), 1);
+    talloc_free(mem);
+}
+END_TEST
+
+typedef struct io_arg {
+    parley__io io;
+    parley__loop *loop;
+    int got;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+} io_arg;
+
+static void on_readable(void *data, uint32_t events)
+{
+    io_arg *a = data;
+    char b[16];
+    ssize_t n = read(a->io.fd, b, sizeof(b));
+
+    (void)events;
+    pthread_mutex_lock(&a->lock);
+    if (n > 0)
+        a->got += (int)n;
+    pthread_cond_signal(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+}
+
+typedef struct timer_arg {
+    parley__loop *loop;
+    parley__timer t1, t2, t3;
+    int fired[3];
+    int seq;
+} timer_arg;
+
+static void fire(void *data)
+{
+    int *slot = data;
+
+    *slot = 1;
+}
+
+static void arm_timers(void *data)
+{
+    timer_arg *ta = data;
+    uint64_t now = parley__now_ms();
+
+    parley__loop_timer_arm(ta->loop, &ta->t1, now + 20, fire, &ta->fired[0]);
+    parley__loop_timer_arm(ta->loop, &ta->t2, now + 1, fire, &ta->fired[1]);
+    parley__loop_timer_arm(ta->loop, &ta->t3, now + 5, fire, &ta->fired[2]);
+    parley__loop_timer_cancel(ta->loop, &ta->t3);
+}
+
+static void read_fired(void *data)
+{
+    timer_arg *ta = data;
+
+    ta->seq = ta->fired[0] + 2 * ta->fired[1] + 4 * ta->fired[2];
+}
+
+START_TEST(test_loop_fds_and_timers)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley__loop *loop;
+    io_arg a;
+    timer_arg ta;
+    int sv[2];
+
+    ck_assert_int_eq(parley__loop_new(mem, &loop), PARLEY_OK);
+    ck_assert_int_eq(parley__loop_start(loop), PARLEY_OK);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    a.io.fd = sv[0];
+    a.io.fn = on_readable;
+    a.io.data = &a;
+    a.got = 0;
+    pthread_mutex_init(&a.lock, NULL);
+    pthread_cond_init(&a.cond, NULL);
+    ck_assert_int_eq(parley__loop_add(loop, &a.io, EPOLLIN), PARLEY_OK);
+    ck_assert_int_eq(write(sv[1], "hello", 5), 5);
+    pthread_mutex_lock(&a.lock);
+    while (a.got < 5)
+        pthread_cond_wait(&a.cond, &a.lock);
+    pthread_mutex_unlock(&a.lock);
+    ck_assert_int_eq(a.got, 5);
+
+    memset(&ta, 0, sizeof(ta));
+    ta.loop = loop;
+    ck_assert_int_eq(parley__loop_call(loop, arm_timers, &ta), PARLEY_OK);
+    for (int i = 0; i < 2000 && ta.seq != 3; i++) {
+        usleep(1000);
+        parley__loop_call(loop, read_fired, &ta);
+    }
+    ck_assert_int_eq(ta.seq, 3);   /* t1 and t2 fired, the cancelled t3 did not */
+
+    parley__loop_del(loop, &a.io);
+    talloc_free(mem);              /* joins the thread */
+    close(sv[0]);
+    close(sv[1]);
+    pthread_cond_destroy(&a.cond);
+    pthread_mutex_destroy(&a.lock);
+}
+END_TEST
+
+static void add_one(void *data)
+{
+    atomic_fetch_add((atomic_int *)data, 1);
+    usleep(100);
+}
+
+START_TEST(test_workers_run_everything)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley__workers *w;
+    atomic_int n;
+
+    atomic_init(&n, 0);
+    ck_assert_int_eq(parley__workers_new(mem, 0, &w), PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(parley__workers_new(mem, 3, &w), PARLEY_OK);
+    ck_assert_uint_eq(parley__workers_count(w), 3);
+    for (int i = 0; i < 300; i++)
+        ck_assert_int_eq(parley__workers_submit(w, add_one, &n), PARLEY_OK);
+    talloc_free(w);   /* drains the queue, then joins */
+    ck_assert_int_eq(atomic_load(&n), 300);
+    ck_assert_uint_eq(talloc_total_blocks(mem), 1);
+    talloc_free(mem);
+}
+END_TEST
+
+Suite *parley_loop_suite(void)
+{
+    Suite *s = suite_create("loop");
+    TCase *tc = tcase_create("loop");
+
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_loop_posts_in_order);
+    tcase_add_test(tc, test_loop_fds_and_timers);
+    tcase_add_test(tc, test_workers_run_everything);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,214 @@
+/* The runtime tests' protocol and handlers. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test_proto.h"
+
+static const parley_type text_type = PARLEY_STRING_TYPE("text", 0);
+static const parley_type data_type = PARLEY_BYTES_TYPE("data", 0);
+static const parley_field echo_fields[] = {
+    PARLEY_FIELD(tp_echo, text, text_type),
+    { "data", offsetof(tp_echo, data), &data_type, 0 },
+};
+static const parley_type echo_type = PARLEY_STRUCT_TYPE(tp_echo, echo_fields);
+
+static const parley_field pair_fields[] = {
+    PARLEY_FIELD(tp_pair, a, parley_type_int32),
+    PARLEY_FIELD(tp_pair, b, parley_type_int32),
+};
+static const parley_type pair_type = PARLEY_STRUCT_TYPE(tp_pair, pair_fields);
+
+typedef struct tp_pair64 { int64_t a, b; } tp_pair64;
+static const parley_field pair64_fields[] = {
+    PARLEY_FIELD(tp_pair64, a, parley_type_int64),
+    PARLEY_FIELD(tp_pair64, b, parley_type_int64),
+};
+static const parley_type pair64_type = PARLEY_STRUCT_TYPE(tp_pair64, pair64_fields);
+
+static const parley_field int_fields[] = {
+    PARLEY_FIELD(tp_int, v, parley_type_int32),
+};
+static const parley_type int_type = PARLEY_STRUCT_TYPE(tp_int, int_fields);
+
+static const parley_field sleep_fields[] = {
+    PARLEY_FIELD(tp_sleep, ms, parley_type_uint32),
+    PARLEY_FIELD(tp_sleep, tag, parley_type_uint32),
+};
+static const parley_type sleep_type = PARLEY_STRUCT_TYPE(tp_sleep, sleep_fields);
+
+static const parley_field tag_fields[] = {
+    PARLEY_FIELD(tp_tag, tag, parley_type_uint32),
+};
+static const parley_type tag_type = PARLEY_STRUCT_TYPE(tp_tag, tag_fields);
+
+#define M(id_, name_, req, rep, flags_) \
+    { (id_), (name_), "test", &(req), (rep), 0, (flags_) }
+
+static parley_method v1_methods[] = {
+    M(TP_ECHO, "echo", echo_type, &echo_type, 0),
+    M(TP_ADD, "add", pair_type, &int_type, 0),
+    M(TP_SLEEP, "sleep", sleep_type, &tag_type, 0),
+    M(TP_FAIL, "fail", int_type, &int_type, 0),
+    M(TP_NOTE, "note", echo_type, NULL, PARLEY_METHOD_ONEWAY),
+    M(TP_NOTES, "notes", int_type, &int_type, 0),
+    M(TP_CALLBACK, "callback", int_type, &int_type, 0),
+    M(TP_DIE, "die", int_type, &int_type, 0),
+};
+static parley_method v2_methods[] = {
+    M(TP_ECHO, "echo", echo_type, &echo_type, 0),
+    M(TP_ADD, "add", pair_type, &int_type, 0),
+    M(TP_SLEEP, "sleep", sleep_type, &tag_type, 0),
+    M(TP_FAIL, "fail", int_type, &int_type, 0),
+    M(TP_NOTE, "note", echo_type, NULL, PARLEY_METHOD_ONEWAY),
+    M(TP_NOTES, "notes", int_type, &int_type, 0),
+    M(TP_CALLBACK, "callback", int_type, &int_type, 0),
+    M(TP_DIE, "die", int_type, &int_type, 0),
+    M(9, "twice", int_type, &int_type, 0),
+};
+static parley_method add64_methods[] = {
+    M(TP_ECHO, "echo", echo_type, &echo_type, 0),
+    M(TP_ADD, "add", pair64_type, &int_type, 0),
+};
+
+static const char *const interfaces[] = { "test" };
+
+static parley_protocol protocols[] = {
+    { "test", 1, v1_methods, PARLEY__COUNT(v1_methods), interfaces, 1, NULL, 0 },
+    { "test", 2, v2_methods, PARLEY__COUNT(v2_methods), interfaces, 1, NULL, 0 },
+    { "test", 2, add64_methods, PARLEY__COUNT(add64_methods), interfaces, 1, NULL, 0 },
+    { "other", 1, v1_methods, PARLEY__COUNT(v1_methods), interfaces, 1, NULL, 0 },
+};
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void fill(parley_method *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        m[i].fingerprint = parley_method_fingerprint(m[i].request, m[i].reply);
+}
+
+static void init(void)
+{
+    fill(v1_methods, PARLEY__COUNT(v1_methods));
+    fill(v2_methods, PARLEY__COUNT(v2_methods));
+    fill(add64_methods, PARLEY__COUNT(add64_methods));
+}
+
+const parley_protocol *tp_protocol(tp_variant v)
+{
+    pthread_once(&once, init);
+    return &protocols[v];
+}
+
+/* ---- handlers ---- */
+
+static atomic_int notes_seen;
+
+static parley_status h_echo(parley_call *call, const void *in, void *out, void *data)
+{
+    const tp_echo *req = in;
+    tp_echo *rep = out;
+
+    (void)call; (void)data;
+    rep->text = talloc_strdup(out, req->text);
+    rep->data.len = req->data.len;
+    rep->data.data = req->data.len > 0 ? talloc_memdup(out, req->data.data, req->data.len) : NULL;
+    if (rep->text == NULL || (req->data.len > 0 && rep->data.data == NULL))
+        return PARLEY_ERR_NOMEM;
+    return PARLEY_OK;
+}
+
+static parley_status h_add(parley_call *call, const void *in, void *out, void *data)
+{
+    const tp_pair *req = in;
+
+    (void)call; (void)data;
+    ((tp_int *)out)->v = req->a + req->b;
+    return PARLEY_OK;
+}
+
+static parley_status h_sleep(parley_call *call, const void *in, void *out, void *data)
+{
+    const tp_sleep *req = in;
+
+    (void)call; (void)data;
+    if (req->ms > 0)
+        usleep(req->ms * 1000u);
+    ((tp_tag *)out)->tag = req->tag;
+    return PARLEY_OK;
+}
+
+static parley_status h_fail(parley_call *call, const void *in, void *out, void *data)
+{
+    (void)call; (void)out; (void)data;
+    return (parley_status)((const tp_int *)in)->v;
+}
+
+static parley_status h_note(parley_call *call, const void *in, void *out, void *data)
+{
+    (void)call; (void)in; (void)out; (void)data;
+    atomic_fetch_add(&notes_seen, 1);
+    return PARLEY_OK;
+}
+
+static parley_status h_notes(parley_call *call, const void *in, void *out, void *data)
+{
+    (void)call; (void)in; (void)data;
+    ((tp_int *)out)->v = atomic_load(&notes_seen);
+    return PARLEY_OK;
+}
+
+static parley_status h_callback(parley_call *call, const void *in, void *out, void *data)
+{
+    parley_session *session = parley_call_get_session(call);
+    parley_call *back = NULL;
+    tp_pair req = { ((const tp_int *)in)->v, ((const tp_int *)in)->v };
+    tp_int *rep = NULL;
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    parley_status st;
+
+    (void)data;
+    st = parley_session_acquire_call(session, &back);
+    if (st == PARLEY_OK)
+        st = parley_call_dispatch(back, TP_ADD, &req, tmp, &rep, NULL, NULL);
+    if (st == PARLEY_OK)
+        ((tp_int *)out)->v = rep->v + 1;
+    parley_call_release(back);
+    talloc_free(tmp);
+    return st;
+}
+
+static parley_status h_die(parley_call *call, const void *in, void *out, void *data)
+{
+    (void)call; (void)in; (void)out; (void)data;
+    _exit(3);
+}
+
+parley_status tp_serve(parley_peer *peer)
+{
+    static const parley_dispatch table[] = {
+        { TP_ECHO, h_echo, PARLEY_BLOCKING },
+        { TP_ADD, h_add, PARLEY_NONBLOCKING },
+        { TP_SLEEP, h_sleep, PARLEY_BLOCKING },
+        { TP_FAIL, h_fail, PARLEY_BLOCKING },
+        { TP_NOTE, h_note, PARLEY_NONBLOCKING },
+        { TP_NOTES, h_notes, PARLEY_NONBLOCKING },
+        { TP_CALLBACK, h_callback, PARLEY_BLOCKING },
+        { TP_DIE, h_die, PARLEY_BLOCKING },
+    };
+
+    return parley_peer_add_dispatch(peer, table, PARLEY__COUNT(table), NULL);
+}
+
+parley_status tp_serve_client(parley_peer *peer)
+{
+    static const parley_dispatch table[] = {
+        { TP_ADD, h_add, PARLEY_NONBLOCKING },
+    };
+
+    return parley_peer_add_dispatch(peer, table, PARLEY__COUNT(table), NULL);
+}
