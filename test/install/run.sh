@@ -3,7 +3,9 @@
 # check what was installed, then build the consumer project
 # (test/install/consumer/) out of tree with nothing but the installed files:
 # `pkg-config --cflags --libs parley`, the installed parley-idl and its make
-# rules (parley.pc's parley_idl and parley_idl_mk), and run it.
+# rules (parley.pc's parley_idl and parley_idl_mk), and run it: it round-trips
+# a generated type and makes calls from a client peer to a server peer over
+# a unix socket in a temporary directory.
 # Bounded: every step runs under timeout(1).
 set -u
 
@@ -103,6 +105,8 @@ fi
 step consumer-run 60 "$tmp/build/greet-app" || exit 1
 sed 's/^/  | /' "$tmp/consumer-run.log"
 grep -q '^greet-app: ok$' "$tmp/consumer-run.log" || bad "greet-app did not report ok"
+grep -q '^call: hello, consumer (3)$' "$tmp/consumer-run.log" ||
+    bad "greet-app made no call over its unix socket"
 
 # The same program as an autoconf/automake project using the installed
 # parley.m4 (PARLEY_PROG_IDL, @PARLEY_IDL_RULES@), built out of tree.
