@@ -21,7 +21,9 @@ static int64_t load_ms(const int64_t *field)
 
 void parley__session_touch(parley_session *session)
 {
-    __atomic_store_n(&session->last_activity_ms, parley__now_ms(), __ATOMIC_RELAXED);
+    /* Only worth a clock read when an idle timeout is set. */
+    if (load_ms(&session->peer->idle_ms) > 0)
+        __atomic_store_n(&session->last_activity_ms, parley__now_ms(), __ATOMIC_RELAXED);
 }
 
 static void idle_fire(void *data)
@@ -95,7 +97,7 @@ void parley__session_timers_ready(parley_session *session)
 {
     int64_t ms = load_ms(&session->peer->idle_ms);
 
-    parley__session_touch(session);
+    __atomic_store_n(&session->last_activity_ms, parley__now_ms(), __ATOMIC_RELAXED);
     if (ms > 0)
         parley__loop_timer_arm(session->peer->loop, &session->timer,
                                parley__now_ms() + (uint64_t)ms, idle_fire, session);
