@@ -414,6 +414,10 @@ START_TEST(test_killed_client_handles)
     close(ready[0]);
     ck_assert_int_eq(c, 'y');
     ck_assert_int_eq(n_cleanup, 3);   /* the unregistered ones */
+    /* The construct hook saw the client process's credentials. */
+    ck_assert_int_eq(seen_creds_status, PARLEY_OK);
+    ck_assert_int_eq(seen_creds.pid, (int32_t)pid);
+    ck_assert_uint_eq(seen_creds.uid, (uint32_t)getuid());
     kill(pid, SIGKILL);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     wait_for(&n_destruct, 1);
@@ -933,6 +937,48 @@ START_TEST(test_handles_on_the_wire)
 }
 END_TEST
 
+/* Over TCP too, a client beyond max clients + backlog gets BUSY (not a
+ * reset), and is served once the slot is free again. */
+START_TEST(test_busy_tcp)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *server, *client;
+    parley_session *s1, *s2 = NULL;
+    parley_dispatch table[] = { { TP_ADD, h_add, PARLEY_BLOCKING } };
+    parley_status st = PARLEY_ERR_BUSY;
+    int32_t v = 0;
+
+    reset_state();
+    ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &server), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_dispatch(server, table, 1, NULL), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_max_clients(server, 1), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_listen_backlog(server, 0), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_listen_endpoint(server, "tcp:127.0.0.1:0", 0), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_start_listen(server), PARLEY_OK);
+    client = client_new(mem, server);
+    ck_assert_int_eq(parley_peer_connect(client, &s1), PARLEY_OK);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(parley_peer_connect(client, &s2), PARLEY_ERR_BUSY);
+        ck_assert_ptr_nonnull(strstr(parley_error_message(), "busy"));
+    }
+    ck_assert_int_eq(call_add(s1, 2, 2, &v), PARLEY_OK);
+    parley_session_close(s1);
+    /* The slot frees once the server has seen the close. */
+    for (int i = 0; i < 500 && st == PARLEY_ERR_BUSY; i++) {
+        st = parley_peer_connect(client, &s2);
+        if (st == PARLEY_ERR_BUSY)
+            usleep(10000);
+    }
+    ck_assert_int_eq(st, PARLEY_OK);
+    ck_assert_int_eq(call_add(s2, 2, 3, &v), PARLEY_OK);
+    ck_assert_int_eq(v, 5);
+    parley_session_close(s2);
+    talloc_free(client);
+    talloc_free(server);
+    talloc_free(mem);
+}
+END_TEST
+
 Suite *parley_sessions_suite(void)
 {
     Suite *s = suite_create("sessions");
@@ -952,6 +998,7 @@ Suite *parley_sessions_suite(void)
     /* 200 connections: seconds normally, longer under valgrind. */
     tcase_set_timeout(storm_tc, 150);
     tcase_add_test(storm_tc, test_max_clients_and_backlog);
+    tcase_add_test(storm_tc, test_busy_tcp);
     suite_add_tcase(s, storm_tc);
     return s;
 }
