@@ -79,11 +79,16 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
 
     /* The construct hook runs before any frame is read (the credentials
      * are known already). */
-    if (incoming && parley__session_construct(session) != PARLEY_OK) {
-        refused = true;
-        session->refused = true;
-        snprintf(refuse_why, sizeof(refuse_why), "the server refused the client: %s",
-                 parley_error_message());
+    if (incoming) {
+        parley_status cst = parley__session_construct(session);
+
+        if (cst != PARLEY_OK) {
+            refused = true;
+            session->refused = true;
+            snprintf(refuse_why, sizeof(refuse_why),
+                     "the server refused the client (its session hook returned %s)",
+                     parley_status_name(cst));
+        }
     }
     st = parley__conn_start(session->conn);
     if (st != PARLEY_OK) {

@@ -230,7 +230,8 @@ START_TEST(test_hooks_and_credentials)
     refuse = true;
     ck_assert_int_eq(parley_peer_connect(client, &s2 /* unchanged on failure */),
                      PARLEY_ERR_ACCESS_DENIED);
-    ck_assert_ptr_nonnull(strstr(parley_error_message(), "refused"));
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "refused the client"));
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "PARLEY_ERR_ACCESS_DENIED"));
     ck_assert_int_eq(n_construct, 3);
     refuse = false;
 
