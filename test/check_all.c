@@ -18,6 +18,7 @@ static const suite_fn suites[] = {
     parley_peer_suite,
     parley_faults_suite,
     parley_sessions_suite,
+    parley_handles_suite,
 };
 
 int main(void)

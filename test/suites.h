@@ -15,5 +15,6 @@ Suite *parley_loop_suite(void);
 Suite *parley_peer_suite(void);
 Suite *parley_faults_suite(void);
 Suite *parley_sessions_suite(void);
+Suite *parley_handles_suite(void);
 
 #endif
