@@ -69,6 +69,11 @@ struct parley_peer {
     parley__connect_ep *connects, **connects_tail;
     parley_session *sessions;         /* every live session */
     unsigned n_incoming;
+    /* fds (lib/fdpass.c, lib/spawn.c), under lock. */
+    unsigned max_fds;
+    bool max_fds_set;
+    struct parley__child *children;   /* spawned children not yet reaped */
+    unsigned n_reapers;               /* reaper threads still running */
 };
 
 typedef enum parley__session_state {
@@ -148,6 +153,12 @@ void parley__call_on_reply(parley_session *session, const parley__frame_header *
                            const uint8_t *payload);
 /* Fail every outstanding outgoing call of a closed session (loop thread). */
 void parley__call_fail_all(parley_session *session, parley_status status, const char *why);
+
+/* fdpass.c: the max fds per frame (default or set). */
+unsigned parley__peer_max_fds(parley_peer *peer);
+/* spawn.c: close the sessions of spawned children and reap them (peer
+ * destructor, before the sessions go). */
+void parley__spawn_reap_all(parley_peer *peer);
 
 /* peer.c */
 parley_status parley__peer_start(parley_peer *peer);
