@@ -1,0 +1,747 @@
+/* Descriptor passing and spawned children, over real processes: the parent
+ * (this test) spawns test/fd_child with parley_peer_spawn() and passes pipes
+ * both ways; TCP and raw-socket cases use an in-process server. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "fd_proto.h"
+#include "frame.h"
+#include "server_proc.h"
+#include "suites.h"
+
+#define CHILD TEST_BUILDDIR "/fd_child"
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Descriptors open in this process. */
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d))
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Wait (at most max_ms) until pid no longer exists (reaped: a zombie still
+ * answers kill 0).  Returns the ms waited, or -1. */
+static int64_t wait_gone(pid_t pid, int64_t max_ms)
+{
+    int64_t t0 = now_ms();
+
+    while (kill(pid, 0) == 0 || errno != ESRCH) {
+        if (now_ms() - t0 > max_ms)
+            return -1;
+        usleep(20000);
+    }
+    return now_ms() - t0;
+}
+
+static void spawn(TALLOC_CTX *mem, const char *a1, const char *a2, const char *a3,
+                  parley_peer **ret_peer, parley_session **ret_session)
+{
+    char *argv[] = { (char *)CHILD, (char *)a1, (char *)a2, (char *)a3, NULL };
+
+    ck_assert_int_eq(parley_peer_new(mem, fdt_protocol(), ret_peer), PARLEY_OK);
+    ck_assert_msg(parley_peer_spawn(*ret_peer, argv, ret_session) == PARLEY_OK, "spawn: %s",
+                  parley_error_message());
+}
+
+static pid_t child_pid(parley_session *session)
+{
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    parley_call *call;
+    fdt_u32 req = { 0 }, *rep = NULL;
+    pid_t pid;
+
+    ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
+    ck_assert_int_eq(parley_call_dispatch(call, FDT_SLEEP, &req, tmp, &rep, NULL, NULL),
+                     PARLEY_OK);
+    pid = (pid_t)rep->v;
+    parley_call_release(call);
+    talloc_free(tmp);
+    ck_assert_int_gt(pid, 0);
+    ck_assert_int_ne(pid, getpid());
+    return pid;
+}
+
+static parley_status call(parley_session *session, uint32_t id, const void *in, TALLOC_CTX *mem,
+                          void *ret_out)
+{
+    parley_call *c;
+    parley_status st;
+
+    ck_assert_int_eq(parley_session_acquire_call(session, &c), PARLEY_OK);
+    st = parley_call_dispatch(c, id, in, mem, ret_out, NULL, NULL);
+    parley_call_release(c);
+    return st;
+}
+
+static char *read_to_eof(TALLOC_CTX *mem, int fd)
+{
+    char *acc = talloc_strdup(mem, "");
+    char buf[128];
+    ssize_t n;
+
+    for (;;) {
+        struct pollfd p = { fd, POLLIN, 0 };
+
+        ck_assert_int_eq(poll(&p, 1, 5000), 1);
+        n = read(fd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        acc = talloc_strndup_append(acc, buf, (size_t)n);
+    }
+    return acc;
+}
+
+/* ---- spawned children ---- */
+
+START_TEST(test_spawn_serves_and_exits_when_dropped)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    const char *dir = tp_tmpdir();
+    char marker[512];
+    parley_peer *peer;
+    parley_session *session;
+    struct stat sb;
+    pid_t pid;
+    int before = count_fds();
+
+    ck_assert_ptr_nonnull(dir);
+    snprintf(marker, sizeof(marker), "%s/exited", dir);
+    spawn(mem, "--marker", marker, NULL, &peer, &session);
+    pid = child_pid(session);
+    ck_assert(parley_session_is_connected(session));
+    parley_session_close(session);
+    /* It exits by itself (the marker is written only when its serve
+     * returned, not when a signal ends it) and is reaped. */
+    ck_assert_int_ge(wait_gone(pid, 10000), 0);
+    ck_assert_int_eq(stat(marker, &sb), 0);
+    talloc_free(mem);
+    ck_assert_int_eq(count_fds(), before);
+    tp_tmpdir_remove(dir);
+}
+END_TEST
+
+START_TEST(test_spawn_peer_free_reaps)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    parley_session *s1, *s2;
+    pid_t p1, p2;
+    char *argv[] = { (char *)CHILD, NULL };
+
+    spawn(mem, NULL, NULL, NULL, &peer, &s1);
+    ck_assert_int_eq(parley_peer_spawn(peer, argv, &s2), PARLEY_OK);
+    p1 = child_pid(s1);
+    p2 = child_pid(s2);
+    ck_assert_int_ne(p1, p2);
+    talloc_free(mem);   /* closes both sessions and waits for the children */
+    ck_assert_int_eq(kill(p1, 0), -1);
+    ck_assert_int_eq(kill(p2, 0), -1);
+}
+END_TEST
+
+START_TEST(test_spawn_no_fd_leaks_into_child)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    parley_session *session;
+    fdt_u32 req = { 0 };
+    fdt_list *rep = NULL;
+    int p[2];
+    const uint32_t *fds;
+
+    /* Not close-on-exec, and numbered far above what the child opens
+     * itself: only the spawn's own closing keeps these out. */
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(dup2(p[0], 200), 200);
+    ck_assert_int_eq(dup2(p[1], 201), 201);
+    close(p[0]);
+    close(p[1]);
+    p[0] = 200;
+    p[1] = 201;
+    spawn(mem, NULL, NULL, NULL, &peer, &session);
+    ck_assert_int_eq(call(session, FDT_OPENFDS, &req, mem, &rep), PARLEY_OK);
+    fds = rep->fds.items;
+    ck_assert_uint_ge(rep->fds.n, 1);
+    {
+        bool has3 = false;
+
+        for (size_t i = 0; i < rep->fds.n; i++) {
+            /* stdin/out/err, the session socket (3), and the child's own
+             * epoll, eventfd and the like, opened after exec */
+            ck_assert_uint_lt(fds[i], 100);
+            has3 = has3 || fds[i] == 3;
+        }
+        ck_assert(has3);
+    }
+    close(p[0]);
+    close(p[1]);
+    talloc_free(mem);
+}
+END_TEST
+
+static void *sleeper(void *arg)
+{
+    parley_session *session = arg;
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    fdt_u32 req = { 5000 }, *rep = NULL;
+    parley_status st = call(session, FDT_SLEEP, &req, tmp, &rep);
+
+    talloc_free(tmp);
+    return (void *)(intptr_t)st;
+}
+
+START_TEST(test_spawn_child_killed_mid_call)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    parley_session *session;
+    pthread_t t;
+    void *res;
+    pid_t pid;
+    int64_t t0;
+
+    spawn(mem, NULL, NULL, NULL, &peer, &session);
+    pid = child_pid(session);
+    ck_assert_int_eq(pthread_create(&t, NULL, sleeper, session), 0);
+    usleep(300000);
+    t0 = now_ms();
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    ck_assert_int_eq(pthread_join(t, &res), 0);
+    ck_assert_int_eq((int)(intptr_t)res, PARLEY_ERR_CONNECTION_CLOSED);
+    ck_assert_int_lt(now_ms() - t0, 4000);   /* not the 5 s sleep */
+    ck_assert(!parley_session_is_connected(session));
+    ck_assert_int_ge(wait_gone(pid, 5000), 0);   /* reaped */
+    talloc_free(mem);
+}
+END_TEST
+
+START_TEST(test_spawn_child_that_will_not_exit)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    parley_session *session;
+    pid_t pid;
+    int64_t waited;
+
+    spawn(mem, "--linger", NULL, NULL, &peer, &session);
+    pid = child_pid(session);
+    parley_session_close(session);
+    /* SIGTERM (ignored) after 2 s, SIGKILL after 4 s. */
+    waited = wait_gone(pid, 15000);
+    ck_assert_int_ge(waited, 3000);
+    ck_assert_int_lt(waited, 12000);
+    talloc_free(mem);
+}
+END_TEST
+
+START_TEST(test_spawn_missing_program)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    parley_session *session = NULL;
+    char *argv[] = { (char *)TEST_BUILDDIR "/no-such-program", NULL };
+    int before = count_fds();
+
+    ck_assert_int_eq(parley_peer_new(mem, fdt_protocol(), &peer), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_spawn(peer, argv, &session), PARLEY_ERR_NOT_FOUND);
+    ck_assert_ptr_null(session);
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "no-such-program"));
+    talloc_free(mem);
+    ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+START_TEST(test_serve_spawned_without_parent)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    int status = -1;
+
+    unsetenv("PARLEY_SPAWN_FD");
+    ck_assert_int_eq(parley_peer_new(mem, fdt_protocol(), &peer), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_serve_spawned(peer, 0, NULL, &status), PARLEY_ERR_INVALID_STATE);
+    ck_assert_int_eq(status, -1);
+    talloc_free(mem);
+}
+END_TEST
+
+/* ---- descriptors ---- */
+
+START_TEST(test_fd_to_child)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    parley_session *session;
+    fdt_u32 *rep = NULL;
+    int p[2];
+    int before;
+
+    spawn(mem, NULL, NULL, NULL, &peer, &session);
+    before = count_fds();
+    ck_assert_int_eq(pipe(p), 0);
+    {
+        fdt_write req = { p[1], (char *)"hello child" };
+
+        ck_assert_int_eq(call(session, FDT_WRITE, &req, mem, &rep), PARLEY_OK);
+    }
+    ck_assert_uint_eq(rep->v, 11);
+    /* Ours stays open (sending duplicates); the child's copy was closed
+     * with its request, so EOF comes once ours is closed. */
+    ck_assert_int_ge(fcntl(p[1], F_GETFD), 0);
+    close(p[1]);
+    ck_assert_str_eq(read_to_eof(mem, p[0]), "hello child");
+    close(p[0]);
+    ck_assert_int_eq(count_fds(), before);
+    talloc_free(mem);
+}
+END_TEST
+
+START_TEST(test_fd_from_child)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    parley_session *session;
+    fdt_text req = { (char *)"from the child" };
+    fdt_fd *rep = NULL;
+    int before, fd, taken;
+
+    spawn(mem, NULL, NULL, NULL, &peer, &session);
+    before = count_fds();
+    ck_assert_int_eq(call(session, FDT_PIPE, &req, mem, &rep), PARLEY_OK);
+    ck_assert_int_ge(rep->fd, 0);
+    ck_assert_int_eq(count_fds(), before + 1);
+    ck_assert_int_eq(fcntl(rep->fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    ck_assert_str_eq(read_to_eof(mem, rep->fd), "from the child");
+    /* Owned by the reply: freeing it closes the descriptor. */
+    talloc_free(rep);
+    ck_assert_int_eq(count_fds(), before);
+
+    /* Taken: it stays open after the reply is freed. */
+    ck_assert_int_eq(call(session, FDT_PIPE, &req, mem, &rep), PARLEY_OK);
+    fd = rep->fd;
+    ck_assert_int_eq(parley_take_fd(rep, fd + 1000), -1);
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "not owned"));
+    taken = parley_take_fd(rep, fd);
+    ck_assert_int_eq(taken, fd);
+    ck_assert_int_eq(parley_take_fd(rep, fd), -1);   /* once */
+    talloc_free(rep);
+    ck_assert_int_ge(fcntl(fd, F_GETFD), 0);
+    ck_assert_str_eq(read_to_eof(mem, fd), "from the child");
+    close(fd);
+    ck_assert_int_eq(count_fds(), before);
+    talloc_free(mem);
+}
+END_TEST
+
+static int make_pipe_with(const char *text)
+{
+    int p[2];
+
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(write(p[1], text, strlen(text)), (ssize_t)strlen(text));
+    close(p[1]);
+    return p[0];
+}
+
+START_TEST(test_fd_nested)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    parley_session *session;
+    fdt_text *rep = NULL;
+    int before;
+
+    spawn(mem, NULL, NULL, NULL, &peer, &session);
+    before = count_fds();
+    {
+        fdt_box box = { make_pipe_with("A") };
+        int seq[2] = { make_pipe_with("B"), make_pipe_with("C") };
+        fdt_nested req = { &box, { 2, seq } };
+
+        ck_assert_int_eq(call(session, FDT_READALL, &req, mem, &rep), PARLEY_OK);
+        ck_assert_str_eq(rep->text, "ABC");
+        close(box.fd);
+        close(seq[0]);
+        close(seq[1]);
+    }
+    {
+        fdt_nested req = { NULL, { 0, NULL } };
+
+        ck_assert_int_eq(call(session, FDT_READALL, &req, mem, &rep), PARLEY_OK);
+        ck_assert_str_eq(rep->text, "");
+    }
+    {
+        /* The same descriptor twice: two entries, two descriptors at the
+         * other end. */
+        int p = make_pipe_with("D");
+        int seq[2] = { p, p };
+        fdt_nested req = { NULL, { 2, seq } };
+
+        ck_assert_int_eq(call(session, FDT_READALL, &req, mem, &rep), PARLEY_OK);
+        ck_assert_str_eq(rep->text, "D");
+        close(p);
+    }
+    ck_assert_int_eq(count_fds(), before);
+    talloc_free(mem);
+}
+END_TEST
+
+START_TEST(test_fd_echo_back)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    parley_session *session;
+    fdt_box req, *rep = NULL;
+    int before;
+
+    spawn(mem, NULL, NULL, NULL, &peer, &session);
+    before = count_fds();
+    req.fd = make_pipe_with("round trip");
+    ck_assert_int_eq(call(session, FDT_ECHO, &req, mem, &rep), PARLEY_OK);
+    ck_assert_int_ne(rep->fd, req.fd);
+    close(req.fd);
+    ck_assert_str_eq(read_to_eof(mem, rep->fd), "round trip");
+    talloc_free(rep);
+    ck_assert_int_eq(count_fds(), before);
+    talloc_free(mem);
+}
+END_TEST
+
+START_TEST(test_fd_too_many)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    parley_session *session;
+    fdt_text *rep = NULL;
+    int seq[3];
+    fdt_nested req = { NULL, { 3, seq } };
+    int before;
+
+    ck_assert_int_eq(parley_peer_set_max_fds(NULL, 1), PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(parley_peer_new(mem, fdt_protocol(), &peer), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_max_fds(peer, 254), PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(parley_peer_set_max_fds(peer, 2), PARLEY_OK);
+    {
+        char *argv[] = { (char *)CHILD, NULL };
+
+        ck_assert_int_eq(parley_peer_spawn(peer, argv, &session), PARLEY_OK);
+    }
+    for (int i = 0; i < 3; i++)
+        seq[i] = make_pipe_with("x");
+    before = count_fds();
+    ck_assert_int_eq(call(session, FDT_READALL, &req, mem, &rep), PARLEY_ERR_OVERFLOW);
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "max fds per frame is 2"));
+    ck_assert_int_eq(count_fds(), before);
+    ck_assert(parley_session_is_connected(session));
+    req.fds.n = 2;
+    ck_assert_int_eq(call(session, FDT_READALL, &req, mem, &rep), PARLEY_OK);
+    ck_assert_str_eq(rep->text, "xx");
+    for (int i = 0; i < 3; i++)
+        close(seq[i]);
+    talloc_free(mem);
+}
+END_TEST
+
+START_TEST(test_fd_over_receiver_limit)
+{
+    /* The child accepts at most 1 fd per frame: a frame with 2 breaks the
+     * framing there, so the session ends. */
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    parley_session *session;
+    fdt_text *rep = NULL;
+    int seq[2];
+    fdt_nested req = { NULL, { 2, seq } };
+    int before = count_fds();
+
+    spawn(mem, "--max-fds", "1", NULL, &peer, &session);
+    seq[0] = make_pipe_with("a");
+    seq[1] = make_pipe_with("b");
+    ck_assert_int_eq(call(session, FDT_READALL, &req, mem, &rep), PARLEY_ERR_CONNECTION_CLOSED);
+    ck_assert(!parley_session_is_connected(session));
+    close(seq[0]);
+    close(seq[1]);
+    talloc_free(mem);
+    ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+START_TEST(test_fd_over_tcp_unsupported)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *server, *client;
+    parley_session *session;
+    char *ep = NULL;
+    fdt_u32 *u = NULL;
+    fdt_fd *f = NULL;
+    int p[2];
+    int before = count_fds();
+
+    ck_assert_int_eq(parley_peer_new(mem, fdt_protocol(), &server), PARLEY_OK);
+    ck_assert_int_eq(fdt_serve(server), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_listen_endpoint(server, "tcp:127.0.0.1:0", 0), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_start_listen(server), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_get_listen_endpoint(server, 0, mem, &ep), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_new(mem, fdt_protocol(), &client), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_connect_endpoint(client, ep), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_connect(client, &session), PARLEY_OK);
+    ck_assert_int_eq(pipe(p), 0);
+    {
+        fdt_write req = { p[1], (char *)"no" };
+
+        ck_assert_int_eq(call(session, FDT_WRITE, &req, mem, &u), PARLEY_ERR_UNSUPPORTED);
+        ck_assert_ptr_nonnull(strstr(parley_error_message(), "unix sockets"));
+    }
+    {
+        /* A reply with an fd fails at the server's encode: UNSUPPORTED. */
+        fdt_text req = { (char *)"no" };
+
+        ck_assert_int_eq(call(session, FDT_PIPE, &req, mem, &f), PARLEY_ERR_UNSUPPORTED);
+    }
+    {
+        fdt_u32 req = { 0 };
+
+        ck_assert_int_eq(call(session, FDT_SLEEP, &req, mem, &u), PARLEY_OK);   /* goes on */
+    }
+    close(p[0]);
+    close(p[1]);
+    talloc_free(mem);
+    ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* ---- a raw end that lies about nfds ---- */
+
+static void raw_frame_fds(int fd, uint8_t kind, uint16_t nfds, uint32_t id, uint32_t code,
+                          const void *payload, uint32_t len, const int *fds, unsigned n)
+{
+    parley__frame_header h = { len, kind, 0, nfds, id, code };
+    uint8_t b[16 + 256];
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * 4)];
+    } ctl;
+    struct iovec iov = { b, 16 + len };
+    struct msghdr msg;
+
+    ck_assert_uint_le(len, 256);
+    parley__frame_pack(&h, b);
+    memcpy(b + 16, payload, len);
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (n > 0) {
+        struct cmsghdr *c;
+
+        memset(&ctl, 0, sizeof(ctl));
+        msg.msg_control = ctl.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+        c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+    }
+    ck_assert_int_eq(sendmsg(fd, &msg, MSG_NOSIGNAL), (ssize_t)(16 + len));
+}
+
+/* Read frames (5 s at most) until a BYE; its status and reason. */
+static parley_status read_bye(TALLOC_CTX *mem, int fd, char **ret_why)
+{
+    for (;;) {
+        uint8_t b[16];
+        parley__frame_header h;
+        uint8_t *p;
+        size_t got = 0;
+
+        for (size_t need = 16, off = 0; off < need;) {
+            struct pollfd pf = { fd, POLLIN, 0 };
+            ssize_t r;
+
+            ck_assert_int_eq(poll(&pf, 1, 5000), 1);
+            r = read(fd, b + off, need - off);
+            ck_assert_int_gt(r, 0);
+            off += (size_t)r;
+        }
+        ck_assert_int_eq(parley__frame_unpack(b, UINT32_MAX, &h), PARLEY_OK);
+        p = talloc_zero_size(mem, h.length + 1);
+        while (got < h.length) {
+            struct pollfd pf = { fd, POLLIN, 0 };
+            ssize_t r;
+
+            ck_assert_int_eq(poll(&pf, 1, 5000), 1);
+            r = read(fd, p + got, h.length - got);
+            ck_assert_int_gt(r, 0);
+            got += (size_t)r;
+        }
+        if (h.kind == PARLEY__FRAME_BYE) {
+            ck_assert_int_eq(parley__message_decode(mem, p, h.length, ret_why), PARLEY_OK);
+            return (parley_status)h.code;
+        }
+    }
+}
+
+static int raw_peer(TALLOC_CTX *mem, parley_peer **ret_server)
+{
+    int sv[2];
+    uint8_t *hello;
+    size_t len;
+    parley__frame_header h = { 0 };
+    uint8_t b[16];
+
+    ck_assert_int_eq(parley_peer_new(mem, fdt_protocol(), ret_server), PARLEY_OK);
+    ck_assert_int_eq(fdt_serve(*ret_server), PARLEY_OK);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_int_eq(parley_peer_accept_fd(*ret_server, sv[0]), PARLEY_OK);
+    ck_assert_int_eq(parley__hello_encode(mem, fdt_protocol(), 1u << 20, 0, &hello, &len),
+                     PARLEY_OK);
+    /* Its HELLO first (read the header, then skip the payload). */
+    ck_assert_int_eq(read(sv[1], b, 16), 16);
+    ck_assert_int_eq(parley__frame_unpack(b, UINT32_MAX, &h), PARLEY_OK);
+    ck_assert_uint_eq(h.kind, PARLEY__FRAME_HELLO);
+    {
+        uint8_t *skip = talloc_size(mem, h.length);
+        size_t got = 0;
+
+        while (got < h.length) {
+            ssize_t r = read(sv[1], skip + got, h.length - got);
+
+            ck_assert_int_gt(r, 0);
+            got += (size_t)r;
+        }
+    }
+    raw_frame_fds(sv[1], PARLEY__FRAME_HELLO, 0, 0, 0, hello, (uint32_t)len, NULL, 0);
+    return sv[1];
+}
+
+START_TEST(test_nfds_claims_more_than_arrived)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *server;
+    int before = count_fds();
+    int fd = raw_peer(mem, &server);
+    uint8_t payload[4] = { 0, 0, 0, 0 };   /* fdt_box: fd index 0 */
+    char *why = NULL;
+
+    raw_frame_fds(fd, PARLEY__FRAME_CALL, 1, 1, FDT_ECHO, payload, 4, NULL, 0);
+    ck_assert_int_eq(read_bye(mem, fd, &why), PARLEY_ERR_MALFORMED);
+    ck_assert_ptr_nonnull(strstr(why, "carries 1 fds but 0 arrived"));
+    close(fd);
+    talloc_free(mem);
+    ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+START_TEST(test_fds_nobody_claims_are_closed)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *server;
+    int before = count_fds();
+    int fd = raw_peer(mem, &server);
+    uint8_t payload[4] = { 0, 0, 0, 0 };
+    int p[2];
+    char *why = NULL;
+
+    ck_assert_int_eq(pipe(p), 0);
+    /* nfds 0, yet a descriptor comes with the frame. */
+    raw_frame_fds(fd, PARLEY__FRAME_CALL, 0, 1, FDT_ECHO, payload, 4, &p[1], 1);
+    ck_assert_int_eq(read_bye(mem, fd, &why), PARLEY_ERR_MALFORMED);
+    ck_assert_ptr_nonnull(strstr(why, "no frame claiming them"));
+    close(fd);
+    talloc_free(mem);
+    /* The server closed its copy: our read end sees EOF once ours closes. */
+    close(p[1]);
+    ck_assert_str_eq(read_to_eof(NULL, p[0]), "");
+    close(p[0]);
+    ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+START_TEST(test_fds_of_a_rejected_frame_are_closed)
+{
+    /* A CALL that carries its fd properly but does not decode (a bad index):
+     * MALFORMED reply, the session goes on, and the fd is closed. */
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *server;
+    int before = count_fds();
+    int fd = raw_peer(mem, &server);
+    uint8_t bad[4] = { 7, 0, 0, 0 };   /* fd index 7 of 1 */
+    uint8_t b[16];
+    parley__frame_header h;
+    int p[2];
+
+    ck_assert_int_eq(pipe(p), 0);
+    raw_frame_fds(fd, PARLEY__FRAME_CALL, 1, 1, FDT_ECHO, bad, 4, &p[1], 1);
+    ck_assert_int_eq(read(fd, b, 16), 16);
+    ck_assert_int_eq(parley__frame_unpack(b, UINT32_MAX, &h), PARLEY_OK);
+    ck_assert_uint_eq(h.kind, PARLEY__FRAME_REPLY);
+    ck_assert_uint_eq(h.code, PARLEY_ERR_MALFORMED);
+    close(p[1]);
+    ck_assert_str_eq(read_to_eof(NULL, p[0]), "");   /* the server's copy is closed */
+    close(p[0]);
+    close(fd);
+    talloc_free(mem);
+    ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+Suite *parley_fds_suite(void)
+{
+    Suite *s = suite_create("fds");
+    TCase *tc = tcase_create("spawn");
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_spawn_serves_and_exits_when_dropped);
+    tcase_add_test(tc, test_spawn_peer_free_reaps);
+    tcase_add_test(tc, test_spawn_no_fd_leaks_into_child);
+    tcase_add_test(tc, test_spawn_child_killed_mid_call);
+    tcase_add_test(tc, test_spawn_child_that_will_not_exit);
+    tcase_add_test(tc, test_spawn_missing_program);
+    tcase_add_test(tc, test_serve_spawned_without_parent);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fds");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_fd_to_child);
+    tcase_add_test(tc, test_fd_from_child);
+    tcase_add_test(tc, test_fd_nested);
+    tcase_add_test(tc, test_fd_echo_back);
+    tcase_add_test(tc, test_fd_too_many);
+    tcase_add_test(tc, test_fd_over_receiver_limit);
+    tcase_add_test(tc, test_fd_over_tcp_unsupported);
+    tcase_add_test(tc, test_nfds_claims_more_than_arrived);
+    tcase_add_test(tc, test_fds_nobody_claims_are_closed);
+    tcase_add_test(tc, test_fds_of_a_rejected_frame_are_closed);
+    suite_add_tcase(s, tc);
+    return s;
+}
