@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -716,6 +717,132 @@ START_TEST(test_fds_of_a_rejected_frame_are_closed)
 }
 END_TEST
 
+/* ---- a frame with fds that has to wait in the queue ---- */
+
+static atomic_int n_done;
+
+static void count_done(parley_call *c, parley_status status, void *data)
+{
+    (void)status; (void)data;
+    parley_call_release(c);
+    atomic_fetch_add(&n_done, 1);
+}
+
+START_TEST(test_fd_frame_queued_behind_a_full_socket)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *client;
+    parley_session *session;
+    parley_call *c1, *c2;
+    int sv[2], p[2];
+    int small = 4096;
+    uint8_t *hello, *buf;
+    size_t len, have = 0, cap = 1u << 20;
+    char *big;
+    fdt_write big_req;
+    fdt_box box;
+    void *out1 = NULL, *out2 = NULL;
+    int got_fds[8];
+    size_t n_got = 0;
+    int before = count_fds();
+    parley__frame_header h1, h2;
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+    ck_assert_int_eq(parley__hello_encode(mem, fdt_protocol(), 1u << 20, 0, &hello, &len),
+                     PARLEY_OK);
+    raw_frame_fds(sv[1], PARLEY__FRAME_HELLO, 0, 0, 0, hello, (uint32_t)len, NULL, 0);
+    ck_assert_int_eq(parley_peer_new(mem, fdt_protocol(), &client), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_connect_fd(client, sv[0], &session), PARLEY_OK);
+
+    /* 40 KB that cannot all leave at once (the raw end does not read yet),
+     * then a frame with a descriptor, which must wait behind it. */
+    big = talloc_size(mem, 40001);
+    memset(big, 'x', 40000);
+    big[40000] = '\0';
+    ck_assert_int_eq(pipe(p), 0);
+    big_req.fd = p[1];
+    big_req.text = big;
+    box.fd = p[0];
+    atomic_store(&n_done, 0);
+    ck_assert_int_eq(parley_session_acquire_call(session, &c1), PARLEY_OK);
+    ck_assert_int_eq(parley_session_acquire_call(session, &c2), PARLEY_OK);
+    ck_assert_int_eq(parley_call_dispatch(c1, FDT_WRITE, &big_req, mem, &out1, count_done, NULL),
+                     PARLEY_PENDING);
+    ck_assert_int_eq(parley_call_dispatch(c2, FDT_ECHO, &box, mem, &out2, count_done, NULL),
+                     PARLEY_PENDING);
+    /* Ours can go: the queue holds duplicates until they leave. */
+    close(p[0]);
+    close(p[1]);
+
+    /* Read both frames and the descriptors that came with them (skip the
+     * HELLO first). */
+    buf = talloc_size(mem, cap);
+    for (int i = 0; i < 2000; i++) {
+        union {
+            struct cmsghdr align;
+            char b[CMSG_SPACE(sizeof(int) * 8)];
+        } ctl;
+        struct iovec iov = { buf + have, cap - have };
+        struct msghdr msg;
+        struct pollfd pf = { sv[1], POLLIN, 0 };
+        ssize_t r;
+        size_t off = 0, frames = 0;
+
+        ck_assert_int_eq(poll(&pf, 1, 5000), 1);
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = ctl.b;
+        msg.msg_controllen = sizeof(ctl.b);
+        r = recvmsg(sv[1], &msg, MSG_CMSG_CLOEXEC);
+        ck_assert_int_gt(r, 0);
+        have += (size_t)r;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+            size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+            ck_assert_uint_le(n_got + k, 8);
+            memcpy(got_fds + n_got, CMSG_DATA(c), k * sizeof(int));
+            n_got += k;
+        }
+        /* HELLO, CALL write, CALL echo? */
+        while (have - off >= 16) {
+            parley__frame_header h;
+
+            ck_assert_int_eq(parley__frame_unpack(buf + off, UINT32_MAX, &h), PARLEY_OK);
+            if (have - off < 16 + h.length)
+                break;
+            if (frames == 1)
+                h1 = h;
+            else if (frames == 2)
+                h2 = h;
+            off += 16 + h.length;
+            frames++;
+        }
+        if (frames >= 3)
+            break;
+    }
+    ck_assert_uint_eq(h1.kind, PARLEY__FRAME_CALL);
+    ck_assert_uint_eq(h1.code, FDT_WRITE);
+    ck_assert_uint_eq(h1.nfds, 1);
+    ck_assert_uint_eq(h2.kind, PARLEY__FRAME_CALL);
+    ck_assert_uint_eq(h2.code, FDT_ECHO);
+    ck_assert_uint_eq(h2.nfds, 1);
+    ck_assert_uint_eq(n_got, 2);
+    /* got_fds[0] is the write end, got_fds[1] the read end of the pipe. */
+    ck_assert_int_eq(write(got_fds[0], "q", 1), 1);
+    close(got_fds[0]);
+    ck_assert_str_eq(read_to_eof(mem, got_fds[1]), "q");
+    close(got_fds[1]);
+    close(sv[1]);   /* both calls complete with CONNECTION_CLOSED */
+    for (int i = 0; i < 500 && atomic_load(&n_done) < 2; i++)
+        usleep(10000);
+    ck_assert_int_eq(atomic_load(&n_done), 2);
+    talloc_free(mem);
+    ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
 Suite *parley_fds_suite(void)
 {
     Suite *s = suite_create("fds");
@@ -742,6 +869,7 @@ Suite *parley_fds_suite(void)
     tcase_add_test(tc, test_nfds_claims_more_than_arrived);
     tcase_add_test(tc, test_fds_nobody_claims_are_closed);
     tcase_add_test(tc, test_fds_of_a_rejected_frame_are_closed);
+    tcase_add_test(tc, test_fd_frame_queued_behind_a_full_socket);
     suite_add_tcase(s, tc);
     return s;
 }
