@@ -18,6 +18,8 @@
 /* Received descriptors waiting for their frame (rlock held). */
 static bool rfds_push(parley__conn *conn, const int *fds, size_t n)
 {
+    if (n == 0)
+        return true;
     if (conn->n_rfds + n > conn->cap_rfds) {
         size_t cap = conn->cap_rfds * 2 < conn->n_rfds + n ? conn->n_rfds + n + 16 : conn->cap_rfds * 2;
         int *nf = realloc(conn->rfds, cap * sizeof(int));
@@ -35,6 +37,8 @@ static bool rfds_push(parley__conn *conn, const int *fds, size_t n)
 /* Take the first n queued descriptors into out[0..n). */
 static void rfds_pop(parley__conn *conn, int *out, size_t n)
 {
+    if (n == 0)
+        return;
     memcpy(out, conn->rfds, n * sizeof(int));
     memmove(conn->rfds, conn->rfds + n, (conn->n_rfds - n) * sizeof(int));
     conn->n_rfds -= n;

@@ -683,7 +683,12 @@ START_TEST(test_fds_nobody_claims_are_closed)
     talloc_free(mem);
     /* The server closed its copy: our read end sees EOF once ours closes. */
     close(p[1]);
-    ck_assert_str_eq(read_to_eof(NULL, p[0]), "");
+    {
+        char *t = read_to_eof(NULL, p[0]);
+
+        ck_assert_str_eq(t, "");
+        talloc_free(t);
+    }
     close(p[0]);
     ck_assert_int_eq(count_fds(), before);
 }
@@ -709,7 +714,12 @@ START_TEST(test_fds_of_a_rejected_frame_are_closed)
     ck_assert_uint_eq(h.kind, PARLEY__FRAME_REPLY);
     ck_assert_uint_eq(h.code, PARLEY_ERR_MALFORMED);
     close(p[1]);
-    ck_assert_str_eq(read_to_eof(NULL, p[0]), "");   /* the server's copy is closed */
+    {
+        char *t = read_to_eof(NULL, p[0]);
+
+        ck_assert_str_eq(t, "");
+        talloc_free(t);
+    }   /* EOF: the server closed its copy */
     close(p[0]);
     close(fd);
     talloc_free(mem);
