@@ -287,7 +287,9 @@ PARLEY_PUBLIC parley_status parley_peer_set_max_fds(parley_peer *peer, unsigned 
  * and 2 s after that SIGKILL.  If the child dies first, the session closes
  * and its outstanding calls complete with CONNECTION_CLOSED.
  * Freeing the peer waits for its spawned children to be reaped (at most
- * about 4 s for one that ignores SIGTERM).
+ * about 4 s for one that ignores SIGTERM).  A program that reaps children itself with
+ * waitpid(-1) or ignores SIGCHLD takes that over (the parent's reaper then
+ * stops early).
  *
  * @param[in] peer the peer (started if it was not)
  * @param[in] argv the program and its arguments, NULL-terminated
@@ -309,7 +311,9 @@ PARLEY_PUBLIC parley_status parley_peer_spawn(parley_peer *peer, char *const arg
  * Takes the socket named by `PARLEY_SPAWN_FD` (and unsets the variable, so
  * programs this child starts do not inherit it), serves it as an incoming
  * session of peer with the dispatch tables added so far, and returns once
- * that session has ended (the parent dropped it or went away).  The caller
+ * the peer has no incoming session left: normally that one session has
+ * ended (the parent dropped it or went away); a child that also listens
+ * returns when its other clients are gone too.  The caller
  * then frees the peer and exits with *ret_exit_status.  argc and argv are
  * accepted for future conventions and not read now.
  *
