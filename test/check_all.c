@@ -18,6 +18,7 @@ static const suite_fn suites[] = {
     parley_peer_suite,
     parley_faults_suite,
     parley_fds_suite,
+    parley_spawn_suite,
 };
 
 int main(void)

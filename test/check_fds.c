@@ -1,301 +1,23 @@
-/* Descriptor passing and spawned children, over real processes: the parent
- * (this test) spawns test/fd_child with parley_peer_spawn() and passes pipes
- * both ways; TCP and raw-socket cases use an in-process server. */
+/* Descriptor passing over real processes: this test spawns test/fd_child
+ * and passes pipes both ways; TCP and raw-socket cases use an in-process
+ * server. */
 #include "config.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
 
-#include "fd_proto.h"
+#include "fd_testutil.h"
 #include "frame.h"
-#include "server_proc.h"
 #include "suites.h"
 
-#define CHILD TEST_BUILDDIR "/fd_child"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Descriptors open in this process. */
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d))
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
-/* Wait (at most max_ms) until pid no longer exists (reaped: a zombie still
- * answers kill 0).  Returns the ms waited, or -1. */
-static int64_t wait_gone(pid_t pid, int64_t max_ms)
-{
-    int64_t t0 = now_ms();
-
-    while (kill(pid, 0) == 0 || errno != ESRCH) {
-        if (now_ms() - t0 > max_ms)
-            return -1;
-        usleep(20000);
-    }
-    return now_ms() - t0;
-}
-
-static void spawn(TALLOC_CTX *mem, const char *a1, const char *a2, const char *a3,
-                  parley_peer **ret_peer, parley_session **ret_session)
-{
-    char *argv[] = { (char *)CHILD, (char *)a1, (char *)a2, (char *)a3, NULL };
-
-    ck_assert_int_eq(parley_peer_new(mem, fdt_protocol(), ret_peer), PARLEY_OK);
-    ck_assert_msg(parley_peer_spawn(*ret_peer, argv, ret_session) == PARLEY_OK, "spawn: %s",
-                  parley_error_message());
-}
-
-static pid_t child_pid(parley_session *session)
-{
-    TALLOC_CTX *tmp = talloc_new(NULL);
-    parley_call *call;
-    fdt_u32 req = { 0 }, *rep = NULL;
-    pid_t pid;
-
-    ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
-    ck_assert_int_eq(parley_call_dispatch(call, FDT_SLEEP, &req, tmp, &rep, NULL, NULL),
-                     PARLEY_OK);
-    pid = (pid_t)rep->v;
-    parley_call_release(call);
-    talloc_free(tmp);
-    ck_assert_int_gt(pid, 0);
-    ck_assert_int_ne(pid, getpid());
-    return pid;
-}
-
-static parley_status call(parley_session *session, uint32_t id, const void *in, TALLOC_CTX *mem,
-                          void *ret_out)
-{
-    parley_call *c;
-    parley_status st;
-
-    ck_assert_int_eq(parley_session_acquire_call(session, &c), PARLEY_OK);
-    st = parley_call_dispatch(c, id, in, mem, ret_out, NULL, NULL);
-    parley_call_release(c);
-    return st;
-}
-
-static char *read_to_eof(TALLOC_CTX *mem, int fd)
-{
-    char *acc = talloc_strdup(mem, "");
-    char buf[128];
-    ssize_t n;
-
-    for (;;) {
-        struct pollfd p = { fd, POLLIN, 0 };
-
-        ck_assert_int_eq(poll(&p, 1, 5000), 1);
-        n = read(fd, buf, sizeof(buf));
-        if (n <= 0)
-            break;
-        acc = talloc_strndup_append(acc, buf, (size_t)n);
-    }
-    return acc;
-}
-
-/* ---- spawned children ---- */
-
-START_TEST(test_spawn_serves_and_exits_when_dropped)
-{
-    TALLOC_CTX *mem = talloc_new(NULL);
-    const char *dir = tp_tmpdir();
-    char marker[512];
-    parley_peer *peer;
-    parley_session *session;
-    struct stat sb;
-    pid_t pid;
-    int before = count_fds();
-
-    ck_assert_ptr_nonnull(dir);
-    snprintf(marker, sizeof(marker), "%s/exited", dir);
-    spawn(mem, "--marker", marker, NULL, &peer, &session);
-    pid = child_pid(session);
-    ck_assert(parley_session_is_connected(session));
-    parley_session_close(session);
-    /* It exits by itself (the marker is written only when its serve
-     * returned, not when a signal ends it) and is reaped. */
-    ck_assert_int_ge(wait_gone(pid, 10000), 0);
-    ck_assert_int_eq(stat(marker, &sb), 0);
-    talloc_free(mem);
-    ck_assert_int_eq(count_fds(), before);
-    tp_tmpdir_remove(dir);
-}
-END_TEST
-
-START_TEST(test_spawn_peer_free_reaps)
-{
-    TALLOC_CTX *mem = talloc_new(NULL);
-    parley_peer *peer;
-    parley_session *s1, *s2;
-    pid_t p1, p2;
-    char *argv[] = { (char *)CHILD, NULL };
-
-    spawn(mem, NULL, NULL, NULL, &peer, &s1);
-    ck_assert_int_eq(parley_peer_spawn(peer, argv, &s2), PARLEY_OK);
-    p1 = child_pid(s1);
-    p2 = child_pid(s2);
-    ck_assert_int_ne(p1, p2);
-    talloc_free(mem);   /* closes both sessions and waits for the children */
-    ck_assert_int_eq(kill(p1, 0), -1);
-    ck_assert_int_eq(kill(p2, 0), -1);
-}
-END_TEST
-
-START_TEST(test_spawn_no_fd_leaks_into_child)
-{
-    TALLOC_CTX *mem = talloc_new(NULL);
-    parley_peer *peer;
-    parley_session *session;
-    fdt_u32 req = { 0 };
-    fdt_list *rep = NULL;
-    int p[2];
-    const uint32_t *fds;
-
-    /* Not close-on-exec, and numbered far above what the child opens
-     * itself: only the spawn's own closing keeps these out. */
-    ck_assert_int_eq(pipe(p), 0);
-    ck_assert_int_eq(dup2(p[0], 200), 200);
-    ck_assert_int_eq(dup2(p[1], 201), 201);
-    close(p[0]);
-    close(p[1]);
-    p[0] = 200;
-    p[1] = 201;
-    spawn(mem, NULL, NULL, NULL, &peer, &session);
-    ck_assert_int_eq(call(session, FDT_OPENFDS, &req, mem, &rep), PARLEY_OK);
-    fds = rep->fds.items;
-    ck_assert_uint_ge(rep->fds.n, 1);
-    {
-        bool has3 = false;
-
-        for (size_t i = 0; i < rep->fds.n; i++) {
-            /* stdin/out/err, the session socket (3), and the child's own
-             * epoll, eventfd and the like, opened after exec */
-            ck_assert_uint_lt(fds[i], 100);
-            has3 = has3 || fds[i] == 3;
-        }
-        ck_assert(has3);
-    }
-    close(p[0]);
-    close(p[1]);
-    talloc_free(mem);
-}
-END_TEST
-
-static void *sleeper(void *arg)
-{
-    parley_session *session = arg;
-    TALLOC_CTX *tmp = talloc_new(NULL);
-    fdt_u32 req = { 10000 }, *rep = NULL;
-    parley_status st = call(session, FDT_SLEEP, &req, tmp, &rep);
-
-    talloc_free(tmp);
-    return (void *)(intptr_t)st;
-}
-
-START_TEST(test_spawn_child_killed_mid_call)
-{
-    TALLOC_CTX *mem = talloc_new(NULL);
-    parley_peer *peer;
-    parley_session *session;
-    pthread_t t;
-    void *res;
-    pid_t pid;
-    int64_t t0;
-
-    spawn(mem, NULL, NULL, NULL, &peer, &session);
-    pid = child_pid(session);
-    ck_assert_int_eq(pthread_create(&t, NULL, sleeper, session), 0);
-    usleep(300000);
-    t0 = now_ms();
-    ck_assert_int_eq(kill(pid, SIGKILL), 0);
-    ck_assert_int_eq(pthread_join(t, &res), 0);
-    ck_assert_int_eq((int)(intptr_t)res, PARLEY_ERR_CONNECTION_CLOSED);
-    ck_assert_int_lt(now_ms() - t0, 8000);   /* not the 10 s sleep */
-    ck_assert(!parley_session_is_connected(session));
-    ck_assert_int_ge(wait_gone(pid, 5000), 0);   /* reaped */
-    talloc_free(mem);
-}
-END_TEST
-
-START_TEST(test_spawn_child_that_will_not_exit)
-{
-    TALLOC_CTX *mem = talloc_new(NULL);
-    parley_peer *peer;
-    parley_session *session;
-    pid_t pid;
-    int64_t waited;
-
-    spawn(mem, "--linger", NULL, NULL, &peer, &session);
-    pid = child_pid(session);
-    parley_session_close(session);
-    /* SIGTERM (ignored) after 2 s, SIGKILL after 4 s. */
-    waited = wait_gone(pid, 15000);
-    ck_assert_int_ge(waited, 3000);
-    ck_assert_int_lt(waited, 12000);
-    talloc_free(mem);
-}
-END_TEST
-
-START_TEST(test_spawn_missing_program)
-{
-    TALLOC_CTX *mem = talloc_new(NULL);
-    parley_peer *peer;
-    parley_session *session = NULL;
-    char *argv[] = { (char *)TEST_BUILDDIR "/no-such-program", NULL };
-    int before = count_fds();
-
-    ck_assert_int_eq(parley_peer_new(mem, fdt_protocol(), &peer), PARLEY_OK);
-    ck_assert_int_eq(parley_peer_spawn(peer, argv, &session), PARLEY_ERR_NOT_FOUND);
-    ck_assert_ptr_null(session);
-    ck_assert_ptr_nonnull(strstr(parley_error_message(), "no-such-program"));
-    talloc_free(mem);
-    ck_assert_int_eq(count_fds(), before);
-}
-END_TEST
-
-START_TEST(test_serve_spawned_without_parent)
-{
-    TALLOC_CTX *mem = talloc_new(NULL);
-    parley_peer *peer;
-    int status = -1;
-
-    unsetenv("PARLEY_SPAWN_FD");
-    ck_assert_int_eq(parley_peer_new(mem, fdt_protocol(), &peer), PARLEY_OK);
-    ck_assert_int_eq(parley_peer_serve_spawned(peer, 0, NULL, &status), PARLEY_ERR_INVALID_STATE);
-    ck_assert_int_eq(status, -1);
-    talloc_free(mem);
-}
-END_TEST
 
 /* ---- descriptors ---- */
 
@@ -308,22 +30,22 @@ START_TEST(test_fd_to_child)
     int p[2];
     int before;
 
-    spawn(mem, NULL, NULL, NULL, &peer, &session);
-    before = count_fds();
+    fdt_spawn(mem, NULL, NULL, NULL, &peer, &session);
+    before = fdt_count_fds();
     ck_assert_int_eq(pipe(p), 0);
     {
         fdt_write req = { p[1], (char *)"hello child" };
 
-        ck_assert_int_eq(call(session, FDT_WRITE, &req, mem, &rep), PARLEY_OK);
+        ck_assert_int_eq(fdt_call(session, FDT_WRITE, &req, mem, &rep), PARLEY_OK);
     }
     ck_assert_uint_eq(rep->v, 11);
     /* Ours stays open (sending duplicates); the child's copy was closed
      * with its request, so EOF comes once ours is closed. */
     ck_assert_int_ge(fcntl(p[1], F_GETFD), 0);
     close(p[1]);
-    ck_assert_str_eq(read_to_eof(mem, p[0]), "hello child");
+    ck_assert_str_eq(fdt_read_to_eof(mem, p[0]), "hello child");
     close(p[0]);
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(fdt_count_fds(), before);
     talloc_free(mem);
 }
 END_TEST
@@ -337,19 +59,19 @@ START_TEST(test_fd_from_child)
     fdt_fd *rep = NULL;
     int before, fd, taken;
 
-    spawn(mem, NULL, NULL, NULL, &peer, &session);
-    before = count_fds();
-    ck_assert_int_eq(call(session, FDT_PIPE, &req, mem, &rep), PARLEY_OK);
+    fdt_spawn(mem, NULL, NULL, NULL, &peer, &session);
+    before = fdt_count_fds();
+    ck_assert_int_eq(fdt_call(session, FDT_PIPE, &req, mem, &rep), PARLEY_OK);
     ck_assert_int_ge(rep->fd, 0);
-    ck_assert_int_eq(count_fds(), before + 1);
+    ck_assert_int_eq(fdt_count_fds(), before + 1);
     ck_assert_int_eq(fcntl(rep->fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
-    ck_assert_str_eq(read_to_eof(mem, rep->fd), "from the child");
+    ck_assert_str_eq(fdt_read_to_eof(mem, rep->fd), "from the child");
     /* Owned by the reply: freeing it closes the descriptor. */
     talloc_free(rep);
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(fdt_count_fds(), before);
 
     /* Taken: it stays open after the reply is freed. */
-    ck_assert_int_eq(call(session, FDT_PIPE, &req, mem, &rep), PARLEY_OK);
+    ck_assert_int_eq(fdt_call(session, FDT_PIPE, &req, mem, &rep), PARLEY_OK);
     fd = rep->fd;
     ck_assert_int_eq(parley_take_fd(rep, fd + 1000), -1);
     ck_assert_ptr_nonnull(strstr(parley_error_message(), "not owned"));
@@ -358,22 +80,12 @@ START_TEST(test_fd_from_child)
     ck_assert_int_eq(parley_take_fd(rep, fd), -1);   /* once */
     talloc_free(rep);
     ck_assert_int_ge(fcntl(fd, F_GETFD), 0);
-    ck_assert_str_eq(read_to_eof(mem, fd), "from the child");
+    ck_assert_str_eq(fdt_read_to_eof(mem, fd), "from the child");
     close(fd);
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(fdt_count_fds(), before);
     talloc_free(mem);
 }
 END_TEST
-
-static int make_pipe_with(const char *text)
-{
-    int p[2];
-
-    ck_assert_int_eq(pipe(p), 0);
-    ck_assert_int_eq(write(p[1], text, strlen(text)), (ssize_t)strlen(text));
-    close(p[1]);
-    return p[0];
-}
 
 START_TEST(test_fd_nested)
 {
@@ -383,14 +95,14 @@ START_TEST(test_fd_nested)
     fdt_text *rep = NULL;
     int before;
 
-    spawn(mem, NULL, NULL, NULL, &peer, &session);
-    before = count_fds();
+    fdt_spawn(mem, NULL, NULL, NULL, &peer, &session);
+    before = fdt_count_fds();
     {
-        fdt_box box = { make_pipe_with("A") };
-        int seq[2] = { make_pipe_with("B"), make_pipe_with("C") };
+        fdt_box box = { fdt_make_pipe_with("A") };
+        int seq[2] = { fdt_make_pipe_with("B"), fdt_make_pipe_with("C") };
         fdt_nested req = { &box, { 2, seq } };
 
-        ck_assert_int_eq(call(session, FDT_READALL, &req, mem, &rep), PARLEY_OK);
+        ck_assert_int_eq(fdt_call(session, FDT_READALL, &req, mem, &rep), PARLEY_OK);
         ck_assert_str_eq(rep->text, "ABC");
         close(box.fd);
         close(seq[0]);
@@ -399,21 +111,21 @@ START_TEST(test_fd_nested)
     {
         fdt_nested req = { NULL, { 0, NULL } };
 
-        ck_assert_int_eq(call(session, FDT_READALL, &req, mem, &rep), PARLEY_OK);
+        ck_assert_int_eq(fdt_call(session, FDT_READALL, &req, mem, &rep), PARLEY_OK);
         ck_assert_str_eq(rep->text, "");
     }
     {
         /* The same descriptor twice: two entries, two descriptors at the
          * other end. */
-        int p = make_pipe_with("D");
+        int p = fdt_make_pipe_with("D");
         int seq[2] = { p, p };
         fdt_nested req = { NULL, { 2, seq } };
 
-        ck_assert_int_eq(call(session, FDT_READALL, &req, mem, &rep), PARLEY_OK);
+        ck_assert_int_eq(fdt_call(session, FDT_READALL, &req, mem, &rep), PARLEY_OK);
         ck_assert_str_eq(rep->text, "D");
         close(p);
     }
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(fdt_count_fds(), before);
     talloc_free(mem);
 }
 END_TEST
@@ -426,15 +138,15 @@ START_TEST(test_fd_echo_back)
     fdt_box req, *rep = NULL;
     int before;
 
-    spawn(mem, NULL, NULL, NULL, &peer, &session);
-    before = count_fds();
-    req.fd = make_pipe_with("round trip");
-    ck_assert_int_eq(call(session, FDT_ECHO, &req, mem, &rep), PARLEY_OK);
+    fdt_spawn(mem, NULL, NULL, NULL, &peer, &session);
+    before = fdt_count_fds();
+    req.fd = fdt_make_pipe_with("round trip");
+    ck_assert_int_eq(fdt_call(session, FDT_ECHO, &req, mem, &rep), PARLEY_OK);
     ck_assert_int_ne(rep->fd, req.fd);
     close(req.fd);
-    ck_assert_str_eq(read_to_eof(mem, rep->fd), "round trip");
+    ck_assert_str_eq(fdt_read_to_eof(mem, rep->fd), "round trip");
     talloc_free(rep);
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(fdt_count_fds(), before);
     talloc_free(mem);
 }
 END_TEST
@@ -454,19 +166,19 @@ START_TEST(test_fd_too_many)
     ck_assert_int_eq(parley_peer_set_max_fds(peer, 254), PARLEY_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(parley_peer_set_max_fds(peer, 2), PARLEY_OK);
     {
-        char *argv[] = { (char *)CHILD, NULL };
+        char *argv[] = { (char *)FDT_CHILD, NULL };
 
         ck_assert_int_eq(parley_peer_spawn(peer, argv, &session), PARLEY_OK);
     }
     for (int i = 0; i < 3; i++)
-        seq[i] = make_pipe_with("x");
-    before = count_fds();
-    ck_assert_int_eq(call(session, FDT_READALL, &req, mem, &rep), PARLEY_ERR_OVERFLOW);
+        seq[i] = fdt_make_pipe_with("x");
+    before = fdt_count_fds();
+    ck_assert_int_eq(fdt_call(session, FDT_READALL, &req, mem, &rep), PARLEY_ERR_OVERFLOW);
     ck_assert_ptr_nonnull(strstr(parley_error_message(), "max fds per frame is 2"));
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(fdt_count_fds(), before);
     ck_assert(parley_session_is_connected(session));
     req.fds.n = 2;
-    ck_assert_int_eq(call(session, FDT_READALL, &req, mem, &rep), PARLEY_OK);
+    ck_assert_int_eq(fdt_call(session, FDT_READALL, &req, mem, &rep), PARLEY_OK);
     ck_assert_str_eq(rep->text, "xx");
     for (int i = 0; i < 3; i++)
         close(seq[i]);
@@ -484,17 +196,17 @@ START_TEST(test_fd_over_receiver_limit)
     fdt_text *rep = NULL;
     int seq[2];
     fdt_nested req = { NULL, { 2, seq } };
-    int before = count_fds();
+    int before = fdt_count_fds();
 
-    spawn(mem, "--max-fds", "1", NULL, &peer, &session);
-    seq[0] = make_pipe_with("a");
-    seq[1] = make_pipe_with("b");
-    ck_assert_int_eq(call(session, FDT_READALL, &req, mem, &rep), PARLEY_ERR_CONNECTION_CLOSED);
+    fdt_spawn(mem, "--max-fds", "1", NULL, &peer, &session);
+    seq[0] = fdt_make_pipe_with("a");
+    seq[1] = fdt_make_pipe_with("b");
+    ck_assert_int_eq(fdt_call(session, FDT_READALL, &req, mem, &rep), PARLEY_ERR_CONNECTION_CLOSED);
     ck_assert(!parley_session_is_connected(session));
     close(seq[0]);
     close(seq[1]);
     talloc_free(mem);
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(fdt_count_fds(), before);
 }
 END_TEST
 
@@ -507,7 +219,7 @@ START_TEST(test_fd_over_tcp_unsupported)
     fdt_u32 *u = NULL;
     fdt_fd *f = NULL;
     int p[2];
-    int before = count_fds();
+    int before = fdt_count_fds();
 
     ck_assert_int_eq(parley_peer_new(mem, fdt_protocol(), &server), PARLEY_OK);
     ck_assert_int_eq(fdt_serve(server), PARLEY_OK);
@@ -521,24 +233,24 @@ START_TEST(test_fd_over_tcp_unsupported)
     {
         fdt_write req = { p[1], (char *)"no" };
 
-        ck_assert_int_eq(call(session, FDT_WRITE, &req, mem, &u), PARLEY_ERR_UNSUPPORTED);
+        ck_assert_int_eq(fdt_call(session, FDT_WRITE, &req, mem, &u), PARLEY_ERR_UNSUPPORTED);
         ck_assert_ptr_nonnull(strstr(parley_error_message(), "unix sockets"));
     }
     {
         /* A reply with an fd fails at the server's encode: UNSUPPORTED. */
         fdt_text req = { (char *)"no" };
 
-        ck_assert_int_eq(call(session, FDT_PIPE, &req, mem, &f), PARLEY_ERR_UNSUPPORTED);
+        ck_assert_int_eq(fdt_call(session, FDT_PIPE, &req, mem, &f), PARLEY_ERR_UNSUPPORTED);
     }
     {
         fdt_u32 req = { 0 };
 
-        ck_assert_int_eq(call(session, FDT_SLEEP, &req, mem, &u), PARLEY_OK);   /* goes on */
+        ck_assert_int_eq(fdt_call(session, FDT_SLEEP, &req, mem, &u), PARLEY_OK);   /* goes on */
     }
     close(p[0]);
     close(p[1]);
     talloc_free(mem);
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(fdt_count_fds(), before);
 }
 END_TEST
 
@@ -650,7 +362,7 @@ START_TEST(test_nfds_claims_more_than_arrived)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
     parley_peer *server;
-    int before = count_fds();
+    int before = fdt_count_fds();
     int fd = raw_peer(mem, &server);
     uint8_t payload[4] = { 0, 0, 0, 0 };   /* fdt_box: fd index 0 */
     char *why = NULL;
@@ -660,7 +372,7 @@ START_TEST(test_nfds_claims_more_than_arrived)
     ck_assert_ptr_nonnull(strstr(why, "carries 1 fds but 0 arrived"));
     close(fd);
     talloc_free(mem);
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(fdt_count_fds(), before);
 }
 END_TEST
 
@@ -668,7 +380,7 @@ START_TEST(test_fds_nobody_claims_are_closed)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
     parley_peer *server;
-    int before = count_fds();
+    int before = fdt_count_fds();
     int fd = raw_peer(mem, &server);
     uint8_t payload[4] = { 0, 0, 0, 0 };
     int p[2];
@@ -684,13 +396,13 @@ START_TEST(test_fds_nobody_claims_are_closed)
     /* The server closed its copy: our read end sees EOF once ours closes. */
     close(p[1]);
     {
-        char *t = read_to_eof(NULL, p[0]);
+        char *t = fdt_read_to_eof(NULL, p[0]);
 
         ck_assert_str_eq(t, "");
         talloc_free(t);
     }
     close(p[0]);
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(fdt_count_fds(), before);
 }
 END_TEST
 
@@ -700,7 +412,7 @@ START_TEST(test_fds_of_a_rejected_frame_are_closed)
      * MALFORMED reply, the session goes on, and the fd is closed. */
     TALLOC_CTX *mem = talloc_new(NULL);
     parley_peer *server;
-    int before = count_fds();
+    int before = fdt_count_fds();
     int fd = raw_peer(mem, &server);
     uint8_t bad[4] = { 7, 0, 0, 0 };   /* fd index 7 of 1 */
     uint8_t b[16];
@@ -715,7 +427,7 @@ START_TEST(test_fds_of_a_rejected_frame_are_closed)
     ck_assert_uint_eq(h.code, PARLEY_ERR_MALFORMED);
     close(p[1]);
     {
-        char *t = read_to_eof(NULL, p[0]);
+        char *t = fdt_read_to_eof(NULL, p[0]);
 
         ck_assert_str_eq(t, "");
         talloc_free(t);
@@ -723,7 +435,7 @@ START_TEST(test_fds_of_a_rejected_frame_are_closed)
     close(p[0]);
     close(fd);
     talloc_free(mem);
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(fdt_count_fds(), before);
 }
 END_TEST
 
@@ -754,7 +466,7 @@ START_TEST(test_fd_frame_queued_behind_a_full_socket)
     void *out1 = NULL, *out2 = NULL;
     int got_fds[8];
     size_t n_got = 0;
-    int before = count_fds();
+    int before = fdt_count_fds();
     parley__frame_header h1, h2;
 
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -842,32 +554,21 @@ START_TEST(test_fd_frame_queued_behind_a_full_socket)
     /* got_fds[0] is the write end, got_fds[1] the read end of the pipe. */
     ck_assert_int_eq(write(got_fds[0], "q", 1), 1);
     close(got_fds[0]);
-    ck_assert_str_eq(read_to_eof(mem, got_fds[1]), "q");
+    ck_assert_str_eq(fdt_read_to_eof(mem, got_fds[1]), "q");
     close(got_fds[1]);
     close(sv[1]);   /* both calls complete with CONNECTION_CLOSED */
     for (int i = 0; i < 500 && atomic_load(&n_done) < 2; i++)
         usleep(10000);
     ck_assert_int_eq(atomic_load(&n_done), 2);
     talloc_free(mem);
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(fdt_count_fds(), before);
 }
 END_TEST
-
 Suite *parley_fds_suite(void)
 {
     Suite *s = suite_create("fds");
-    TCase *tc = tcase_create("spawn");
+    TCase *tc = tcase_create("fds");
 
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_spawn_serves_and_exits_when_dropped);
-    tcase_add_test(tc, test_spawn_peer_free_reaps);
-    tcase_add_test(tc, test_spawn_no_fd_leaks_into_child);
-    tcase_add_test(tc, test_spawn_child_killed_mid_call);
-    tcase_add_test(tc, test_spawn_child_that_will_not_exit);
-    tcase_add_test(tc, test_spawn_missing_program);
-    tcase_add_test(tc, test_serve_spawned_without_parent);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("fds");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_fd_to_child);
     tcase_add_test(tc, test_fd_from_child);

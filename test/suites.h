@@ -15,5 +15,6 @@ Suite *parley_loop_suite(void);
 Suite *parley_peer_suite(void);
 Suite *parley_faults_suite(void);
 Suite *parley_fds_suite(void);
+Suite *parley_spawn_suite(void);
 
 #endif
