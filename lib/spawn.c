@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,12 +28,16 @@ extern char **environ;
 /* After the session ends: SIGTERM after this long, SIGKILL as long again later. */
 #define GRACE_MS 2000
 #define POLL_MS 20
+/* While the session is up, the reaper checks it this often (the child's exit
+ * wakes it at once where pidfds exist). */
+#define IDLE_POLL_MS 200
 
 typedef struct parley__child {
     struct parley__child *next;
     parley_peer *peer;
     parley_session *session;   /* a reference held until reaped */
     pid_t pid;
+    int pidfd;                 /* readable once the child exits; -1: none */
 } parley__child;
 
 static int64_t now_ms(void)
@@ -49,6 +54,7 @@ static void *reaper(void *p)
     parley_peer *peer = c->peer;
     int64_t closed_at = -1;
     int sent = 0;
+    int pidfd = c->pidfd;
 
     for (;;) {
         int status;
@@ -73,12 +79,18 @@ static void *reaper(void *p)
                 sent = 2;
             }
         }
-        {
+        if (pidfd >= 0) {
+            struct pollfd pfd = { pidfd, POLLIN, 0 };
+
+            (void)poll(&pfd, 1, closed ? POLL_MS : IDLE_POLL_MS);
+        } else {
             struct timespec ts = { 0, POLL_MS * 1000000L };
 
             nanosleep(&ts, NULL);
         }
     }
+    if (pidfd >= 0)
+        close(pidfd);
     pthread_mutex_lock(&peer->lock);
     for (parley__child **pp = &peer->children; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == c) {
@@ -243,6 +255,11 @@ PARLEY_PUBLIC parley_status parley_peer_spawn(parley_peer *peer, char *const arg
     c->peer = peer;
     c->session = session;
     c->pid = pid;
+    c->pidfd = -1;
+#ifdef SYS_pidfd_open
+    /* Lets the reaper sleep until the child exits (close-on-exec). */
+    c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
     parley__session_ref(session);
     pthread_mutex_lock(&peer->lock);
     c->next = peer->children;
