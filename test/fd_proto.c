@@ -118,15 +118,15 @@ static parley_status h_pipe(parley_call *call, const void *in, void *out, void *
     return rep->text != NULL ? PARLEY_OK : PARLEY_ERR_NOMEM;
 }
 
-static char *read_all(TALLOC_CTX *mem, char *acc, int fd)
+/* Append what fd holds, to EOF, to acc. */
+static char *read_all(char *acc, int fd)
 {
     char buf[256];
     ssize_t n;
 
-    while ((n = read(fd, buf, sizeof(buf))) > 0)
+    while (acc != NULL && (n = read(fd, buf, sizeof(buf))) > 0)
         acc = talloc_strndup_append(acc, buf, (size_t)n);
     return acc;
-    (void)mem;
 }
 
 static parley_status h_readall(parley_call *call, const void *in, void *out, void *data)
@@ -137,9 +137,9 @@ static parley_status h_readall(parley_call *call, const void *in, void *out, voi
 
     (void)call; (void)data;
     if (req->opt != NULL)
-        acc = read_all(out, acc, req->opt->fd);
+        acc = read_all(acc, req->opt->fd);
     for (size_t i = 0; i < req->fds.n; i++)
-        acc = read_all(out, acc, fds[i]);
+        acc = read_all(acc, fds[i]);
     ((fdt_text *)out)->text = acc;
     return acc != NULL ? PARLEY_OK : PARLEY_ERR_NOMEM;
 }
