@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "parley/data.h"
+#include "fdpass.h"
 #include "runtime.h"
 #include "status.h"
 
@@ -40,8 +41,7 @@ static void scratch_init(void)
 /* Encode value; *ret_buf is valid until this thread's next encode_scratch()
  * or scratch_done(). */
 static parley_status encode_scratch(const parley_type *type, const void *value,
-                                    parley_codec *codec,
-                                    uint8_t **ret_buf, size_t *ret_len)
+                                    uint8_t **ret_buf, size_t *ret_len, parley_codec *codec)
 {
     scratch *s;
     size_t n = 0, len = 0;
@@ -74,6 +74,41 @@ static parley_status encode_scratch(const parley_type *type, const void *value,
     *ret_buf = s->buf;
     *ret_len = len;
     return PARLEY_OK;
+}
+
+/* A codec for a value sent on session: fds into fds[PARLEY__FDS_HARD_MAX]
+ * up to the peer's max, or none over a socket that cannot carry them. */
+static void codec_for_send(parley_session *session, parley_codec *codec, int *fds)
+{
+    parley__session_codec(session, codec);   /* handle hooks */
+    if (parley__conn_is_unix(session->conn)) {
+        codec->fds = fds;
+        codec->max_fds = parley__peer_max_fds(session->peer);
+    }
+}
+
+/* Say why an fd did not encode over a socket that cannot carry it. */
+static parley_status fd_encode_error(parley_session *session, parley_status st)
+{
+    if (st == PARLEY_ERR_UNSUPPORTED && !parley__conn_is_unix(session->conn))
+        return parley__error(st, "fds travel only over unix sockets, not this session's: %s",
+                             parley_error_message());
+    if (st == PARLEY_ERR_OVERFLOW && parley__conn_is_unix(session->conn))
+        return parley__error(st, "%s (the max fds per frame is %u)", parley_error_message(),
+                             parley__peer_max_fds(session->peer));
+    return st;
+}
+
+/* A codec for a value received with the frame now being delivered. */
+static void codec_for_receive(parley_session *session, parley_codec *codec, int *dummy)
+{
+    int *fds;
+    size_t n;
+
+    parley__session_codec(session, codec);   /* handle hooks */
+    parley__frame_fds_get(&fds, &n);
+    codec->fds = fds != NULL ? fds : dummy;
+    codec->n_fds = n;
 }
 
 /* The encoded bytes are no longer needed: drop an oversized buffer. */
@@ -215,8 +250,9 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     uint8_t *buf = NULL;
     size_t len = 0;
     parley_status st;
-    parley_codec codec;
     bool oneway, alone;
+    parley_codec codec;
+    int fds[PARLEY__FDS_HARD_MAX];
 
     if (call == NULL || call->incoming || in == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
@@ -238,10 +274,10 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
                              "handler or a completion callback) would wait for itself",
                              method->name);
 
-    parley__session_codec(session, &codec);
-    st = encode_scratch(method->request, in, &codec, &buf, &len);
+    codec_for_send(session, &codec, fds);
+    st = encode_scratch(method->request, in, &buf, &len, &codec);
     if (st != PARLEY_OK)
-        return parley__error_prefix(st, "request of %s", method->name);
+        return parley__error_prefix(fd_encode_error(session, st), "request of %s", method->name);
 
     pthread_mutex_lock(&session->lock);
     if (call->state != PARLEY__CALL_IDLE) {
@@ -267,7 +303,8 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     call->method = method;
     if (oneway) {
         pthread_mutex_unlock(&session->lock);
-        st = parley__conn_send(session->conn, PARLEY__FRAME_ONEWAY, 0, method_id, buf, len);
+        st = parley__conn_send_fds(session->conn, PARLEY__FRAME_ONEWAY, 0, method_id, buf, len,
+                                   codec.fds, (unsigned)codec.n_fds);
         if (st == PARLEY_OK && done != NULL) {
             /* Completes on the I/O thread once queued; id 0 is in no table. */
             pthread_mutex_lock(&session->lock);
@@ -303,7 +340,8 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     alone = session->n_outstanding == 1;
     pthread_mutex_unlock(&session->lock);
 
-    st = parley__conn_send(session->conn, PARLEY__FRAME_CALL, call->id, method_id, buf, len);
+    st = parley__conn_send_fds(session->conn, PARLEY__FRAME_CALL, call->id, method_id, buf, len,
+                               codec.fds, (unsigned)codec.n_fds);
     scratch_done();
     if (st != PARLEY_OK) {
         parley_call *mine;
@@ -393,13 +431,19 @@ void parley__call_on_reply(parley_session *session, const parley__frame_header *
     text[0] = '\0';
     if (st == PARLEY_OK) {
         parley_codec codec;
+        int dummy = -1;
 
-        parley__session_codec(session, &codec);
+        codec_for_receive(session, &codec, &dummy);
         if (parley_data_decode(NULL, call->method->reply, payload, hdr->length, &codec,
                                &reply) != PARLEY_OK) {
             st = PARLEY_ERR_MALFORMED;
             snprintf(text, sizeof(text), "reply of %s: %s", call->method->name,
                      parley_error_message());
+        } else if (parley__fds_adopt(reply) != PARLEY_OK) {
+            st = PARLEY_ERR_NOMEM;
+            snprintf(text, sizeof(text), "reply of %s: %s", call->method->name,
+                     parley_error_message());
+            TALLOC_FREE(reply);
         }
     } else if (st == PARLEY_ERR_REMOTE) {
         int32_t code;
@@ -474,10 +518,13 @@ static void finish_incoming(parley_call *call, parley_status st)
             uint8_t *buf = NULL;
             size_t len = 0;
             parley_codec codec;
+            int fds[PARLEY__FDS_HARD_MAX];
             parley_status est;
 
-            parley__session_codec(session, &codec);
-            est = encode_scratch(m->reply, call->out, &codec, &buf, &len);
+            codec_for_send(session, &codec, fds);
+            est = encode_scratch(m->reply, call->out, &buf, &len, &codec);
+            if (est != PARLEY_OK)
+                est = fd_encode_error(session, est);
 
             if (est == PARLEY_OK && len > session->remote_max_message) {
                 est = parley__error(PARLEY_ERR_OVERFLOW,
@@ -485,13 +532,19 @@ static void finish_incoming(parley_call *call, parley_status st)
                                     len, session->remote_max_message);
             }
             if (est == PARLEY_OK) {
-                (void)parley__conn_send(session->conn, PARLEY__FRAME_REPLY, call->id,
-                                        PARLEY_OK, buf, len);
-            } else {
+                est = parley__conn_send_fds(session->conn, PARLEY__FRAME_REPLY, call->id,
+                                            PARLEY_OK, buf, len, codec.fds,
+                                            (unsigned)codec.n_fds);
+                if (est == PARLEY_ERR_CONNECTION_CLOSED)
+                    est = PARLEY_OK;   /* nobody to tell */
+            }
+            if (est != PARLEY_OK) {
                 snprintf(text, sizeof(text), "the reply of %s does not encode on the server: %s",
                          m->name, parley_error_message());
                 send_error_reply(session, call->id,
-                                 est == PARLEY_ERR_OVERFLOW ? est : PARLEY_ERR_INTERNAL, text);
+                                 (est == PARLEY_ERR_OVERFLOW || est == PARLEY_ERR_UNSUPPORTED ||
+                                  est == PARLEY_ERR_INVALID_ARGUMENT) ? est : PARLEY_ERR_INTERNAL,
+                                 text);
             }
             scratch_done();
         } else {
@@ -534,7 +587,6 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     parley_call *call;
     char text[PARLEY__ERROR_MAX];
     parley_status st;
-    parley_codec codec;
 
     if (m != NULL)
         entry = &peer->dispatch[m - peer->protocol->methods];
@@ -566,8 +618,15 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     call->method = m;
     call->entry = entry;
     call->state = PARLEY__CALL_RUNNING;
-    parley__session_codec(session, &codec);
-    st = parley_data_decode(call, m->request, payload, hdr->length, &codec, &call->in);
+    {
+        parley_codec codec;
+        int dummy = -1;
+
+        codec_for_receive(session, &codec, &dummy);
+        st = parley_data_decode(call, m->request, payload, hdr->length, &codec, &call->in);
+        if (st == PARLEY_OK)
+            st = parley__fds_adopt(call->in);
+    }
     if (st != PARLEY_OK) {
         if (!oneway) {
             snprintf(text, sizeof(text), "request of %s: %s", m->name, parley_error_message());

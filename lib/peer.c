@@ -69,6 +69,7 @@ static int peer_destructor(parley_peer *peer)
     pthread_mutex_lock(&peer->lock);
     peer->destroying = true;
     pthread_mutex_unlock(&peer->lock);
+    parley__spawn_reap_all(peer);
     if (peer->started) {
         close_all ca = { peer, false, true, "the peer is shutting down" };
 

@@ -86,6 +86,11 @@ struct parley_peer {
     unsigned listen_backlog;          /* accepted connections waiting for a slot */
     struct parley__waiting *waiting;  /* under lock */
     bool admit_posted;                /* under lock */
+    /* fds (lib/fdpass.c, lib/spawn.c), under lock. */
+    unsigned max_fds;
+    bool max_fds_set;
+    struct parley__child *children;   /* spawned children not yet reaped */
+    unsigned n_reapers;               /* reaper threads still running */
 };
 
 typedef enum parley__session_state {
@@ -198,6 +203,11 @@ void parley__limits_drop_waiting(parley_peer *peer);            /* closes waitin
 void parley__handles_cleanup(parley_session *session);
 /* A codec whose handle hooks map handles to this session's wire ids. */
 void parley__session_codec(parley_session *session, parley_codec *codec);
+/* fdpass.c: the max fds per frame (default or set). */
+unsigned parley__peer_max_fds(parley_peer *peer);
+/* spawn.c: close the sessions of spawned children and reap them (peer
+ * destructor, before the sessions go). */
+void parley__spawn_reap_all(parley_peer *peer);
 
 /* peer.c */
 parley_status parley__peer_start(parley_peer *peer);

@@ -63,6 +63,7 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
         talloc_free(session);
         return st;
     }
+    parley__conn_set_max_fds(session->conn, parley__peer_max_fds(peer));
     pthread_mutex_lock(&peer->lock);
     if (peer->destroying) {
         pthread_mutex_unlock(&peer->lock);

@@ -19,6 +19,8 @@ static const suite_fn suites[] = {
     parley_faults_suite,
     parley_sessions_suite,
     parley_handles_suite,
+    parley_fds_suite,
+    parley_spawn_suite,
 };
 
 int main(void)

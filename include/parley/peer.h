@@ -375,6 +375,82 @@ PARLEY_PUBLIC parley_status parley_peer_set_session_functions(parley_peer *peer,
                                                               parley_session_construct_fn construct,
                                                               parley_session_destruct_fn destruct,
                                                               void *data);
+/**
+ * @brief Set the most file descriptors one frame may carry (default 32).
+ *
+ * `fd` values travel over unix sockets only, beside the frame's bytes
+ * (SCM_RIGHTS).  Sending a request or reply with more than n fds fails at
+ * encode with OVERFLOW; a received frame announcing more than n is a
+ * protocol violation (BYE, connection closed).  Applies to sessions created
+ * after the call.
+ *
+ * @param[in] peer the peer
+ * @param[in] n 0 (no fds at all) .. 253 (the kernel's SCM_MAX_FD)
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer, n > 253).
+ *
+ * Ownership: nothing changes hands.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_max_fds(parley_peer *peer, unsigned n);
+
+/**
+ * @brief Start a program as a child process and connect to it.
+ *
+ * Creates a unix socketpair and forks; the child keeps its end as
+ * descriptor 3 and finds it through the environment variable
+ * `PARLEY_SPAWN_FD` (set to "3"); every other descriptor above 2 is closed
+ * before exec (close_range, or a close loop), so nothing else of the parent
+ * leaks into the child.  The child's signal mask and dispositions are reset.
+ * argv[0] is searched in PATH unless it contains a '/'.  The child is
+ * expected to call parley_peer_serve_spawned().  Returns once the handshake
+ * with the child is done.
+ *
+ * The parent reaps the child (no zombies).  When the session ends (the
+ * parent calls parley_session_close(), or frees the peer) the child sees
+ * end of stream and should exit; one still running 2 s later gets SIGTERM,
+ * and 2 s after that SIGKILL.  If the child dies first, the session closes
+ * and its outstanding calls complete with CONNECTION_CLOSED.
+ * Freeing the peer waits for its spawned children to be reaped (at most
+ * about 4 s for one that ignores SIGTERM).  A program that reaps children itself with
+ * waitpid(-1) or ignores SIGCHLD takes that over (the parent's reaper then
+ * stops early).
+ *
+ * @param[in] peer the peer (started if it was not)
+ * @param[in] argv the program and its arguments, NULL-terminated
+ * @param[out] ret_session the session with the child
+ * @return PARLEY_OK; INVALID_ARGUMENT; NOT_FOUND (no such program);
+ *         SYSTEM (fork, exec, socketpair failed); the handshake's status
+ *         (e.g. PROTOCOL_MISMATCH, CONNECTION_CLOSED if the child exited).
+ *
+ * Ownership: *ret_session is yours as from parley_peer_connect(); close it
+ * with parley_session_close().  Errors: as above; on failure no child is
+ * left running.
+ */
+PARLEY_PUBLIC parley_status parley_peer_spawn(parley_peer *peer, char *const argv[],
+                                              parley_session **ret_session);
+
+/**
+ * @brief In a program started by parley_peer_spawn(): serve the parent.
+ *
+ * Takes the socket named by `PARLEY_SPAWN_FD` (and unsets the variable, so
+ * programs this child starts do not inherit it), serves it as an incoming
+ * session of peer with the dispatch tables added so far, and returns once
+ * the peer has no incoming session left: normally that one session has
+ * ended (the parent dropped it or went away); a child that also listens
+ * returns when its other clients are gone too.  The caller
+ * then frees the peer and exits with *ret_exit_status.  argc and argv are
+ * accepted for future conventions and not read now.
+ *
+ * @param[in] peer the peer, with its dispatch tables added
+ * @param[in] argc the program's argc
+ * @param[in] argv the program's argv
+ * @param[out] ret_exit_status 0 after the session ended
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL); INVALID_STATE (not started by
+ *         parley_peer_spawn(): no usable PARLEY_SPAWN_FD); SYSTEM; NOMEM.
+ *
+ * Ownership: the peer owns the socket.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_serve_spawned(parley_peer *peer, int argc, char **argv,
+                                                      int *ret_exit_status);
 
 #ifdef __cplusplus
 }
