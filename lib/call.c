@@ -623,6 +623,8 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
         int dummy = -1;
 
         codec_for_receive(session, &codec, &dummy);
+        /* the runtime owns the request and frees it whole: one arena will do */
+        codec.flags |= PARLEY_DECODE_COMPACT;
         st = parley_data_decode(call, m->request, payload, hdr->length, &codec, &call->in);
         if (st == PARLEY_OK)
             st = parley__fds_adopt(call->in);

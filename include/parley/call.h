@@ -33,7 +33,8 @@ typedef void (*parley_call_done_fn)(parley_call *call, parley_status status, voi
 
 /**
  * A method handler.  `in` is the decoded request (valid until the call
- * completes); `out` is a zeroed reply struct owned by the call: allocate what
+ * completes; decoded with PARLEY_DECODE_COMPACT, so its strings and blobs
+ * are not talloc chunks of their own: copy what you keep); `out` is a zeroed reply struct owned by the call: allocate what
  * it points to under `out` itself (talloc_strdup(out, ...)).  Return PARLEY_OK
  * to send the reply, PARLEY_PENDING after parley_call_pend() to complete later,
  * or an error status that the caller receives.  For a oneway method `out` is
