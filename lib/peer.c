@@ -577,3 +577,27 @@ PARLEY_PUBLIC parley_status parley_peer_disconnect(parley_peer *peer)
     talloc_free(list);
     return PARLEY_OK;
 }
+
+/* ---- timeouts (issue 5) ---------------------------------------------------- */
+
+#define TIMEOUT_MAX_MS (24 * 3600 * 1000LL)
+
+PARLEY_PUBLIC parley_status parley_peer_set_timeout(parley_peer *peer, parley_timeout which,
+                                                    int64_t ms)
+{
+    int64_t *field;
+
+    if (peer == NULL || ms < 0 || ms > TIMEOUT_MAX_MS)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_peer_set_timeout needs a peer and 0..%lld ms",
+                             (long long)TIMEOUT_MAX_MS);
+    switch (which) {
+    case PARLEY_TIMEOUT_ESTABLISH: field = &peer->establish_ms; break;
+    case PARLEY_TIMEOUT_IDLE: field = &peer->idle_ms; break;
+    case PARLEY_TIMEOUT_CALL: field = &peer->call_ms; break;
+    default:
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "no timeout %d", (int)which);
+    }
+    __atomic_store_n(field, ms, __ATOMIC_RELAXED);
+    return PARLEY_OK;
+}

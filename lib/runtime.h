@@ -69,6 +69,11 @@ struct parley_peer {
     parley__connect_ep *connects, **connects_tail;
     parley_session *sessions;         /* every live session */
     unsigned n_incoming;
+    /* Timeouts in ms, 0 = none (parley_peer_set_timeout(); atomic access).
+     * establish_ms and idle_ms are enforced by the sessions code. */
+    int64_t establish_ms;
+    int64_t idle_ms;
+    int64_t call_ms;
 };
 
 typedef enum parley__session_state {

@@ -252,6 +252,33 @@ PARLEY_PUBLIC parley_status parley_peer_accept_fd(parley_peer *peer, int fd);
  */
 PARLEY_PUBLIC parley_status parley_peer_disconnect(parley_peer *peer);
 
+/** Which timeout parley_peer_set_timeout() sets. */
+typedef enum parley_timeout {
+    PARLEY_TIMEOUT_ESTABLISH, /**< a connection's handshake must finish within it */
+    PARLEY_TIMEOUT_IDLE,      /**< a session without outstanding calls this long is closed */
+    PARLEY_TIMEOUT_CALL       /**< default deadline of an outgoing call */
+} parley_timeout;
+
+/**
+ * @brief Set one of the peer's timeouts, in milliseconds (0: none).
+ *
+ * PARLEY_TIMEOUT_CALL is the deadline of every outgoing call dispatched from
+ * now on that does not set its own with parley_call_set_timeout(): when it
+ * passes, the call completes with PARLEY_ERR_TIMEOUT and a CANCEL frame tells
+ * the other end (default 0: calls wait for their reply as long as the session
+ * lives).  May be changed at any time; calls already outstanding keep theirs.
+ *
+ * @param[in] peer the peer
+ * @param[in] which the timeout
+ * @param[in] ms milliseconds, 0 for none, at most one day
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer, unknown timeout, negative or
+ *         over a day).
+ *
+ * Ownership: nothing allocated.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_timeout(parley_peer *peer, parley_timeout which,
+                                                    int64_t ms);
+
 #ifdef __cplusplus
 }
 #endif
