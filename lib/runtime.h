@@ -74,6 +74,11 @@ struct parley_peer {
     int64_t establish_ms;
     int64_t idle_ms;
     int64_t call_ms;
+    /* Hooks (hooks.c; set before the peer starts). */
+    parley_exception_fn exception_fn;
+    void *exception_data;
+    parley_trace_fn trace_begin, trace_end;
+    void *trace_data;
 };
 
 typedef enum parley__session_state {
@@ -98,6 +103,12 @@ struct parley_session {
     uint32_t next_call_id;
     unsigned n_outstanding;
     parley_call *calls[PARLEY__CALL_BUCKETS];   /* outgoing calls awaiting a reply */
+    /* Issue 5, calls: incoming calls not yet finished (under lock), and the
+     * timer of outgoing calls' deadlines (loop thread; due under lock). */
+    parley_call *incoming_calls;
+    parley__timer call_timer;
+    uint64_t timer_due;               /* under lock: 0 or when call_timer should fire */
+    bool timer_armed;                 /* loop thread: armed, holds a reference */
 };
 
 typedef enum parley__call_state {
@@ -131,6 +142,24 @@ struct parley_call {
     const parley__dispatch_entry *entry;
     void *in;                         /* decoded request, under the call */
     void *out;                        /* zeroed reply, under the call */
+
+    /* Issue 5 (call_async.c). */
+    int64_t timeout_ms;               /* outgoing: PARLEY_TIMEOUT_DEFAULT or ms (0 none) */
+    uint64_t deadline_ms;             /* outgoing, while outstanding: 0 or CLOCK_MONOTONIC ms */
+    bool remote_set;                  /* a REMOTE error's code and message are here */
+    int32_t remote_code;
+    char *remote_message;             /* under the call */
+    bool traced;                      /* begin trace ran: end trace runs once */
+    /* Incoming, under session->lock. */
+    parley_call *inext, *iprev;       /* session->incoming_calls */
+    parley_call_cancel_fn cancel_fn;
+    void *cancel_data;
+    bool pended;                      /* parley_call_pend() ran */
+    bool cancel_requested;            /* a CANCEL came, or the session ended */
+    bool cancel_ran;
+    bool finish_set;                  /* parley_call_complete() ran: finish_status */
+    parley_status finish_status;
+    unsigned holds;                   /* handler or cancel function running */
 };
 
 /* session.c */
@@ -153,6 +182,34 @@ void parley__call_on_reply(parley_session *session, const parley__frame_header *
                            const uint8_t *payload);
 /* Fail every outstanding outgoing call of a closed session (loop thread). */
 void parley__call_fail_all(parley_session *session, parley_status status, const char *why);
+
+/* call.c, used by call_async.c. */
+parley_call *parley__call_table_remove(parley_session *session, uint32_t id);
+void parley__call_complete_outgoing(parley_call *call, parley_status st, void *reply,
+                                    const char *msg);
+/* Send the reply of an incoming call (unlinked already) and free it. */
+void parley__call_finish_incoming(parley_call *call, parley_status st);
+
+/* call_async.c (issue 5). */
+/* Incoming: link a new call into the session (loop thread). */
+void parley__call_incoming_link(parley_call *call);
+/* The handler returned st: finish now, or leave a pended call waiting. */
+void parley__call_handler_returned(parley_call *call, parley_status st);
+/* A CANCEL frame for an incoming call (loop thread). */
+void parley__call_on_cancel(parley_session *session, const parley__frame_header *hdr);
+/* The session ended: run the cancel functions of its pended calls, stop its
+ * call timer (loop thread). */
+void parley__call_session_closed(parley_session *session);
+/* Outgoing: the deadline of a call about to be sent (0: none). */
+uint64_t parley__call_deadline(parley_call *call);
+/* Outgoing: a call with deadline is in the table now (any thread). */
+void parley__call_deadline_added(parley_session *session, uint64_t deadline_ms);
+
+/* hooks.c (issue 5). */
+void parley__trace_begin(parley_call *call);
+void parley__trace_end(parley_call *call, parley_status status);
+void parley__exception(parley_session *session, parley_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* peer.c */
 parley_status parley__peer_start(parley_peer *peer);
