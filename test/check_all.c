@@ -17,6 +17,7 @@ static const suite_fn suites[] = {
     parley_loop_suite,
     parley_peer_suite,
     parley_faults_suite,
+    parley_calls_suite,
 };
 
 int main(void)

@@ -14,5 +14,6 @@ Suite *parley_wire_suite(void);
 Suite *parley_loop_suite(void);
 Suite *parley_peer_suite(void);
 Suite *parley_faults_suite(void);
+Suite *parley_calls_suite(void);
 
 #endif
