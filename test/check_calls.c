@@ -515,8 +515,12 @@ START_TEST(test_hooks)
     ck_assert_int_eq(hc.end_out, 1);
     ck_assert_int_eq(hc.end_status, PARLEY_ERR_REMOTE);
     ck_assert_int_eq(hc.begin_in + hc.end_in + hc.bad_method, 0);
-    /* The server's end trace runs as its reply is sent: before we got it. */
+    /* The server's end trace runs once its reply is sent. */
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 5;
     pthread_mutex_lock(&hs.lock);
+    while (hs.end_in == 0 && pthread_cond_timedwait(&hs.cond, &hs.lock, &dl) == 0)
+        ;
     ck_assert_int_eq(hs.begin_in, 1);
     ck_assert_int_eq(hs.end_in, 1);
     ck_assert_int_eq(hs.end_status, PARLEY_ERR_REMOTE);
