@@ -113,10 +113,12 @@ PARLEY_PUBLIC parley_session *parley_call_get_session(parley_call *call);
 /* ---- asynchronous handlers, application errors, cancellation, timeouts ---- */
 
 /**
- * Cancel function of a pended incoming call.  Runs at most once, on the
- * peer's I/O thread, when the caller cancels the call (a CANCEL frame: the
- * caller's parley_call_cancel() or its deadline) or the session ends while
- * the call is pended and not yet completed.  It must not block.  The call
+ * Cancel function of a pended incoming call.  Runs at most once, when the
+ * caller cancels the call (a CANCEL frame: the caller's parley_call_cancel()
+ * or its deadline) or the session ends while the call is pended and not yet
+ * completed: on the peer's I/O thread, or on the handler's thread right
+ * after the handler returned if the cancel came while it ran.  It must not
+ * block.  It never runs once parley_call_complete() was called.  The call
  * still has to be completed with parley_call_complete() (from the cancel
  * function itself or later; PARLEY_ERR_CANCELLED is the usual status).
  */
