@@ -261,6 +261,50 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+/* A synchronous caller reading its own reply, cancelled from another
+ * thread: it returns CANCELLED (woken by the server's reply to the CANCEL). */
+typedef struct pend_arg {
+    parley_call *call;
+    TALLOC_CTX *mem;
+    parley_status st;
+} pend_arg;
+
+static void *sync_pend(void *p)
+{
+    pend_arg *a = p;
+    tp_sleep req = { 0, 0 };
+    tp_tag *rep = NULL;
+
+    a->st = parley_call_dispatch(a->call, TP_PEND, &req, a->mem, &rep, NULL, NULL);
+    return NULL;
+}
+
+START_TEST(test_cancel_sync_caller)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    tp_server srv;
+    parley_session *session;
+    pend_arg a = { NULL, NULL, PARLEY_OK };
+    pthread_t t;
+    int i;
+
+    start_server(&srv);
+    client(mem, srv.endpoint, &session);
+    ck_assert_int_eq(parley_session_acquire_call(session, &a.call), PARLEY_OK);
+    a.mem = mem;
+    ck_assert_int_eq(pthread_create(&t, NULL, sync_pend, &a), 0);
+    /* Bounded: until the call is outstanding (cancel then succeeds). */
+    for (i = 0; i < 500 && parley_call_cancel(a.call) != PARLEY_OK; i++)
+        usleep(10000);
+    ck_assert_int_lt(i, 500);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_int_eq(a.st, PARLEY_ERR_CANCELLED);
+    parley_call_release(a.call);
+    ck_assert_int_eq(tp_server_stop(&srv), 0);
+    talloc_free(mem);
+}
+END_TEST
+
 /* A client process killed with pended calls: the server runs their cancel
  * functions. */
 START_TEST(test_client_killed_with_pended_calls)
@@ -605,6 +649,7 @@ Suite *parley_calls_suite(void)
     tcase_add_test(tc, test_remote_error);
     tcase_add_test(tc, test_pend_complete);
     tcase_add_test(tc, test_cancel);
+    tcase_add_test(tc, test_cancel_sync_caller);
     tcase_add_test(tc, test_client_killed_with_pended_calls);
     tcase_add_test(tc, test_call_timeout);
     tcase_add_test(tc, test_hooks);
