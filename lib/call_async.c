@@ -96,8 +96,10 @@ void parley__call_handler_returned(parley_call *call, parley_status st)
     pthread_mutex_lock(&session->lock);
     call->holds--;
     if (!call->pended) {
+        /* The common case: one lock round for the return and the unlink. */
+        unlink_incoming(session, call);
         pthread_mutex_unlock(&session->lock);
-        finish(call, st);
+        parley__call_finish_incoming(call, st);
         return;
     }
     /* Pended: the return value is not the outcome; parley_call_complete() is. */
