@@ -230,7 +230,7 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     uint8_t *buf = NULL;
     size_t len = 0;
     parley_status st;
-    bool oneway, alone;
+    bool oneway, alone, traced;
     uint64_t deadline = 0;
 
     if (call == NULL || call->incoming || in == NULL)
@@ -282,8 +282,10 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     }
     call->method = method;
     if (oneway) {
+        call->traced = parley__trace_wanted(peer);
         pthread_mutex_unlock(&session->lock);
-        parley__trace_begin(call);
+        if (call->traced)
+            parley__trace_begin(call);
         st = parley__conn_send(session->conn, PARLEY__FRAME_ONEWAY, 0, method_id, buf, len);
         if ((st != PARLEY_OK || done == NULL) && call->traced) {
             call->traced = false;
@@ -322,10 +324,15 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     call->completed = false;
     deadline = parley__call_deadline(call);
     call->deadline_ms = deadline;
+    /* Marked before the call is visible to a canceller or the timer, so
+     * that its end trace runs exactly once whoever completes it. */
+    call->traced = parley__trace_wanted(peer);
+    traced = call->traced;
     table_insert(session, call);
     alone = session->n_outstanding == 1;
     pthread_mutex_unlock(&session->lock);
-    parley__trace_begin(call);
+    if (traced)
+        parley__trace_begin(call);
     if (deadline != 0)
         parley__call_deadline_added(session, deadline);
 
@@ -644,7 +651,9 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     }
     parley__session_ref(session);
     parley__call_incoming_link(call);
-    parley__trace_begin(call);
+    call->traced = parley__trace_wanted(peer);
+    if (call->traced)
+        parley__trace_begin(call);
     if (entry->mode == PARLEY_NONBLOCKING ||
         parley__workers_submit(peer->workers, run_handler, call) != PARLEY_OK)
         run_handler(call);

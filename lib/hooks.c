@@ -52,13 +52,15 @@ PARLEY_PUBLIC parley_status parley_peer_set_trace_functions(parley_peer *peer,
     return st;
 }
 
+bool parley__trace_wanted(const parley_peer *peer)
+{
+    return peer->trace_begin != NULL || peer->trace_end != NULL;
+}
+
 void parley__trace_begin(parley_call *call)
 {
     parley_peer *peer = call->session->peer;
 
-    if (peer->trace_begin == NULL && peer->trace_end == NULL)
-        return;
-    call->traced = true;
     if (peer->trace_begin != NULL)
         peer->trace_begin(call, PARLEY_OK, peer->trace_data);
 }

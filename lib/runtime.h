@@ -206,6 +206,9 @@ uint64_t parley__call_deadline(parley_call *call);
 void parley__call_deadline_added(parley_session *session, uint64_t deadline_ms);
 
 /* hooks.c (issue 5). */
+/* Whether the peer has trace functions (begin or end). */
+bool parley__trace_wanted(const parley_peer *peer);
+/* Run the begin function, if any (the caller set call->traced). */
 void parley__trace_begin(parley_call *call);
 void parley__trace_end(parley_call *call, parley_status status);
 void parley__exception(parley_session *session, parley_status status, const char *fmt, ...)
