@@ -472,7 +472,8 @@ static void trace_begin(parley_call *call, parley_status status, void *data)
     const parley_method *m = parley_call_get_method(call);
 
     pthread_mutex_lock(&h->lock);
-    if (m == NULL || strcmp(m->name, "remote") != 0 || status != PARLEY_OK)
+    if (m == NULL || (strcmp(m->name, "remote") != 0 && strcmp(m->name, "pend") != 0) ||
+        status != PARLEY_OK)
         h->bad_method++;
     if (parley_call_get_direction(call) == PARLEY_CALL_INCOMING)
         h->begin_in++;
@@ -487,7 +488,7 @@ static void trace_end(parley_call *call, parley_status status, void *data)
     const parley_method *m = parley_call_get_method(call);
 
     pthread_mutex_lock(&h->lock);
-    if (m == NULL || strcmp(m->name, "remote") != 0)
+    if (m == NULL || (strcmp(m->name, "remote") != 0 && strcmp(m->name, "pend") != 0))
         h->bad_method++;
     if (parley_call_get_direction(call) == PARLEY_CALL_INCOMING)
         h->end_in++;
@@ -571,6 +572,31 @@ START_TEST(test_hooks)
     ck_assert_int_eq(hs.begin_out + hs.end_out + hs.bad_method, 0);
     ck_assert_int_eq(hs.exceptions, 0);
     pthread_mutex_unlock(&hs.lock);
+    /* A cancelled call ends exactly once, with CANCELLED. */
+    {
+        tp_sleep preq = { 0, 0 };
+        tp_tag *prep = NULL;
+        waiter w = WAITER_INIT;
+
+        ck_assert_int_eq(parley_call_dispatch(call, TP_PEND, &preq, mem, &prep, on_done, &w),
+                         PARLEY_PENDING);
+        ck_assert_int_eq(parley_call_cancel(call), PARLEY_OK);
+        ck_assert_int_eq(w.runs, 1);
+        ck_assert_int_eq(hc.begin_out, 2);
+        ck_assert_int_eq(hc.end_out, 2);
+        ck_assert_int_eq(hc.end_status, PARLEY_ERR_CANCELLED);
+        /* The server's pended call ends when its cancel function completes it. */
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += 5;
+        pthread_mutex_lock(&hs.lock);
+        while (hs.end_in < 2 && pthread_cond_timedwait(&hs.cond, &hs.lock, &dl) == 0)
+            ;
+        ck_assert_int_eq(hs.begin_in, 2);
+        ck_assert_int_eq(hs.end_in, 2);
+        ck_assert_int_eq(hs.end_status, PARLEY_ERR_CANCELLED);
+        pthread_mutex_unlock(&hs.lock);
+        ck_assert_int_eq(hc.bad_method + hs.bad_method, 0);
+    }
     parley_call_release(call);
 
     /* Garbage on a connection: the server's exception function hears it. */
