@@ -271,6 +271,14 @@ typedef enum parley_timeout {
  * the other end (default 0: calls wait for their reply as long as the session
  * lives).  May be changed at any time; calls already outstanding keep theirs.
  *
+ * PARLEY_TIMEOUT_ESTABLISH (default none on the server): an incoming
+ * connection whose HELLO has not come within it is closed with a BYE
+ * TIMEOUT; it also bounds how long parley_peer_connect() waits for the
+ * server's HELLO (10 s when unset).  PARLEY_TIMEOUT_IDLE (default none): a
+ * session with no call running or awaited and no frame for this long is
+ * closed with a BYE TIMEOUT; the client sees it closed and must connect
+ * again (see doc/runtime.md).
+ *
  * @param[in] peer the peer
  * @param[in] which the timeout
  * @param[in] ms milliseconds, 0 for none, at most one day
