@@ -94,11 +94,23 @@ static void logf_(const char *fmt, ...)
     fprintf(stderr, "kvd: %s\n", line);   /* one write per line */
 }
 
-#define LIST_ADD(head, x) do { (x)->prev = NULL; (x)->next = (head); \
-    if ((head) != NULL) (head)->prev = (x); (head) = (x); } while (0)
-#define LIST_DEL(head, x) do { if ((x)->prev != NULL) (x)->prev->next = (x)->next; \
-    else (head) = (x)->next; if ((x)->next != NULL) (x)->next->prev = (x)->prev; \
-    (x)->prev = (x)->next = NULL; } while (0)
+/* Doubly linked lists through prev/next members. */
+#define LIST_ADD(head, x) do {                                  \
+        (x)->prev = NULL;                                       \
+        (x)->next = (head);                                     \
+        if ((head) != NULL)                                     \
+            (head)->prev = (x);                                 \
+        (head) = (x);                                           \
+    } while (0)
+#define LIST_DEL(head, x) do {                                  \
+        if ((x)->prev != NULL)                                  \
+            (x)->prev->next = (x)->next;                        \
+        else                                                    \
+            (head) = (x)->next;                                 \
+        if ((x)->next != NULL)                                  \
+            (x)->next->prev = (x)->prev;                        \
+        (x)->prev = (x)->next = NULL;                           \
+    } while (0)
 
 static bool has_prefix(const char *s, const char *prefix)
 {
