@@ -19,6 +19,7 @@
 extern "C" {
 #endif
 
+/** A session (opaque; see parley/session.h). */
 typedef struct parley_session parley_session;
 /** A call handle (opaque). */
 typedef struct parley_call parley_call;

@@ -43,11 +43,11 @@ typedef struct parley_protocol {
     const char *name;                    /**< protocol name, e.g. "kv" */
     uint32_t version;                    /**< protocol version */
     const parley_method *methods;        /**< every method of every interface, by id */
-    size_t n_methods;
+    size_t n_methods;                    /**< number of entries in methods */
     const char *const *interfaces;       /**< interface names, in declaration order */
-    size_t n_interfaces;
+    size_t n_interfaces;                 /**< number of entries in interfaces */
     const parley_type *const *types;     /**< every named type, for introspection */
-    size_t n_types;
+    size_t n_types;                      /**< number of entries in types */
 } parley_protocol;
 
 /**

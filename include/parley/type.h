@@ -113,6 +113,7 @@ typedef struct parley_seq {
 /** An opaque server object reference (see parley/session.h). */
 typedef struct parley_handle parley_handle;
 
+/** A type descriptor (struct parley_type below). */
 typedef struct parley_type parley_type;
 
 /** Field flag: redact the value in parley_data_print() and traces. */
@@ -130,7 +131,7 @@ typedef struct parley_field {
 /** One declared value of an enum. */
 typedef struct parley_enum_value {
     const char *name;          /**< e.g. "KV_STATUS_OK" */
-    int32_t value;
+    int32_t value;             /**< the value, as on the wire */
 } parley_enum_value;
 
 /** One arm of a union: the member selected by a discriminator value. */
@@ -150,7 +151,7 @@ typedef struct parley_arm {
  * zero (designated initializers or the PARLEY_*_TYPE macros do that).
  */
 struct parley_type {
-    parley_kind kind;
+    parley_kind kind;          /**< what this describes; selects the members used */
     const char *name;          /**< type name, used in paths, printing, errors */
     size_t size;               /**< sizeof the C object this describes */
     unsigned flags;            /**< PARLEY_TYPE_* */
@@ -163,18 +164,18 @@ struct parley_type {
 
     /** STRUCT: the fields, in wire order. */
     const parley_field *fields;
-    size_t n_fields;
+    size_t n_fields;           /**< number of entries in fields */
 
     /** ENUM: the declared values. */
     const parley_enum_value *values;
-    size_t n_values;
+    size_t n_values;           /**< number of entries in values */
 
     /** UNION: the discriminator's type (an integer kind or ENUM) and offset. */
     const parley_type *discriminator;
-    size_t discriminator_offset;
+    size_t discriminator_offset; /**< offsetof(union struct, discriminator) */
     /** UNION: the arms selected by value. */
     const parley_arm *arms;
-    size_t n_arms;
+    size_t n_arms;             /**< number of entries in arms */
     /** UNION: the arm for any other value; NULL = other values are invalid.
      *  A default arm whose type is NULL is a void default. */
     const parley_arm *default_arm;
@@ -186,20 +187,20 @@ struct parley_type {
  *  Shared, const descriptors of the primitive kinds.  Unbounded string and
  *  bytes; declare your own for a bound (PARLEY_STRING_TYPE()).
  *  @{ */
-PARLEY_PUBLIC extern const parley_type parley_type_int8;
-PARLEY_PUBLIC extern const parley_type parley_type_int16;
-PARLEY_PUBLIC extern const parley_type parley_type_int32;
-PARLEY_PUBLIC extern const parley_type parley_type_int64;
-PARLEY_PUBLIC extern const parley_type parley_type_uint8;
-PARLEY_PUBLIC extern const parley_type parley_type_uint16;
-PARLEY_PUBLIC extern const parley_type parley_type_uint32;
-PARLEY_PUBLIC extern const parley_type parley_type_uint64;
-PARLEY_PUBLIC extern const parley_type parley_type_bool;
-PARLEY_PUBLIC extern const parley_type parley_type_float;
-PARLEY_PUBLIC extern const parley_type parley_type_double;
-PARLEY_PUBLIC extern const parley_type parley_type_string;
-PARLEY_PUBLIC extern const parley_type parley_type_bytes;
-PARLEY_PUBLIC extern const parley_type parley_type_fd;
+PARLEY_PUBLIC extern const parley_type parley_type_int8; /**< int8_t */
+PARLEY_PUBLIC extern const parley_type parley_type_int16; /**< int16_t */
+PARLEY_PUBLIC extern const parley_type parley_type_int32; /**< int32_t */
+PARLEY_PUBLIC extern const parley_type parley_type_int64; /**< int64_t */
+PARLEY_PUBLIC extern const parley_type parley_type_uint8; /**< uint8_t */
+PARLEY_PUBLIC extern const parley_type parley_type_uint16; /**< uint16_t */
+PARLEY_PUBLIC extern const parley_type parley_type_uint32; /**< uint32_t */
+PARLEY_PUBLIC extern const parley_type parley_type_uint64; /**< uint64_t */
+PARLEY_PUBLIC extern const parley_type parley_type_bool; /**< bool */
+PARLEY_PUBLIC extern const parley_type parley_type_float; /**< float */
+PARLEY_PUBLIC extern const parley_type parley_type_double; /**< double */
+PARLEY_PUBLIC extern const parley_type parley_type_string; /**< char *, unbounded, UTF-8 without NUL */
+PARLEY_PUBLIC extern const parley_type parley_type_bytes; /**< parley_bytes, unbounded */
+PARLEY_PUBLIC extern const parley_type parley_type_fd; /**< int, a file descriptor passed with SCM_RIGHTS */
 /** @} */
 
 /** @name Initializer macros for hand-written descriptors
