@@ -28,7 +28,7 @@ typedef struct store {
 /* Store a copy of note; its id.  Lock held. */
 static uint32_t store_note(store *s, const notes_note *note)
 {
-    notes_note **grown = talloc_realloc(s, s->notes, notes_note *, s->n + 1);
+    notes_note **grown = talloc_realloc(NULL, s->notes, notes_note *, s->n + 1);
     void *copy;
 
     if (grown == NULL)
