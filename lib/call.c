@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "parley/data.h"
+#include "fdpass.h"
 #include "runtime.h"
 #include "status.h"
 
@@ -40,14 +41,14 @@ static void scratch_init(void)
 /* Encode value; *ret_buf is valid until this thread's next encode_scratch()
  * or scratch_done(). */
 static parley_status encode_scratch(const parley_type *type, const void *value,
-                                    uint8_t **ret_buf, size_t *ret_len)
+                                    uint8_t **ret_buf, size_t *ret_len, parley_codec *codec)
 {
     scratch *s;
     size_t n = 0, len = 0;
     parley_status st;
 
     pthread_once(&scratch_once, scratch_init);
-    st = parley_data_size(type, value, NULL, &n);
+    st = parley_data_size(type, value, codec, &n);
     if (st != PARLEY_OK)
         return st;
     s = pthread_getspecific(scratch_key);
@@ -67,12 +68,47 @@ static parley_status encode_scratch(const parley_type *type, const void *value,
         s->buf = b;
         s->cap = cap;
     }
-    st = parley_data_encode_to(type, value, NULL, s->buf, s->cap, &len);
+    st = parley_data_encode_to(type, value, codec, s->buf, s->cap, &len);
     if (st != PARLEY_OK)
         return st;
     *ret_buf = s->buf;
     *ret_len = len;
     return PARLEY_OK;
+}
+
+/* A codec for a value sent on session: fds into fds[PARLEY__FDS_HARD_MAX]
+ * up to the peer's max, or none over a socket that cannot carry them. */
+static void codec_for_send(parley_session *session, parley_codec *codec, int *fds)
+{
+    parley__session_codec(session, codec);   /* handle hooks */
+    if (parley__conn_is_unix(session->conn)) {
+        codec->fds = fds;
+        codec->max_fds = parley__peer_max_fds(session->peer);
+    }
+}
+
+/* Say why an fd did not encode over a socket that cannot carry it. */
+static parley_status fd_encode_error(parley_session *session, parley_status st)
+{
+    if (st == PARLEY_ERR_UNSUPPORTED && !parley__conn_is_unix(session->conn))
+        return parley__error(st, "fds travel only over unix sockets, not this session's: %s",
+                             parley_error_message());
+    if (st == PARLEY_ERR_OVERFLOW && parley__conn_is_unix(session->conn))
+        return parley__error(st, "%s (the max fds per frame is %u)", parley_error_message(),
+                             parley__peer_max_fds(session->peer));
+    return st;
+}
+
+/* A codec for a value received with the frame now being delivered. */
+static void codec_for_receive(parley_session *session, parley_codec *codec, int *dummy)
+{
+    int *fds;
+    size_t n;
+
+    parley__session_codec(session, codec);   /* handle hooks */
+    parley__frame_fds_get(&fds, &n);
+    codec->fds = fds != NULL ? fds : dummy;
+    codec->n_fds = n;
 }
 
 /* The encoded bytes are no longer needed: drop an oversized buffer. */
@@ -215,6 +251,8 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     size_t len = 0;
     parley_status st;
     bool oneway, alone;
+    parley_codec codec;
+    int fds[PARLEY__FDS_HARD_MAX];
 
     if (call == NULL || call->incoming || in == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
@@ -236,9 +274,10 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
                              "handler or a completion callback) would wait for itself",
                              method->name);
 
-    st = encode_scratch(method->request, in, &buf, &len);
+    codec_for_send(session, &codec, fds);
+    st = encode_scratch(method->request, in, &buf, &len, &codec);
     if (st != PARLEY_OK)
-        return parley__error_prefix(st, "request of %s", method->name);
+        return parley__error_prefix(fd_encode_error(session, st), "request of %s", method->name);
 
     pthread_mutex_lock(&session->lock);
     if (call->state != PARLEY__CALL_IDLE) {
@@ -264,7 +303,8 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     call->method = method;
     if (oneway) {
         pthread_mutex_unlock(&session->lock);
-        st = parley__conn_send(session->conn, PARLEY__FRAME_ONEWAY, 0, method_id, buf, len);
+        st = parley__conn_send_fds(session->conn, PARLEY__FRAME_ONEWAY, 0, method_id, buf, len,
+                                   codec.fds, (unsigned)codec.n_fds);
         if (st == PARLEY_OK && done != NULL) {
             /* Completes on the I/O thread once queued; id 0 is in no table. */
             pthread_mutex_lock(&session->lock);
@@ -300,7 +340,8 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     alone = session->n_outstanding == 1;
     pthread_mutex_unlock(&session->lock);
 
-    st = parley__conn_send(session->conn, PARLEY__FRAME_CALL, call->id, method_id, buf, len);
+    st = parley__conn_send_fds(session->conn, PARLEY__FRAME_CALL, call->id, method_id, buf, len,
+                               codec.fds, (unsigned)codec.n_fds);
     scratch_done();
     if (st != PARLEY_OK) {
         parley_call *mine;
@@ -389,11 +430,20 @@ void parley__call_on_reply(parley_session *session, const parley__frame_header *
         return;   /* a late reply to a released or cancelled call */
     text[0] = '\0';
     if (st == PARLEY_OK) {
-        if (parley_data_decode(NULL, call->method->reply, payload, hdr->length, NULL,
+        parley_codec codec;
+        int dummy = -1;
+
+        codec_for_receive(session, &codec, &dummy);
+        if (parley_data_decode(NULL, call->method->reply, payload, hdr->length, &codec,
                                &reply) != PARLEY_OK) {
             st = PARLEY_ERR_MALFORMED;
             snprintf(text, sizeof(text), "reply of %s: %s", call->method->name,
                      parley_error_message());
+        } else if (parley__fds_adopt(reply) != PARLEY_OK) {
+            st = PARLEY_ERR_NOMEM;
+            snprintf(text, sizeof(text), "reply of %s: %s", call->method->name,
+                     parley_error_message());
+            TALLOC_FREE(reply);
         }
     } else if (st == PARLEY_ERR_REMOTE) {
         int32_t code;
@@ -467,7 +517,14 @@ static void finish_incoming(parley_call *call, parley_status st)
         if (st == PARLEY_OK) {
             uint8_t *buf = NULL;
             size_t len = 0;
-            parley_status est = encode_scratch(m->reply, call->out, &buf, &len);
+            parley_codec codec;
+            int fds[PARLEY__FDS_HARD_MAX];
+            parley_status est;
+
+            codec_for_send(session, &codec, fds);
+            est = encode_scratch(m->reply, call->out, &buf, &len, &codec);
+            if (est != PARLEY_OK)
+                est = fd_encode_error(session, est);
 
             if (est == PARLEY_OK && len > session->remote_max_message) {
                 est = parley__error(PARLEY_ERR_OVERFLOW,
@@ -475,13 +532,19 @@ static void finish_incoming(parley_call *call, parley_status st)
                                     len, session->remote_max_message);
             }
             if (est == PARLEY_OK) {
-                (void)parley__conn_send(session->conn, PARLEY__FRAME_REPLY, call->id,
-                                        PARLEY_OK, buf, len);
-            } else {
+                est = parley__conn_send_fds(session->conn, PARLEY__FRAME_REPLY, call->id,
+                                            PARLEY_OK, buf, len, codec.fds,
+                                            (unsigned)codec.n_fds);
+                if (est == PARLEY_ERR_CONNECTION_CLOSED)
+                    est = PARLEY_OK;   /* nobody to tell */
+            }
+            if (est != PARLEY_OK) {
                 snprintf(text, sizeof(text), "the reply of %s does not encode on the server: %s",
                          m->name, parley_error_message());
                 send_error_reply(session, call->id,
-                                 est == PARLEY_ERR_OVERFLOW ? est : PARLEY_ERR_INTERNAL, text);
+                                 (est == PARLEY_ERR_OVERFLOW || est == PARLEY_ERR_UNSUPPORTED ||
+                                  est == PARLEY_ERR_INVALID_ARGUMENT) ? est : PARLEY_ERR_INTERNAL,
+                                 text);
             }
             scratch_done();
         } else {
@@ -498,6 +561,10 @@ static void finish_incoming(parley_call *call, parley_status st)
         }
     }
     talloc_free(call);
+    pthread_mutex_lock(&session->lock);
+    session->n_running--;
+    pthread_mutex_unlock(&session->lock);
+    parley__session_touch(session);
     parley__session_unref(session);
 }
 
@@ -551,11 +618,20 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     call->method = m;
     call->entry = entry;
     call->state = PARLEY__CALL_RUNNING;
-    st = parley_data_decode(call, m->request, payload, hdr->length, NULL, &call->in);
+    {
+        parley_codec codec;
+        int dummy = -1;
+
+        codec_for_receive(session, &codec, &dummy);
+        st = parley_data_decode(call, m->request, payload, hdr->length, &codec, &call->in);
+        if (st == PARLEY_OK)
+            st = parley__fds_adopt(call->in);
+    }
     if (st != PARLEY_OK) {
         if (!oneway) {
             snprintf(text, sizeof(text), "request of %s: %s", m->name, parley_error_message());
-            send_error_reply(session, hdr->call_id, st == PARLEY_ERR_NOMEM ? st :
+            send_error_reply(session, hdr->call_id,
+                             st == PARLEY_ERR_NOMEM || st == PARLEY_ERR_INVALID_HANDLE ? st :
                              PARLEY_ERR_MALFORMED, text);
         }
         talloc_free(call);
@@ -570,6 +646,22 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
             return;
         }
     }
+    /* Issue 5: at most peer->max_outstanding incoming calls run at once. */
+    pthread_mutex_lock(&session->lock);
+    if (session->n_running >= peer->max_outstanding) {
+        unsigned n = session->n_running;
+
+        pthread_mutex_unlock(&session->lock);
+        if (!oneway) {
+            snprintf(text, sizeof(text), "%s: the session has %u calls running, the most "
+                     "allowed", m->name, n);
+            send_error_reply(session, hdr->call_id, PARLEY_ERR_BUSY, text);
+        }
+        talloc_free(call);
+        return;
+    }
+    session->n_running++;
+    pthread_mutex_unlock(&session->lock);
     parley__session_ref(session);
     if (entry->mode == PARLEY_NONBLOCKING ||
         parley__workers_submit(peer->workers, run_handler, call) != PARLEY_OK)

@@ -13,8 +13,42 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include "conn_private.h"
+#include "fdpass.h"
 #include "status.h"
+
+static void item_free(wq_item *it)
+{
+    if (it->fds != NULL) {
+        parley__fds_close(it->fds, it->nfds);
+        free(it->fds);
+    }
+    free(it);
+}
+
+/* Point msg's control data at ctl, carrying fds[0..n) as SCM_RIGHTS. */
+typedef union rights_buf {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int) * PARLEY__FDS_HARD_MAX)];
+} rights_buf;
+
+static void set_rights(struct msghdr *msg, rights_buf *ctl, const int *fds, unsigned n)
+{
+    struct cmsghdr *c;
+
+    if (n == 0)
+        return;
+    memset(ctl, 0, sizeof(*ctl));
+    msg->msg_control = ctl->buf;
+    msg->msg_controllen = CMSG_SPACE(sizeof(int) * n);
+    c = CMSG_FIRSTHDR(msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+}
 
 static void queue_free(parley__conn *conn)
 {
@@ -22,7 +56,7 @@ static void queue_free(parley__conn *conn)
         wq_item *it = conn->head;
 
         conn->head = it->next;
-        free(it);
+        item_free(it);
     }
     conn->tail = NULL;
     conn->queued = 0;
@@ -41,8 +75,14 @@ static int conn_destructor(parley__conn *conn)
         deferred_frame *d = conn->deferred;
 
         conn->deferred = d->next;
+        if (d->fds != NULL) {
+            parley__fds_close(d->fds, d->hdr.nfds);
+            free(d->fds);
+        }
         free(d);
     }
+    parley__fds_close(conn->rfds, conn->n_rfds);
+    free(conn->rfds);
     pthread_cond_destroy(&conn->wcond);
     pthread_mutex_destroy(&conn->wlock);
     pthread_mutex_destroy(&conn->rlock);
@@ -71,6 +111,14 @@ parley_status parley__conn_new(TALLOC_CTX *mem_ctx, parley__loop *loop, int fd,
     pthread_cond_init(&conn->wcond, NULL);
     conn->deferred_tail = &conn->deferred;
     conn->deferred_fd = -1;
+    conn->max_fds = PARLEY__FDS_DEFAULT_MAX;
+    {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+
+        conn->is_unix = getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+                        ss.ss_family == AF_UNIX;
+    }
     talloc_set_destructor(conn, conn_destructor);
     conn->io.fd = fd;
     conn->io.fn = parley__conn_io;
@@ -105,6 +153,16 @@ int parley__conn_fd(parley__conn *conn)
     return conn->fd;
 }
 
+bool parley__conn_is_unix(parley__conn *conn)
+{
+    return conn->is_unix;
+}
+
+void parley__conn_set_max_fds(parley__conn *conn, unsigned n)
+{
+    conn->max_fds = n;
+}
+
 void parley__conn_set_max_payload(parley__conn *conn, uint32_t max_payload)
 {
     conn->max_payload = max_payload;
@@ -133,19 +191,30 @@ bool parley__conn_flush_locked(parley__conn *conn)
     while (conn->head != NULL) {
         struct iovec iov[FLUSH_IOV];
         struct msghdr msg;
+        rights_buf ctl;
         wq_item *it = conn->head;
         int n_iov = 0;
         ssize_t n;
 
-        /* Queued frames go out together: one sendmsg for up to FLUSH_IOV. */
+        /* Queued frames go out together: one sendmsg for up to FLUSH_IOV.
+         * A frame with descriptors starts a sendmsg of its own, so that they
+         * arrive with its first byte. */
         for (wq_item *q = it; q != NULL && n_iov < FLUSH_IOV; q = q->next, n_iov++) {
+            if (q != it && q->nfds > 0)
+                break;
             iov[n_iov].iov_base = q->bytes + q->off;
             iov[n_iov].iov_len = q->len - q->off;
         }
         memset(&msg, 0, sizeof(msg));
         msg.msg_iov = iov;
         msg.msg_iovlen = (size_t)n_iov;
+        set_rights(&msg, &ctl, it->fds, it->nfds);
         n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0 && it->nfds > 0) {
+            /* They left with the first byte. */
+            parley__fds_close(it->fds, it->nfds);
+            it->nfds = 0;
+        }
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -163,7 +232,7 @@ bool parley__conn_flush_locked(parley__conn *conn)
             conn->head = it->next;
             if (conn->head == NULL)
                 conn->tail = NULL;
-            free(it);
+            item_free(it);
             it = conn->head;
         }
     }
@@ -246,14 +315,35 @@ typedef struct close_req {
 parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_id,
                                 uint32_t code, const void *payload, size_t len)
 {
+    return parley__conn_send_fds(conn, kind, call_id, code, payload, len, NULL, 0);
+}
+
+parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t call_id,
+                                    uint32_t code, const void *payload, size_t len,
+                                    const int *fds, unsigned nfds)
+{
     uint8_t hdr[PARLEY__FRAME_HEADER_SIZE];
-    parley__frame_header h = { (uint32_t)len, kind, 0, 0, call_id, code };
+    parley__frame_header h = { (uint32_t)len, kind, 0, (uint16_t)nfds, call_id, code };
     size_t total = sizeof(hdr) + len, done = 0;
     parley_status st = PARLEY_OK;
     bool broken = false;
+    int *dups = NULL;
 
     if (len > UINT32_MAX)
         return parley__error(PARLEY_ERR_OVERFLOW, "a frame payload of %zu bytes", len);
+    if (nfds > 0) {
+        if (nfds > PARLEY__FDS_HARD_MAX)
+            return parley__error(PARLEY_ERR_OVERFLOW, "%u fds in one frame (at most %u)",
+                                 nfds, PARLEY__FDS_HARD_MAX);
+        if (!conn->is_unix)
+            return parley__error(PARLEY_ERR_UNSUPPORTED,
+                                 "fds travel only over unix sockets");
+        for (unsigned i = 0; i < nfds; i++) {
+            if (fcntl(fds[i], F_GETFD) < 0)
+                return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                                     "fd %d is not an open descriptor", fds[i]);
+        }
+    }
     parley__frame_pack(&h, hdr);
     pthread_mutex_lock(&conn->wlock);
     while (!conn->closed && conn->queued > PARLEY__CONN_HIGH_WATER &&
@@ -264,17 +354,25 @@ parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_
         goto done;
     }
     if (conn->head == NULL && !conn->writing &&
-        !(total <= CORK_MAX && parley__loop_in_thread(conn->loop) && conn->corked)) {
+        !(nfds == 0 && total <= CORK_MAX && parley__loop_in_thread(conn->loop) && conn->corked)) {
         struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
         struct msghdr msg;
+        rights_buf ctl;
         ssize_t n;
 
         memset(&msg, 0, sizeof(msg));
         msg.msg_iov = iov;
         msg.msg_iovlen = len > 0 ? 2 : 1;
+        set_rights(&msg, &ctl, fds, nfds);
         do
             n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         while (n < 0 && errno == EINTR);
+        if (n < 0 && nfds > 0 && (errno == ETOOMANYREFS || errno == EBADF)) {
+            st = parley__error_errno(PARLEY_ERR_SYSTEM, errno, "sending %u fds", nfds);
+            goto done;
+        }
+        if (n > 0)
+            nfds = 0;   /* the descriptors left with the first byte */
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
             st = parley__error_errno(PARLEY_ERR_CONNECTION_CLOSED, errno, "sending a %s frame",
                                      parley__frame_kind_name(kind));
@@ -284,11 +382,30 @@ parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_
         done = n < 0 ? 0 : (size_t)n;
         if (done == total)
             goto done;
-        if (total - done > DIRECT_MIN && conn->io.active && !parley__loop_in_thread(conn->loop)) {
+        if (total - done > DIRECT_MIN && conn->io.active && nfds == 0 &&
+            !parley__loop_in_thread(conn->loop)) {
             /* A large frame from a caller or worker: finish writing it here
              * rather than copy it into the queue. */
             st = write_rest(conn, hdr, payload, len, done, &broken);
             goto done;
+        }
+    }
+    if (nfds > 0) {
+        /* Not sent yet: the queue keeps duplicates until they leave. */
+        dups = malloc(sizeof(int) * nfds);
+        if (dups == NULL) {
+            st = parley__error(PARLEY_ERR_NOMEM, "out of memory queueing fds");
+            goto done;
+        }
+        for (unsigned i = 0; i < nfds; i++) {
+            dups[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+            if (dups[i] < 0) {
+                st = parley__error_errno(PARLEY_ERR_SYSTEM, errno, "duplicating fd %d", fds[i]);
+                parley__fds_close(dups, i);
+                free(dups);
+                dups = NULL;
+                goto done;
+            }
         }
     }
     {
@@ -298,9 +415,15 @@ parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_
             st = parley__error(PARLEY_ERR_NOMEM, "out of memory queueing a frame");
             if (done > 0)
                 broken = true;   /* a partial frame went out: the stream is unusable */
+            if (dups != NULL) {
+                parley__fds_close(dups, nfds);
+                free(dups);
+            }
             goto done;
         }
         it->next = NULL;
+        it->fds = dups;
+        it->nfds = dups != NULL ? nfds : 0;
         it->len = total - done;
         it->off = 0;
         if (done < sizeof(hdr)) {

@@ -53,6 +53,19 @@ parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_
 bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
                              pthread_mutex_t *done_lock);
 
+/* parley__conn_send() with descriptors: fds[0..nfds) leave with the
+ * frame's first byte (SCM_RIGHTS); the caller keeps its descriptors (they
+ * are duplicated if the frame has to wait in the queue).  INVALID_ARGUMENT
+ * for a descriptor that is not open, UNSUPPORTED if the socket is not a
+ * unix socket. */
+parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t call_id,
+                                    uint32_t code, const void *payload, size_t len,
+                                    const int *fds, unsigned nfds);
+/* True for a unix socket (fds can travel). */
+bool parley__conn_is_unix(parley__conn *conn);
+/* At most n fds per received frame (more breaks the framing). */
+void parley__conn_set_max_fds(parley__conn *conn, unsigned n);
+
 /* Close the connection; with bye, first try to send a BYE carrying status and
  * why.  Runs the `closed` callback on the loop thread.  Any thread. */
 void parley__conn_close(parley__conn *conn, parley_status status, const char *why, bool bye);

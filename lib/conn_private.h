@@ -24,12 +24,15 @@
 
 typedef struct deferred_frame {
     struct deferred_frame *next;
+    int *fds;                                    /* hdr.nfds received fds (malloc) */
     parley__frame_header hdr;
     uint8_t payload[];
 } deferred_frame;
 
 typedef struct wq_item {
     struct wq_item *next;
+    int *fds;                 /* duplicates to send with the first byte (malloc) */
+    unsigned nfds;
     size_t len, off;
     uint8_t bytes[];
 } wq_item;
@@ -63,7 +66,19 @@ struct parley__conn {
     int deferred_fd;          /* closed by the last of them (-1: none) */
     wq_item *head, *tail;
     size_t queued;
+
+    /* Descriptors (SCM_RIGHTS).  Read side, under rlock: received fds not
+     * yet claimed by a frame, in order. */
+    int *rfds;
+    size_t n_rfds, cap_rfds;
+    bool rfds_broken;         /* a control message was cut short */
+    unsigned max_fds;         /* per received frame */
+    bool is_unix;             /* an AF_UNIX socket: fds can travel */
 };
+
+/* conn_read.c: deliver one frame with its fds (closed after, unless taken). */
+void parley__conn_deliver(parley__conn *conn, const parley__frame_header *h,
+                          const uint8_t *payload, int *fds);
 
 /* conn.c, wlock held: a thread that polled fd outside wlock lets go. */
 void parley__conn_release_fd_locked(parley__conn *conn);

@@ -12,7 +12,45 @@
 #include <unistd.h>
 
 #include "conn_private.h"
+#include "fdpass.h"
 #include "status.h"
+
+/* Received descriptors waiting for their frame (rlock held). */
+static bool rfds_push(parley__conn *conn, const int *fds, size_t n)
+{
+    if (n == 0)
+        return true;
+    if (conn->n_rfds + n > conn->cap_rfds) {
+        size_t cap = conn->cap_rfds * 2 < conn->n_rfds + n ? conn->n_rfds + n + 16 : conn->cap_rfds * 2;
+        int *nf = realloc(conn->rfds, cap * sizeof(int));
+
+        if (nf == NULL)
+            return false;
+        conn->rfds = nf;
+        conn->cap_rfds = cap;
+    }
+    memcpy(conn->rfds + conn->n_rfds, fds, n * sizeof(int));
+    conn->n_rfds += n;
+    return true;
+}
+
+/* Take the first n queued descriptors into out[0..n). */
+static void rfds_pop(parley__conn *conn, int *out, size_t n)
+{
+    if (n == 0)
+        return;
+    memcpy(out, conn->rfds, n * sizeof(int));
+    memmove(conn->rfds, conn->rfds + n, (conn->n_rfds - n) * sizeof(int));
+    conn->n_rfds -= n;
+}
+
+void parley__conn_deliver(parley__conn *conn, const parley__frame_header *h,
+                          const uint8_t *payload, int *fds)
+{
+    parley__frame_fds_set(fds, fds != NULL ? h->nfds : 0);
+    conn->ops->frame(conn->data, h, payload);
+    parley__frame_fds_clear();
+}
 
 /* ---- read side: under rlock (the loop thread, or a caller reading its own
  * reply in parley__conn_wait_reply()) ---- */
@@ -21,11 +59,22 @@
  * 0 (need more bytes; room is made for the whole frame), -1 (the header
  * breaks the framing: *ret_st, and the sentence is set). */
 static int next_frame(parley__conn *conn, parley__frame_header *h, const uint8_t **payload,
-                      parley_status *ret_st)
+                      int *fds, parley_status *ret_st)
 {
     size_t need;
     parley_status st;
 
+    if (conn->rfds_broken) {
+        *ret_st = parley__error(PARLEY_ERR_OVERFLOW, "more fds arrived than fit in a frame");
+        return -1;
+    }
+    if (conn->rlen == conn->rpos && conn->n_rfds > 0) {
+        /* Descriptors come with their frame's first byte: these belong to
+         * no frame. */
+        *ret_st = parley__error(PARLEY_ERR_MALFORMED, "%zu fds arrived with no frame claiming them",
+                                conn->n_rfds);
+        return -1;
+    }
     if (conn->rlen - conn->rpos < PARLEY__FRAME_HEADER_SIZE)
         return 0;
     st = parley__frame_unpack(conn->rbuf + conn->rpos, conn->max_payload, h);
@@ -59,6 +108,21 @@ static int next_frame(parley__conn *conn, parley__frame_header *h, const uint8_t
         }
         return 0;
     }
+    if (h->nfds > conn->max_fds) {
+        *ret_st = parley__error(PARLEY_ERR_OVERFLOW,
+                                "a %s frame with %u fds exceeds the max fds per frame %u",
+                                parley__frame_kind_name(h->kind), (unsigned)h->nfds,
+                                conn->max_fds);
+        return -1;
+    }
+    if (h->nfds > conn->n_rfds) {
+        *ret_st = parley__error(PARLEY_ERR_MALFORMED,
+                                "a %s frame says it carries %u fds but %zu arrived with it",
+                                parley__frame_kind_name(h->kind), (unsigned)h->nfds,
+                                conn->n_rfds);
+        return -1;
+    }
+    rfds_pop(conn, fds, h->nfds);
     conn->rpos += need;
     *payload = conn->rbuf + conn->rpos - h->length;
     conn->last_small = need <= RBUF_KEEP / 2;
@@ -86,10 +150,44 @@ static ssize_t fill(parley__conn *conn, int fd, bool block)
         conn->rlen -= conn->rpos;
         conn->rpos = 0;
     }
-    do
-        n = recv(fd, conn->rbuf + conn->rlen, conn->rcap - conn->rlen,
-                 block ? 0 : MSG_DONTWAIT);
-    while (n < 0 && errno == EINTR);
+    {
+        union {
+            struct cmsghdr align;
+            char buf[CMSG_SPACE(sizeof(int) * PARLEY__FDS_HARD_MAX)];
+        } ctl;
+        struct iovec iov = { conn->rbuf + conn->rlen, conn->rcap - conn->rlen };
+        struct msghdr msg;
+
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        if (conn->is_unix) {
+            msg.msg_control = ctl.buf;
+            msg.msg_controllen = sizeof(ctl.buf);
+        }
+        do
+            n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (block ? 0 : MSG_DONTWAIT));
+        while (n < 0 && errno == EINTR);
+        if (n >= 0 && msg.msg_controllen > 0) {
+            for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+                size_t k;
+                int got[PARLEY__FDS_HARD_MAX];
+
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                    continue;
+                k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                if (k > PARLEY__FDS_HARD_MAX)
+                    k = PARLEY__FDS_HARD_MAX;
+                memcpy(got, CMSG_DATA(c), k * sizeof(int));
+                if (!rfds_push(conn, got, k)) {
+                    parley__fds_close(got, k);
+                    conn->rfds_broken = true;
+                }
+            }
+        }
+        if (n >= 0 && (msg.msg_flags & MSG_CTRUNC))
+            conn->rfds_broken = true;
+    }
     if (n > 0) {
         conn->rlen += (size_t)n;
         return n;
@@ -128,7 +226,11 @@ static bool drain_deferred(parley__conn *conn)
         if (d == NULL)
             return !conn->closed;
         if (!conn->closed)
-            conn->ops->frame(conn->data, &d->hdr, d->payload);
+            parley__conn_deliver(conn, &d->hdr, d->payload, d->fds);
+        if (d->fds != NULL) {
+            parley__fds_close(d->fds, d->hdr.nfds);
+            free(d->fds);
+        }
         free(d);
     }
 }
@@ -145,14 +247,15 @@ static bool process(parley__conn *conn)
     parley__frame_header h;
     const uint8_t *payload;
     parley_status st = PARLEY_OK;
+    int fds[PARLEY__FDS_HARD_MAX];
     int r;
 
     if (!drain_deferred(conn))
         return false;
-    while ((r = next_frame(conn, &h, &payload, &st)) == 1) {
+    while ((r = next_frame(conn, &h, &payload, fds, &st)) == 1) {
         /* More frames waiting: replies queue up and leave together. */
         conn->corked = conn->rlen - conn->rpos >= PARLEY__FRAME_HEADER_SIZE;
-        conn->ops->frame(conn->data, &h, payload);
+        parley__conn_deliver(conn, &h, payload, fds);
         if (conn->closed)
             return false;
     }
@@ -254,6 +357,7 @@ bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
         parley__frame_header h;
         const uint8_t *payload;
         parley_status st;
+        int fds[PARLEY__FDS_HARD_MAX];
         int r;
         ssize_t n;
 
@@ -263,21 +367,30 @@ bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
         if (finished)
             break;
         /* Frames already here: ours is handled now, others set aside in order. */
-        while ((r = next_frame(conn, &h, &payload, &st)) == 1) {
+        while ((r = next_frame(conn, &h, &payload, fds, &st)) == 1) {
             if (h.kind == PARLEY__FRAME_REPLY && h.call_id == call_id) {
-                conn->ops->frame(conn->data, &h, payload);
+                parley__conn_deliver(conn, &h, payload, fds);
                 finished = true;
                 break;
             }
             {
                 deferred_frame *d = malloc(sizeof(*d) + h.length);
+                int *dfds = h.nfds > 0 ? malloc(sizeof(int) * h.nfds) : NULL;
 
-                if (d == NULL) {
+                if (d == NULL || (h.nfds > 0 && dfds == NULL)) {
                     /* Put it back for the loop thread and stop reading. */
+                    free(d);
+                    free(dfds);
                     conn->rpos -= PARLEY__FRAME_HEADER_SIZE + h.length;
+                    /* Its fds are lost: the loop thread finds the frame
+                     * short of them and closes the connection. */
+                    parley__fds_close(fds, h.nfds);
                     r = -1;
                     break;
                 }
+                if (dfds != NULL)
+                    memcpy(dfds, fds, sizeof(int) * h.nfds);
+                d->fds = dfds;
                 d->hdr = h;
                 d->next = NULL;
                 memcpy(d->payload, payload, h.length);

@@ -12,7 +12,7 @@
 #include "socket.h"
 #include "status.h"
 
-#define LISTEN_BACKLOG 128
+#define LISTEN_BACKLOG 4096   /* the kernel's; the real backlog is limits.c's */
 #define ACCEPT_BATCH 64
 
 static void close_listeners(parley_peer *peer)
@@ -28,6 +28,7 @@ static void close_listeners(parley_peer *peer)
             unlink(l->ep->path);
         TALLOC_FREE(l->bound);
     }
+    parley__limits_drop_waiting(peer);
 }
 
 /* Loop thread: close every session (or only incoming ones). */
@@ -68,6 +69,7 @@ static int peer_destructor(parley_peer *peer)
     pthread_mutex_lock(&peer->lock);
     peer->destroying = true;
     pthread_mutex_unlock(&peer->lock);
+    parley__spawn_reap_all(peer);
     if (peer->started) {
         close_all ca = { peer, false, true, "the peer is shutting down" };
 
@@ -107,6 +109,10 @@ PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_pr
     peer->protocol = protocol;
     peer->n_workers = PARLEY_DEFAULT_WORKERS;
     peer->max_message = PARLEY_DEFAULT_MAX_MESSAGE;
+    peer->max_outstanding = PARLEY_DEFAULT_MAX_OUTSTANDING_CALLS;
+    peer->max_handles = PARLEY_DEFAULT_MAX_HANDLES;
+    peer->max_clients = PARLEY_DEFAULT_MAX_CLIENTS;
+    peer->listen_backlog = PARLEY_DEFAULT_LISTEN_BACKLOG;
     peer->listeners_tail = &peer->listeners;
     peer->connects_tail = &peer->connects;
     peer->dispatch = talloc_zero_array(peer, parley__dispatch_entry,
@@ -159,6 +165,7 @@ void parley__peer_session_gone(parley_peer *peer, parley_session *session)
     if (session->incoming) {
         peer->n_incoming--;
         pthread_cond_broadcast(&peer->cond);
+        parley__limits_slot_freed_locked(peer);
     }
     pthread_mutex_unlock(&peer->lock);
 }
@@ -351,7 +358,7 @@ static void listener_io(void *data, uint32_t events)
             }
             break;   /* EAGAIN: drained */
         }
-        (void)parley__session_new(l->peer, fd, true, NULL);
+        parley__limits_accept(l->peer, fd);
     }
 }
 
@@ -575,5 +582,29 @@ PARLEY_PUBLIC parley_status parley_peer_disconnect(parley_peer *peer)
         parley__session_unref(list[i]);
     }
     talloc_free(list);
+    return PARLEY_OK;
+}
+
+/* ---- timeouts (issue 5) ---------------------------------------------------- */
+
+#define TIMEOUT_MAX_MS (24 * 3600 * 1000LL)
+
+PARLEY_PUBLIC parley_status parley_peer_set_timeout(parley_peer *peer, parley_timeout which,
+                                                    int64_t ms)
+{
+    int64_t *field;
+
+    if (peer == NULL || ms < 0 || ms > TIMEOUT_MAX_MS)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_peer_set_timeout needs a peer and 0..%lld ms",
+                             (long long)TIMEOUT_MAX_MS);
+    switch (which) {
+    case PARLEY_TIMEOUT_ESTABLISH: field = &peer->establish_ms; break;
+    case PARLEY_TIMEOUT_IDLE: field = &peer->idle_ms; break;
+    case PARLEY_TIMEOUT_CALL: field = &peer->call_ms; break;
+    default:
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "no timeout %d", (int)which);
+    }
+    __atomic_store_n(field, ms, __ATOMIC_RELAXED);
     return PARLEY_OK;
 }

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "parley/data.h"
 #include "parley/peer.h"
 #include "conn.h"
 #include "endpoint.h"
@@ -69,6 +70,27 @@ struct parley_peer {
     parley__connect_ep *connects, **connects_tail;
     parley_session *sessions;         /* every live session */
     unsigned n_incoming;
+    /* Timeouts in ms, 0 = none (parley_peer_set_timeout(); atomic access).
+     * establish_ms and idle_ms are enforced by the sessions code. */
+    int64_t establish_ms;
+    int64_t idle_ms;
+    int64_t call_ms;
+
+    /* Issue 5, "sessions": hooks and limits (hooks.c, handles.c). */
+    parley_session_construct_fn session_construct;
+    parley_session_destruct_fn session_destruct;
+    void *session_fn_data;
+    unsigned max_outstanding;         /* incoming calls running per session */
+    unsigned max_handles;             /* registered handles per session */
+    unsigned max_clients;             /* incoming sessions at once (limits.c) */
+    unsigned listen_backlog;          /* accepted connections waiting for a slot */
+    struct parley__waiting *waiting;  /* under lock */
+    bool admit_posted;                /* under lock */
+    /* fds (lib/fdpass.c, lib/spawn.c), under lock. */
+    unsigned max_fds;
+    bool max_fds_set;
+    struct parley__child *children;   /* spawned children not yet reaped */
+    unsigned n_reapers;               /* reaper threads still running */
 };
 
 typedef enum parley__session_state {
@@ -93,6 +115,19 @@ struct parley_session {
     uint32_t next_call_id;
     unsigned n_outstanding;
     parley_call *calls[PARLEY__CALL_BUCKETS];   /* outgoing calls awaiting a reply */
+
+    /* Issue 5, "sessions" (hooks.c, handles.c). */
+    void *session_data;               /* from the construct hook */
+    bool constructed;                 /* the construct hook accepted it: destruct runs */
+    bool ended;                       /* end hooks ran */
+    bool have_creds;                  /* a unix socket: creds is valid */
+    parley_credentials creds;
+    unsigned n_running;               /* incoming calls not finished, under lock */
+    struct parley__handle_table *handles;   /* under lock; NULL until the first */
+    bool refused;                     /* the construct hook refused it: frames ignored */
+    parley__timer timer;              /* establish, then idle (loop thread) */
+    uint64_t last_activity_ms;        /* atomic: last frame or finished call */
+    struct parley__proxy_table *proxies;    /* handles of the other end, under lock */
 };
 
 typedef enum parley__call_state {
@@ -148,6 +183,31 @@ void parley__call_on_reply(parley_session *session, const parley__frame_header *
                            const uint8_t *payload);
 /* Fail every outstanding outgoing call of a closed session (loop thread). */
 void parley__call_fail_all(parley_session *session, parley_status status, const char *why);
+
+/* hooks.c: credentials, construct/destruct (issue 5). */
+void parley__session_read_credentials(parley_session *session, int fd);
+/* Run the construct hook of an incoming session; not OK: refuse it. */
+parley_status parley__session_construct(parley_session *session);
+/* The session is going away: clean its handles, run the destruct hook (once). */
+void parley__session_end(parley_session *session);
+/* session_timers.c: establish and idle timeouts (issue 5). */
+void parley__session_timers_start(parley_session *session);   /* any thread */
+void parley__session_timers_ready(parley_session *session);   /* loop thread, after HELLO */
+void parley__session_timers_stop(parley_session *session);    /* loop thread, closed */
+void parley__session_touch(parley_session *session);          /* any thread */
+/* limits.c: max clients and the listen backlog (issue 5). */
+void parley__limits_accept(parley_peer *peer, int fd);          /* loop thread */
+void parley__limits_slot_freed_locked(parley_peer *peer);       /* under peer->lock */
+void parley__limits_drop_waiting(parley_peer *peer);            /* closes waiting fds */
+/* handles.c */
+void parley__handles_cleanup(parley_session *session);
+/* A codec whose handle hooks map handles to this session's wire ids. */
+void parley__session_codec(parley_session *session, parley_codec *codec);
+/* fdpass.c: the max fds per frame (default or set). */
+unsigned parley__peer_max_fds(parley_peer *peer);
+/* spawn.c: close the sessions of spawned children and reap them (peer
+ * destructor, before the sessions go). */
+void parley__spawn_reap_all(parley_peer *peer);
 
 /* peer.c */
 parley_status parley__peer_start(parley_peer *peer);

@@ -30,6 +30,8 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
                                   parley_session **ret_session)
 {
     parley_session *session = NULL;
+    bool refused = false;
+    char refuse_why[PARLEY__ERROR_MAX];
     uint8_t *hello = NULL;
     size_t hello_len = 0;
     parley_status st;
@@ -49,17 +51,19 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
     talloc_set_destructor(session, session_destructor);
     session->peer = peer;
     session->incoming = incoming;
-    session->refs = incoming ? 1 : 2;     /* the connection (+ the user) */
+    session->refs = 2;     /* the connection + the user (incoming: this function) */
     session->user_closed = incoming;
     session->state = PARLEY__SESSION_HANDSHAKE;
     session->remote_max_message = PARLEY__HELLO_MAX;
     session->next_call_id = 1;
+    parley__session_read_credentials(session, fd);
     st = parley__conn_new(NULL, peer->loop, fd, peer->max_message, &session_ops, session,
                           &session->conn);
     if (st != PARLEY_OK) {
         talloc_free(session);
         return st;
     }
+    parley__conn_set_max_fds(session->conn, parley__peer_max_fds(peer));
     pthread_mutex_lock(&peer->lock);
     if (peer->destroying) {
         pthread_mutex_unlock(&peer->lock);
@@ -74,6 +78,19 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
         peer->n_incoming++;
     pthread_mutex_unlock(&peer->lock);
 
+    /* The construct hook runs before any frame is read (the credentials
+     * are known already). */
+    if (incoming) {
+        parley_status cst = parley__session_construct(session);
+
+        if (cst != PARLEY_OK) {
+            refused = true;
+            session->refused = true;
+            snprintf(refuse_why, sizeof(refuse_why),
+                     "the server refused the client (its session hook returned %s)",
+                     parley_status_name(cst));
+        }
+    }
     st = parley__conn_start(session->conn);
     if (st != PARLEY_OK) {
         /* Listed already: close it the normal way, which drops the references. */
@@ -85,10 +102,18 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
             pthread_mutex_lock(&session->lock);
             session->user_closed = true;
             pthread_mutex_unlock(&session->lock);
-            parley__session_unref(session);
         }
+        parley__session_unref(session);
         return parley__error(st, "%s", why);
     }
+    /* The construct hook may refuse the client: a BYE with ACCESS_DENIED
+     * instead of our HELLO, so its connect fails with that status. */
+    if (refused) {
+        parley__session_close_conn(session, PARLEY_ERR_ACCESS_DENIED, refuse_why);
+        parley__session_unref(session);
+        return PARLEY_OK;
+    }
+    parley__session_timers_start(session);
     /* Our HELLO goes first: the other end sends nothing but its HELLO before
      * it has ours.  A failure to send closes the connection, which drops
      * the references the normal way (an incoming session may be gone now). */
@@ -100,6 +125,8 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
     else
         parley__session_close_conn(session, PARLEY_ERR_NOMEM, "out of memory sending a HELLO");
     talloc_free(hello);
+    if (incoming)
+        parley__session_unref(session);   /* this function's reference */
     return PARLEY_OK;
 fail:
     {
@@ -128,6 +155,7 @@ void parley__session_unref(parley_session *session)
     pthread_mutex_unlock(&session->lock);
     if (refs > 0)
         return;
+    parley__session_end(session);
     parley__peer_session_gone(session->peer, session);
     parley__conn_free_later(session->conn);
     talloc_free(session);
@@ -135,6 +163,7 @@ void parley__session_unref(parley_session *session)
 
 void parley__session_destroy(parley_session *session)
 {
+    parley__session_end(session);
     talloc_free(session->conn);
     talloc_free(session);
 }
@@ -150,9 +179,17 @@ parley_status parley__session_wait_ready(parley_session *session)
     parley_status st = PARLEY_OK;
     char why[sizeof(session->close_why)];
     int rc = 0;
+    int64_t limit_ms = __atomic_load_n(&session->peer->establish_ms, __ATOMIC_RELAXED);
 
+    if (limit_ms <= 0)
+        limit_ms = PARLEY__HANDSHAKE_TIMEOUT_MS;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += PARLEY__HANDSHAKE_TIMEOUT_MS / 1000;
+    deadline.tv_sec += (time_t)(limit_ms / 1000);
+    deadline.tv_nsec += (long)(limit_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
     pthread_mutex_lock(&session->lock);
     while (session->state == PARLEY__SESSION_HANDSHAKE && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&session->cond, &session->lock, &deadline);
@@ -161,8 +198,8 @@ parley_status parley__session_wait_ready(parley_session *session)
         memcpy(why, session->close_why, sizeof(why));
     } else if (session->state == PARLEY__SESSION_HANDSHAKE) {
         st = PARLEY_ERR_TIMEOUT;
-        snprintf(why, sizeof(why), "no HELLO from the other end within %u ms",
-                 PARLEY__HANDSHAKE_TIMEOUT_MS);
+        snprintf(why, sizeof(why), "no HELLO from the other end within %lld ms",
+                 (long long)limit_ms);
     }
     pthread_mutex_unlock(&session->lock);
     if (st == PARLEY_OK)
@@ -202,6 +239,7 @@ static void on_hello(parley_session *session, const parley__frame_header *hdr,
     pthread_cond_broadcast(&session->cond);
     pthread_mutex_unlock(&session->lock);
     talloc_free(hello);
+    parley__session_timers_ready(session);
 }
 
 static void on_bye(parley_session *session, const parley__frame_header *hdr,
@@ -226,6 +264,9 @@ static void session_frame(void *data, const parley__frame_header *hdr, const uin
     parley_session *session = data;
     char why[128];
 
+    if (session->refused)
+        return;   /* closing: the construct hook refused the client */
+    parley__session_touch(session);
     switch (hdr->kind) {
     case PARLEY__FRAME_HELLO:
         on_hello(session, hdr, payload);
@@ -268,6 +309,7 @@ static void session_closed(void *data, parley_status status, const char *why)
     snprintf(session->close_why, sizeof(session->close_why), "%s", why);
     pthread_cond_broadcast(&session->cond);
     pthread_mutex_unlock(&session->lock);
+    parley__session_timers_stop(session);
     parley__call_fail_all(session, PARLEY_ERR_CONNECTION_CLOSED, why);
     parley__session_unref(session);
 }

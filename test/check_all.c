@@ -17,6 +17,10 @@ static const suite_fn suites[] = {
     parley_loop_suite,
     parley_peer_suite,
     parley_faults_suite,
+    parley_sessions_suite,
+    parley_handles_suite,
+    parley_fds_suite,
+    parley_spawn_suite,
 };
 
 int main(void)

@@ -230,6 +230,25 @@ PARLEY_PUBLIC bool parley_data_equal(const parley_type *type, const void *a, con
 PARLEY_PUBLIC parley_status parley_data_copy(TALLOC_CTX *mem_ctx, const parley_type *type,
                                              const void *value, void **ret_copy);
 
+/**
+ * @brief Take a received descriptor out of a decoded message.
+ *
+ * A request or reply decoded by the runtime owns the descriptors that came
+ * with it (they arrive close-on-exec): they are closed when that value is
+ * freed (a handler's `in` when the call ends, a reply when you free it).
+ * Taking one makes it yours: it stays open and you close it.
+ *
+ * @param[in] decoded_value the top value the runtime decoded (a handler's
+ *            `in`, or the reply a dispatch returned), not a part of it
+ * @param[in] fd a descriptor found in that value
+ * @return fd, now yours; -1 if that value does not own fd (never received
+ *         with it, or taken already), with the thread's error set
+ *         (NOT_FOUND; INVALID_ARGUMENT for NULL or a negative fd).
+ *
+ * Ownership: on success the descriptor passes to the caller.  Errors: as above.
+ */
+PARLEY_PUBLIC int parley_take_fd(const void *decoded_value, int fd);
+
 #ifdef __cplusplus
 }
 #endif

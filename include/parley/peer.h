@@ -203,8 +203,11 @@ PARLEY_PUBLIC parley_status parley_peer_add_connect_endpoint(parley_peer *peer,
  * @return PARLEY_OK; INVALID_STATE (no connect endpoint);
  *         CONNECTION_REFUSED (nobody listening; the sentence names every
  *         endpoint tried); PROTOCOL_MISMATCH (the sentence says what differs);
- *         CONNECTION_CLOSED or the other end's BYE status; TIMEOUT (no HELLO
- *         within 10 s); SYSTEM; NOMEM.
+ *         CONNECTION_CLOSED or the other end's BYE status, notably
+ *         ACCESS_DENIED (the server's construct hook refused us) and BUSY
+ *         (the server serves its max clients and its backlog is full);
+ *         TIMEOUT (no HELLO within the establish timeout, 10 s when unset);
+ *         SYSTEM; NOMEM.
  *
  * Ownership: the session belongs to the peer; end it with
  * parley_session_close() or parley_peer_disconnect().  Errors: as above.
@@ -251,6 +254,203 @@ PARLEY_PUBLIC parley_status parley_peer_accept_fd(parley_peer *peer, int fd);
  * Errors: as above.
  */
 PARLEY_PUBLIC parley_status parley_peer_disconnect(parley_peer *peer);
+
+/** Which timeout parley_peer_set_timeout() sets. */
+typedef enum parley_timeout {
+    PARLEY_TIMEOUT_ESTABLISH, /**< a connection's handshake must finish within it */
+    PARLEY_TIMEOUT_IDLE,      /**< a session without outstanding calls this long is closed */
+    PARLEY_TIMEOUT_CALL       /**< default deadline of an outgoing call */
+} parley_timeout;
+
+/**
+ * @brief Set one of the peer's timeouts, in milliseconds (0: none).
+ *
+ * PARLEY_TIMEOUT_CALL is the deadline of every outgoing call dispatched from
+ * now on that does not set its own with parley_call_set_timeout(): when it
+ * passes, the call completes with PARLEY_ERR_TIMEOUT and a CANCEL frame tells
+ * the other end (default 0: calls wait for their reply as long as the session
+ * lives).  May be changed at any time; calls already outstanding keep theirs.
+ *
+ * @param[in] peer the peer
+ * @param[in] which the timeout
+ * @param[in] ms milliseconds, 0 for none, at most one day
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer, unknown timeout, negative or
+ *         over a day).
+ *
+ * Ownership: nothing allocated.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_timeout(parley_peer *peer, parley_timeout which,
+                                                    int64_t ms);
+/** Default limit of incoming sessions served at once. */
+#define PARLEY_DEFAULT_MAX_CLIENTS 1024u
+/** Default number of accepted connections that wait for a free slot. */
+#define PARLEY_DEFAULT_LISTEN_BACKLOG 128u
+
+/**
+ * @brief Limit the incoming sessions served at once.
+ *
+ * A connection accepted while max clients sessions exist waits, unserved (no
+ * HELLO: the client's parley_peer_connect() keeps waiting, up to its
+ * establish timeout), until a session ends; see parley_peer_set_listen_backlog().
+ *
+ * @param[in] peer the peer, not yet listening
+ * @param[in] n 1..1048576 (default PARLEY_DEFAULT_MAX_CLIENTS)
+ * @return PARLEY_OK; INVALID_ARGUMENT; INVALID_STATE (listening).
+ *
+ * Ownership: nothing allocated.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_max_clients(parley_peer *peer, unsigned n);
+
+/**
+ * @brief Set how many accepted connections may wait for a free slot.
+ *
+ * Beyond it a new connection is told BUSY in a BYE frame and closed: the
+ * client's parley_peer_connect() fails with BUSY (not a reset, not a hang).
+ * Waiting connections are served oldest first.
+ *
+ * @param[in] peer the peer, not yet listening
+ * @param[in] n 0..65536 (default PARLEY_DEFAULT_LISTEN_BACKLOG; 0: never wait)
+ * @return PARLEY_OK; INVALID_ARGUMENT; INVALID_STATE (listening).
+ *
+ * Ownership: nothing allocated.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_listen_backlog(parley_peer *peer, unsigned n);
+
+/** Default limit of incoming calls running at once per session. */
+#define PARLEY_DEFAULT_MAX_OUTSTANDING_CALLS 1024u
+/** Default limit of handles registered per session. */
+#define PARLEY_DEFAULT_MAX_HANDLES 4096u
+
+/**
+ * @brief Limit the incoming calls one session may have running at once.
+ *
+ * A CALL beyond the limit is not run: its caller gets BUSY at once (the
+ * session stays up).  Oneway messages beyond it are dropped.
+ *
+ * @param[in] peer the peer
+ * @param[in] n 1..1048576 (default PARLEY_DEFAULT_MAX_OUTSTANDING_CALLS)
+ * @return PARLEY_OK; INVALID_ARGUMENT.
+ *
+ * Ownership: nothing allocated.  Errors: as above.  Takes effect for calls
+ * arriving afterwards.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_max_outstanding_calls(parley_peer *peer, unsigned n);
+
+/**
+ * @brief Limit the handles one session may hold registered at once.
+ * @param[in] peer the peer
+ * @param[in] n 1..16777215 (default PARLEY_DEFAULT_MAX_HANDLES)
+ * @return PARLEY_OK; INVALID_ARGUMENT.
+ *
+ * Ownership: nothing allocated.  Errors: as above; registering beyond the
+ * limit fails with BUSY.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_max_handles(parley_peer *peer, unsigned n);
+
+/**
+ * Construct hook: runs on the I/O thread (or the thread calling
+ * parley_peer_accept_fd()) for each incoming connection, before the
+ * handshake, with the credentials readable.  Return PARLEY_OK and set
+ * *ret_session_data (optional) to accept; any other status refuses the
+ * client, whose parley_peer_connect() fails with ACCESS_DENIED.
+ */
+typedef parley_status (*parley_session_construct_fn)(parley_session *session, void *data,
+                                                     void **ret_session_data);
+/** Destruct hook: runs once when an accepted session ends, after its handles were cleaned up. */
+typedef void (*parley_session_destruct_fn)(parley_session *session, void *session_data,
+                                           void *data);
+
+/**
+ * @brief Set the hooks run for each incoming session.
+ * @param[in] peer the peer, not yet started
+ * @param[in] construct accepts or refuses a client, makes its data (may be NULL)
+ * @param[in] destruct frees that data when the session ends (may be NULL)
+ * @param[in] data passed to both
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer); INVALID_STATE (started).
+ *
+ * Ownership: data is borrowed and must outlive the peer.  Errors: as above.
+ * A session refused by construct gets no destruct.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_session_functions(parley_peer *peer,
+                                                              parley_session_construct_fn construct,
+                                                              parley_session_destruct_fn destruct,
+                                                              void *data);
+/**
+ * @brief Set the most file descriptors one frame may carry (default 32).
+ *
+ * `fd` values travel over unix sockets only, beside the frame's bytes
+ * (SCM_RIGHTS).  Sending a request or reply with more than n fds fails at
+ * encode with OVERFLOW; a received frame announcing more than n is a
+ * protocol violation (BYE, connection closed).  Applies to sessions created
+ * after the call.
+ *
+ * @param[in] peer the peer
+ * @param[in] n 0 (no fds at all) .. 253 (the kernel's SCM_MAX_FD)
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer, n > 253).
+ *
+ * Ownership: nothing changes hands.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_max_fds(parley_peer *peer, unsigned n);
+
+/**
+ * @brief Start a program as a child process and connect to it.
+ *
+ * Creates a unix socketpair and forks; the child keeps its end as
+ * descriptor 3 and finds it through the environment variable
+ * `PARLEY_SPAWN_FD` (set to "3"); every other descriptor above 2 is closed
+ * before exec (close_range, or a close loop), so nothing else of the parent
+ * leaks into the child.  The child's signal mask and dispositions are reset.
+ * argv[0] is searched in PATH unless it contains a '/'.  The child is
+ * expected to call parley_peer_serve_spawned().  Returns once the handshake
+ * with the child is done.
+ *
+ * The parent reaps the child (no zombies).  When the session ends (the
+ * parent calls parley_session_close(), or frees the peer) the child sees
+ * end of stream and should exit; one still running 2 s later gets SIGTERM,
+ * and 2 s after that SIGKILL.  If the child dies first, the session closes
+ * and its outstanding calls complete with CONNECTION_CLOSED.
+ * Freeing the peer waits for its spawned children to be reaped (at most
+ * about 4 s for one that ignores SIGTERM).  A program that reaps children itself with
+ * waitpid(-1) or ignores SIGCHLD takes that over (the parent's reaper then
+ * stops early).
+ *
+ * @param[in] peer the peer (started if it was not)
+ * @param[in] argv the program and its arguments, NULL-terminated
+ * @param[out] ret_session the session with the child
+ * @return PARLEY_OK; INVALID_ARGUMENT; NOT_FOUND (no such program);
+ *         SYSTEM (fork, exec, socketpair failed); the handshake's status
+ *         (e.g. PROTOCOL_MISMATCH, CONNECTION_CLOSED if the child exited).
+ *
+ * Ownership: *ret_session is yours as from parley_peer_connect(); close it
+ * with parley_session_close().  Errors: as above; on failure no child is
+ * left running.
+ */
+PARLEY_PUBLIC parley_status parley_peer_spawn(parley_peer *peer, char *const argv[],
+                                              parley_session **ret_session);
+
+/**
+ * @brief In a program started by parley_peer_spawn(): serve the parent.
+ *
+ * Takes the socket named by `PARLEY_SPAWN_FD` (and unsets the variable, so
+ * programs this child starts do not inherit it), serves it as an incoming
+ * session of peer with the dispatch tables added so far, and returns once
+ * the peer has no incoming session left: normally that one session has
+ * ended (the parent dropped it or went away); a child that also listens
+ * returns when its other clients are gone too.  The caller
+ * then frees the peer and exits with *ret_exit_status.  argc and argv are
+ * accepted for future conventions and not read now.
+ *
+ * @param[in] peer the peer, with its dispatch tables added
+ * @param[in] argc the program's argc
+ * @param[in] argv the program's argv
+ * @param[out] ret_exit_status 0 after the session ended
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL); INVALID_STATE (not started by
+ *         parley_peer_spawn(): no usable PARLEY_SPAWN_FD); SYSTEM; NOMEM.
+ *
+ * Ownership: the peer owns the socket.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_serve_spawned(parley_peer *peer, int argc, char **argv,
+                                                      int *ret_exit_status);
 
 #ifdef __cplusplus
 }

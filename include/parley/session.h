@@ -12,6 +12,7 @@
 
 #include "parley/status.h"
 #include "parley/call.h"
+#include "parley/type.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +39,95 @@ PARLEY_PUBLIC void parley_session_close(parley_session *session);
  * Ownership: nothing allocated.  Errors: none.
  */
 PARLEY_PUBLIC bool parley_session_is_connected(parley_session *session);
+
+/**
+ * @brief The per-session data the peer's construct hook returned.
+ * @param[in] session the session (NULL gives NULL)
+ * @return the pointer from the construct function, or NULL (no hook, an
+ *         outgoing session, or NULL).
+ *
+ * Ownership: the data belongs to the application; the destruct hook gets it
+ * back when the session ends.  Errors: none.
+ */
+PARLEY_PUBLIC void *parley_session_get_data(parley_session *session);
+
+/** The identity of the process at the other end of a unix socket. */
+typedef struct parley_credentials {
+    uint32_t uid;   /**< its effective user id when it connected */
+    uint32_t gid;   /**< its effective group id when it connected */
+    int32_t pid;    /**< its process id when it connected */
+} parley_credentials;
+
+/**
+ * @brief The uid, gid and pid of the other end (SO_PEERCRED), read when the
+ *        connection was made.
+ * @param[in] session the session
+ * @param[out] ret_creds filled only on success
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL); UNSUPPORTED (not a unix
+ *         socket, e.g. TCP, or the kernel gave no credentials).
+ *
+ * Ownership: nothing allocated.  Errors: as above, with a sentence.
+ */
+PARLEY_PUBLIC parley_status parley_session_get_credentials(parley_session *session,
+                                                           parley_credentials *ret_creds);
+
+/** Cleans up a handle's object when it is unregistered or its session ends. */
+typedef void (*parley_handle_cleanup_fn)(void *object, void *data);
+
+/**
+ * @brief Register a server object as a handle of this session.
+ *
+ * The handle can be sent to the other end in `handle` values and looked up
+ * again (with a type check) when it comes back.  When the session ends every
+ * handle still registered is cleaned up (its cleanup function runs once,
+ * after the last handler of the session returned, before the destruct hook).
+ *
+ * @param[in] session the session the handle belongs to
+ * @param[in] type the handle type's name (e.g. the IDL handle type; compared
+ *            as a string; copied)
+ * @param[in] object the object (borrowed until cleanup)
+ * @param[in] cleanup run with (object, data) on unregister or session end; may be NULL
+ * @param[in] data passed to cleanup
+ * @param[out] ret_handle the handle, set only on success
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL session, type or ret_handle);
+ *         INVALID_STATE (the session has ended); BUSY (the session holds the
+ *         peer's max handles, see parley_peer_set_max_handles()); NOMEM.
+ *
+ * Ownership: the handle belongs to the session; it is invalid after
+ * unregister or the session's end.  Errors: as above, with a sentence.
+ */
+PARLEY_PUBLIC parley_status parley_session_register_handle(parley_session *session,
+                                                           const char *type, void *object,
+                                                           parley_handle_cleanup_fn cleanup,
+                                                           void *data,
+                                                           parley_handle **ret_handle);
+
+/**
+ * @brief Look up a handle's object with a type check.
+ * @param[in] session the session the handle should belong to
+ * @param[in] handle the handle
+ * @param[in] type the expected type name
+ * @param[out] ret_object the object, set only on success
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL); INVALID_HANDLE (not registered
+ *         in this session, already unregistered, or of another type).
+ *
+ * Ownership: the object stays the application's.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_session_get_handle(parley_session *session,
+                                                      parley_handle *handle, const char *type,
+                                                      void **ret_object);
+
+/**
+ * @brief Unregister a handle: its cleanup function runs now (on this thread).
+ * @param[in] session the session the handle belongs to
+ * @param[in] handle the handle
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL); INVALID_HANDLE (not registered
+ *         in this session or already unregistered).
+ *
+ * Ownership: the handle pointer is invalid afterwards.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_session_unregister_handle(parley_session *session,
+                                                             parley_handle *handle);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,152 @@
+/* Descriptor passing: the current frame's descriptors, the descriptors a
+ * decoded value owns, parley_take_fd() and the max fds setting. */
+#include "config.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "parley/data.h"
+#include "fdpass.h"
+#include "runtime.h"
+#include "status.h"
+
+/* ---- the frame being delivered on this thread ---- */
+
+static __thread int *cur_fds;
+static __thread size_t cur_n;
+
+void parley__frame_fds_set(int *fds, size_t n)
+{
+    cur_fds = fds;
+    cur_n = n;
+}
+
+void parley__frame_fds_clear(void)
+{
+    parley__fds_close(cur_fds, cur_n);
+    cur_fds = NULL;
+    cur_n = 0;
+}
+
+void parley__frame_fds_get(int **ret_fds, size_t *ret_n)
+{
+    *ret_fds = cur_fds;
+    *ret_n = cur_n;
+}
+
+void parley__fds_close(int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (fds[i] >= 0) {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    }
+}
+
+/* ---- descriptors owned by a decoded value ---- */
+
+/* Owners are listed (process-wide) so that parley_take_fd() finds one by
+ * its value without walking talloc children. */
+typedef struct fd_owner {
+    struct fd_owner *prev, *next;
+    const void *value;
+    size_t n;
+    int fds[];
+} fd_owner;
+
+static pthread_mutex_t owners_lock = PTHREAD_MUTEX_INITIALIZER;
+static fd_owner *owners;
+
+static int owner_destructor(fd_owner *o)
+{
+    pthread_mutex_lock(&owners_lock);
+    if (o->prev != NULL)
+        o->prev->next = o->next;
+    else
+        owners = o->next;
+    if (o->next != NULL)
+        o->next->prev = o->prev;
+    pthread_mutex_unlock(&owners_lock);
+    parley__fds_close(o->fds, o->n);
+    return 0;
+}
+
+parley_status parley__fds_adopt(void *value)
+{
+    fd_owner *o;
+
+    if (cur_n == 0)
+        return PARLEY_OK;
+    o = talloc_size(value, sizeof(*o) + cur_n * sizeof(int));
+    if (o == NULL)
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory keeping %zu received fds", cur_n);
+    talloc_set_name_const(o, "parley fd owner");
+    o->value = value;
+    o->n = cur_n;
+    memcpy(o->fds, cur_fds, cur_n * sizeof(int));
+    for (size_t i = 0; i < cur_n; i++)
+        cur_fds[i] = -1;
+    pthread_mutex_lock(&owners_lock);
+    o->prev = NULL;
+    o->next = owners;
+    if (owners != NULL)
+        owners->prev = o;
+    owners = o;
+    pthread_mutex_unlock(&owners_lock);
+    talloc_set_destructor(o, owner_destructor);
+    return PARLEY_OK;
+}
+
+PARLEY_PUBLIC int parley_take_fd(const void *decoded_value, int fd)
+{
+    int got = -1;
+
+    if (decoded_value == NULL || fd < 0) {
+        parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                      "parley_take_fd needs a decoded value and a descriptor");
+        return -1;
+    }
+    pthread_mutex_lock(&owners_lock);
+    for (fd_owner *o = owners; o != NULL && got < 0; o = o->next) {
+        if (o->value != decoded_value)
+            continue;
+        for (size_t i = 0; i < o->n; i++) {
+            if (o->fds[i] == fd) {
+                o->fds[i] = -1;
+                got = fd;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&owners_lock);
+    if (got < 0)
+        parley__error(PARLEY_ERR_NOT_FOUND, "fd %d is not owned by that decoded value", fd);
+    return got;
+}
+
+/* ---- the setting ---- */
+
+PARLEY_PUBLIC parley_status parley_peer_set_max_fds(parley_peer *peer, unsigned n)
+{
+    if (peer == NULL || n > PARLEY__FDS_HARD_MAX)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_peer_set_max_fds needs a peer and 0..%u fds",
+                             PARLEY__FDS_HARD_MAX);
+    pthread_mutex_lock(&peer->lock);
+    peer->max_fds = n;
+    peer->max_fds_set = true;
+    pthread_mutex_unlock(&peer->lock);
+    return PARLEY_OK;
+}
+
+unsigned parley__peer_max_fds(parley_peer *peer)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&peer->lock);
+    n = peer->max_fds_set ? peer->max_fds : PARLEY__FDS_DEFAULT_MAX;
+    pthread_mutex_unlock(&peer->lock);
+    return n;
+}
