@@ -155,6 +155,7 @@ PARLEY_PUBLIC parley_status parley_session_acquire_call(parley_session *session,
     }
     call->session = session;
     call->state = PARLEY__CALL_IDLE;
+    call->timeout_ms = PARLEY_TIMEOUT_DEFAULT;
     pthread_cond_init(&call->cond, NULL);
     talloc_set_destructor(call, call_destructor);
     *ret_call = call;
@@ -193,13 +194,22 @@ static parley_call *table_remove(parley_session *session, uint32_t id)
     return NULL;
 }
 
+parley_call *parley__call_table_remove(parley_session *session, uint32_t id)
+{
+    return table_remove(session, id);
+}
+
 /* Record the outcome of an outgoing call that was removed from the table.
- * Loop thread (or the dispatching thread for a oneway).  reply is a
- * NULL-parented decoded reply (or NULL). */
+ * Loop thread (or the dispatching thread for a oneway, or a canceller).
+ * reply is a NULL-parented decoded reply (or NULL). */
 static void complete_outgoing(parley_call *call, parley_status st, void *reply, const char *msg)
 {
     parley_session *session = call->session;
 
+    if (call->traced) {
+        call->traced = false;
+        parley__trace_end(call, st);
+    }
     if (call->done != NULL) {
         parley_call_done_fn done = call->done;
         void *data = call->done_data;
@@ -234,6 +244,12 @@ static void complete_outgoing(parley_call *call, parley_status st, void *reply, 
     pthread_mutex_unlock(&session->lock);
 }
 
+void parley__call_complete_outgoing(parley_call *call, parley_status st, void *reply,
+                                    const char *msg)
+{
+    complete_outgoing(call, st, reply, msg);
+}
+
 static void oneway_done_task(void *data)
 {
     complete_outgoing(data, PARLEY_OK, NULL, "");
@@ -250,7 +266,8 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     uint8_t *buf = NULL;
     size_t len = 0;
     parley_status st;
-    bool oneway, alone;
+    bool oneway, alone, traced;
+    uint64_t deadline = 0;
     parley_codec codec;
     int fds[PARLEY__FDS_HARD_MAX];
 
@@ -285,6 +302,8 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
         st = parley__error(PARLEY_ERR_INVALID_STATE, "the call is already outstanding");
         goto done;
     }
+    call->remote_set = false;
+    TALLOC_FREE(call->remote_message);
     if (session->state != PARLEY__SESSION_READY) {
         pthread_mutex_unlock(&session->lock);
         st = parley__error(PARLEY_ERR_CONNECTION_CLOSED, "the session is closed: %s",
@@ -302,9 +321,16 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     }
     call->method = method;
     if (oneway) {
+        call->traced = parley__trace_wanted(peer);
         pthread_mutex_unlock(&session->lock);
+        if (call->traced)
+            parley__trace_begin(call);
         st = parley__conn_send_fds(session->conn, PARLEY__FRAME_ONEWAY, 0, method_id, buf, len,
                                    codec.fds, (unsigned)codec.n_fds);
+        if ((st != PARLEY_OK || done == NULL) && call->traced) {
+            call->traced = false;
+            parley__trace_end(call, st);
+        }
         if (st == PARLEY_OK && done != NULL) {
             /* Completes on the I/O thread once queued; id 0 is in no table. */
             pthread_mutex_lock(&session->lock);
@@ -336,9 +362,19 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     call->reply = NULL;
     call->state = PARLEY__CALL_OUTSTANDING;
     call->completed = false;
+    deadline = parley__call_deadline(call);
+    call->deadline_ms = deadline;
+    /* Marked before the call is visible to a canceller or the timer, so
+     * that its end trace runs exactly once whoever completes it. */
+    call->traced = parley__trace_wanted(peer);
+    traced = call->traced;
     table_insert(session, call);
     alone = session->n_outstanding == 1;
     pthread_mutex_unlock(&session->lock);
+    if (traced)
+        parley__trace_begin(call);
+    if (deadline != 0)
+        parley__call_deadline_added(session, deadline);
 
     st = parley__conn_send_fds(session->conn, PARLEY__FRAME_CALL, call->id, method_id, buf, len,
                                codec.fds, (unsigned)codec.n_fds);
@@ -352,6 +388,10 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
             call->state = PARLEY__CALL_IDLE;
             call->done = NULL;
             pthread_mutex_unlock(&session->lock);
+            if (call->traced) {
+                call->traced = false;
+                parley__trace_end(call, st);
+            }
             return st;   /* not sent: done never runs */
         }
         pthread_mutex_unlock(&session->lock);
@@ -363,7 +403,8 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     /* The only call waiting: read the reply on this thread (no hop through
      * the I/O thread).  Otherwise, or if the read side is busy, wait. */
     if (alone)
-        (void)parley__conn_wait_reply(session->conn, call->id, &call->completed, &session->lock);
+        (void)parley__conn_wait_reply(session->conn, call->id, &call->completed, &session->lock,
+                                      deadline);
     pthread_mutex_lock(&session->lock);
     while (call->state != PARLEY__CALL_COMPLETED)
         pthread_cond_wait(&call->cond, &session->lock);
@@ -448,10 +489,16 @@ void parley__call_on_reply(parley_session *session, const parley__frame_header *
     } else if (st == PARLEY_ERR_REMOTE) {
         int32_t code;
 
-        if (parley__remote_decode(NULL, payload, hdr->length, &code, &msg) == PARLEY_OK)
+        if (parley__remote_decode(NULL, payload, hdr->length, &code, &msg) == PARLEY_OK) {
             snprintf(text, sizeof(text), "%s failed with application error %d: %s",
                      call->method->name, (int)code, msg);
-        else
+            /* Nobody else touches the call while it is outstanding. */
+            talloc_free(call->remote_message);
+            call->remote_message = talloc_steal(call, msg);
+            call->remote_code = code;
+            call->remote_set = true;
+            msg = NULL;
+        } else
             snprintf(text, sizeof(text), "%s failed with an unreadable application error",
                      call->method->name);
     } else {
@@ -505,15 +552,41 @@ static void send_error_reply(parley_session *session, uint32_t id, parley_status
     talloc_free(buf);
 }
 
-/* Send the reply of an incoming call and free it.  Any thread.  (Issue 5's
- * parley_call_complete() ends here too.) */
-static void finish_incoming(parley_call *call, parley_status st)
+/* The REPLY of an application error: {i32 code, string message}. */
+static void send_remote_reply(parley_call *call)
+{
+    parley_session *session = call->session;
+    char text[PARLEY__ERROR_MAX];
+    const char *msg = call->remote_message;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+
+    if (!call->remote_set || msg == NULL) {
+        snprintf(text, sizeof(text), "the handler of %s failed with an application error",
+                 call->method->name);
+        msg = text;
+    }
+    if (parley__remote_encode(NULL, call->remote_set ? call->remote_code : 0, msg, &buf,
+                              &len) == PARLEY_OK)
+        (void)parley__conn_send(session->conn, PARLEY__FRAME_REPLY, call->id,
+                                (uint32_t)PARLEY_ERR_REMOTE, buf, len);
+    else
+        send_error_reply(session, call->id, PARLEY_ERR_NOMEM, "the server is out of memory");
+    talloc_free(buf);
+}
+
+/* Send the reply of an incoming call and free it.  Any thread; the call is
+ * no longer in session->incoming_calls. */
+void parley__call_finish_incoming(parley_call *call, parley_status st)
 {
     parley_session *session = call->session;
     const parley_method *m = call->method;
     char text[PARLEY__ERROR_MAX];
+    parley_status traced_st = st;
 
-    if ((m->flags & PARLEY_METHOD_ONEWAY) == 0) {
+    if ((m->flags & PARLEY_METHOD_ONEWAY) == 0 && st == PARLEY_ERR_REMOTE) {
+        send_remote_reply(call);
+    } else if ((m->flags & PARLEY_METHOD_ONEWAY) == 0) {
         if (st == PARLEY_OK) {
             uint8_t *buf = NULL;
             size_t len = 0;
@@ -541,10 +614,10 @@ static void finish_incoming(parley_call *call, parley_status st)
             if (est != PARLEY_OK) {
                 snprintf(text, sizeof(text), "the reply of %s does not encode on the server: %s",
                          m->name, parley_error_message());
-                send_error_reply(session, call->id,
-                                 (est == PARLEY_ERR_OVERFLOW || est == PARLEY_ERR_UNSUPPORTED ||
-                                  est == PARLEY_ERR_INVALID_ARGUMENT) ? est : PARLEY_ERR_INTERNAL,
-                                 text);
+                traced_st = (est == PARLEY_ERR_OVERFLOW || est == PARLEY_ERR_UNSUPPORTED ||
+                             est == PARLEY_ERR_INVALID_ARGUMENT) ? est : PARLEY_ERR_INTERNAL;
+                send_error_reply(session, call->id, traced_st, text);
+                parley__exception(session, traced_st, "%s", text);
             }
             scratch_done();
         } else {
@@ -555,11 +628,16 @@ static void finish_incoming(parley_call *call, parley_status st)
             else
                 snprintf(text, sizeof(text), "the handler of %s failed: %s", m->name,
                          parley_status_string(st));
-            if (st == PARLEY_PENDING)
+            if (st == PARLEY_PENDING) {
                 st = PARLEY_ERR_INTERNAL;
+                parley__exception(session, st, "%s", text);
+            }
+            traced_st = st;
             send_error_reply(session, call->id, st, text);
         }
     }
+    if (call->traced)
+        parley__trace_end(call, traced_st);
     talloc_free(call);
     pthread_mutex_lock(&session->lock);
     session->n_running--;
@@ -574,7 +652,7 @@ static void run_handler(void *data)
     parley_status st = call->entry->handler(call, call->in, call->out, call->entry->data);
 
     /* The request is freed with the call, once the reply is sent. */
-    finish_incoming(call, st);
+    parley__call_handler_returned(call, st);
 }
 
 void parley__call_on_call(parley_session *session, const parley__frame_header *hdr,
@@ -623,6 +701,8 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
         int dummy = -1;
 
         codec_for_receive(session, &codec, &dummy);
+        /* the runtime owns the request and frees it whole: one arena will do */
+        codec.flags |= PARLEY_DECODE_COMPACT;
         st = parley_data_decode(call, m->request, payload, hdr->length, &codec, &call->in);
         if (st == PARLEY_OK)
             st = parley__fds_adopt(call->in);
@@ -663,6 +743,10 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     session->n_running++;
     pthread_mutex_unlock(&session->lock);
     parley__session_ref(session);
+    parley__call_incoming_link(call);
+    call->traced = parley__trace_wanted(peer);
+    if (call->traced)
+        parley__trace_begin(call);
     if (entry->mode == PARLEY_NONBLOCKING ||
         parley__workers_submit(peer->workers, run_handler, call) != PARLEY_OK)
         run_handler(call);

@@ -49,9 +49,10 @@ parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_
  * by someone else; other frames are set aside for the loop thread, in order.
  * Returns false at once if the read side is busy (wait another way), or when
  * it stopped without seeing the reply (EOF, error, bad frame: the loop thread
- * takes over and closes).  Never on the loop thread. */
+ * takes over and closes), or at deadline_ms (CLOCK_MONOTONIC; 0: none).
+ * Never on the loop thread. */
 bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
-                             pthread_mutex_t *done_lock);
+                             pthread_mutex_t *done_lock, uint64_t deadline_ms);
 
 /* parley__conn_send() with descriptors: fds[0..nfds) leave with the
  * frame's first byte (SCM_RIGHTS); the caller keeps its descriptors (they

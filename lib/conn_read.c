@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,7 +335,7 @@ static void kick_task(void *data)
 }
 
 bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
-                             pthread_mutex_t *done_lock)
+                             pthread_mutex_t *done_lock, uint64_t deadline_ms)
 {
     int fd;
     bool kick = false, finished = false;
@@ -405,7 +406,23 @@ bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
         }
         if (finished || r < 0)
             break;   /* done, or a framing error the loop thread reports */
-        /* The socket is in blocking mode: wait in recv() itself. */
+        /* With a deadline, wait no longer than it (the I/O thread's timer
+         * then completes the call); otherwise in recv() itself. */
+        if (deadline_ms != 0) {
+            uint64_t now = parley__now_ms();
+            struct pollfd pfd = { .fd = fd, .events = POLLIN, .revents = 0 };
+            int pr;
+
+            if (now >= deadline_ms)
+                break;
+            pr = poll(&pfd, 1, (int)(deadline_ms - now));
+            if (pr == 0)
+                break;
+            if (pr < 0 && errno != EINTR)
+                break;
+            if (pr < 0)
+                continue;
+        }
         n = fill(conn, fd, true);
         if (n == 0 || n == -2)
             break;   /* EOF or error: the loop thread closes the connection */

@@ -91,6 +91,11 @@ struct parley_peer {
     bool max_fds_set;
     struct parley__child *children;   /* spawned children not yet reaped */
     unsigned n_reapers;               /* reaper threads still running */
+    /* Exception and trace hooks (call_hooks.c; set before the peer starts). */
+    parley_exception_fn exception_fn;
+    void *exception_data;
+    parley_trace_fn trace_begin, trace_end;
+    void *trace_data;
 };
 
 typedef enum parley__session_state {
@@ -128,6 +133,12 @@ struct parley_session {
     parley__timer timer;              /* establish, then idle (loop thread) */
     uint64_t last_activity_ms;        /* atomic: last frame or finished call */
     struct parley__proxy_table *proxies;    /* handles of the other end, under lock */
+    /* Issue 5, calls: incoming calls not yet finished (under lock), and the
+     * timer of outgoing calls' deadlines (loop thread; due under lock). */
+    parley_call *incoming_calls;
+    parley__timer call_timer;
+    uint64_t timer_due;               /* under lock: 0 or when call_timer should fire */
+    bool timer_armed;                 /* loop thread: armed, holds a reference */
 };
 
 typedef enum parley__call_state {
@@ -161,6 +172,24 @@ struct parley_call {
     const parley__dispatch_entry *entry;
     void *in;                         /* decoded request, under the call */
     void *out;                        /* zeroed reply, under the call */
+
+    /* Issue 5 (call_async.c). */
+    int64_t timeout_ms;               /* outgoing: PARLEY_TIMEOUT_DEFAULT or ms (0 none) */
+    uint64_t deadline_ms;             /* outgoing, while outstanding: 0 or CLOCK_MONOTONIC ms */
+    bool remote_set;                  /* a REMOTE error's code and message are here */
+    int32_t remote_code;
+    char *remote_message;             /* under the call */
+    bool traced;                      /* begin trace ran: end trace runs once */
+    /* Incoming, under session->lock. */
+    parley_call *inext, *iprev;       /* session->incoming_calls */
+    parley_call_cancel_fn cancel_fn;
+    void *cancel_data;
+    bool pended;                      /* parley_call_pend() ran */
+    bool cancel_requested;            /* a CANCEL came, or the session ended */
+    bool cancel_ran;
+    bool finish_set;                  /* parley_call_complete() ran: finish_status */
+    parley_status finish_status;
+    unsigned holds;                   /* handler or cancel function running */
 };
 
 /* session.c */
@@ -208,6 +237,36 @@ unsigned parley__peer_max_fds(parley_peer *peer);
 /* spawn.c: close the sessions of spawned children and reap them (peer
  * destructor, before the sessions go). */
 void parley__spawn_reap_all(parley_peer *peer);
+/* call.c, used by call_async.c. */
+parley_call *parley__call_table_remove(parley_session *session, uint32_t id);
+void parley__call_complete_outgoing(parley_call *call, parley_status st, void *reply,
+                                    const char *msg);
+/* Send the reply of an incoming call (unlinked already) and free it. */
+void parley__call_finish_incoming(parley_call *call, parley_status st);
+
+/* call_async.c (issue 5). */
+/* Incoming: link a new call into the session (loop thread). */
+void parley__call_incoming_link(parley_call *call);
+/* The handler returned st: finish now, or leave a pended call waiting. */
+void parley__call_handler_returned(parley_call *call, parley_status st);
+/* A CANCEL frame for an incoming call (loop thread). */
+void parley__call_on_cancel(parley_session *session, const parley__frame_header *hdr);
+/* The session ended: run the cancel functions of its pended calls, stop its
+ * call timer (loop thread). */
+void parley__call_session_closed(parley_session *session);
+/* Outgoing: the deadline of a call about to be sent (0: none). */
+uint64_t parley__call_deadline(parley_call *call);
+/* Outgoing: a call with deadline is in the table now (any thread). */
+void parley__call_deadline_added(parley_session *session, uint64_t deadline_ms);
+
+/* call_hooks.c (issue 5). */
+/* Whether the peer has trace functions (begin or end). */
+bool parley__trace_wanted(const parley_peer *peer);
+/* Run the begin function, if any (the caller set call->traced). */
+void parley__trace_begin(parley_call *call);
+void parley__trace_end(parley_call *call, parley_status status);
+void parley__exception(parley_session *session, parley_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* peer.c */
 parley_status parley__peer_start(parley_peer *peer);

@@ -292,7 +292,7 @@ static void session_frame(void *data, const parley__frame_header *hdr, const uin
         parley__call_on_reply(session, hdr, payload);
         break;
     case PARLEY__FRAME_CANCEL:
-        /* Cancellation of incoming calls arrives with issue 5. */
+        parley__call_on_cancel(session, hdr);
         break;
     default:
         break;
@@ -311,6 +311,9 @@ static void session_closed(void *data, parley_status status, const char *why)
     pthread_mutex_unlock(&session->lock);
     parley__session_timers_stop(session);
     parley__call_fail_all(session, PARLEY_ERR_CONNECTION_CLOSED, why);
+    parley__call_session_closed(session);
+    if (status != PARLEY_OK && status != PARLEY_ERR_CONNECTION_CLOSED)
+        parley__exception(session, status, "%s", why);
     parley__session_unref(session);
 }
 

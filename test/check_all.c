@@ -21,6 +21,7 @@ static const suite_fn suites[] = {
     parley_handles_suite,
     parley_fds_suite,
     parley_spawn_suite,
+    parley_calls_suite,
 };
 
 int main(void)

@@ -52,9 +52,19 @@ uint8_t *codec_encode_ok(const parley_type *t, const void *v, parley_codec *code
     return data;
 }
 
-/* Decode (both entry points), re-encode, and require the same bytes. */
-void *codec_decode_ok(const parley_type *t, const uint8_t *data, size_t len,
-                      parley_codec *codec)
+parley_codec codec_mode(const parley_codec *codec, bool compact)
+{
+    parley_codec c = PARLEY_CODEC_INIT;
+
+    if (codec != NULL)
+        c = *codec;
+    c.flags = compact ? (c.flags | PARLEY_DECODE_COMPACT) : (c.flags & ~PARLEY_DECODE_COMPACT);
+    return c;
+}
+
+/* Decode (both entry points) in one mode, re-encode, and require the same bytes. */
+static void *decode_ok_mode(const parley_type *t, const uint8_t *data, size_t len,
+                            parley_codec *codec)
 {
     void *v = NULL;
     void *into = talloc_zero_size(codec_root, t->size);
@@ -78,6 +88,22 @@ void *codec_decode_ok(const parley_type *t, const uint8_t *data, size_t len,
     talloc_free(again);
     talloc_free(into_mem);
     talloc_free(into);
+    return v;
+}
+
+void *codec_decode_ok(const parley_type *t, const uint8_t *data, size_t len,
+                      parley_codec *codec)
+{
+    bool compact = codec != NULL && (codec->flags & PARLEY_DECODE_COMPACT) != 0;
+    parley_codec other = codec_mode(codec, !compact);
+    void *v, *w;
+
+    /* the other mode first, so that codec's fd/handle state ends as the
+     * caller's mode leaves it */
+    w = decode_ok_mode(t, data, len, &other);
+    v = decode_ok_mode(t, data, len, codec);
+    ck_assert_msg(parley_data_equal(t, v, w), "%s: the two decode modes differ", t->name);
+    talloc_free(w);
     return v;
 }
 
@@ -414,6 +440,102 @@ START_TEST(test_decode_into_ownership)
 }
 END_TEST
 
+/* ---- compact mode ----------------------------------------------------------------- */
+
+/* A rich zoo_all with n words. */
+static zoo_all *many_words(TALLOC_CTX *mem, unsigned n)
+{
+    zoo_all *a = codec_test_rich_all(mem);
+
+    a->n_words = n;
+    a->words = talloc_array(a, char *, n);
+    for (unsigned i = 0; i < n; i++)
+        a->words[i] = talloc_asprintf(a->words, "word %u", i);
+    return a;
+}
+
+/* Compact decode makes a small number of chunks however many strings the
+ * value holds; the default mode makes one per string.  Memory stays within
+ * about twice the input. */
+START_TEST(test_compact_chunks)
+{
+    static const unsigned counts[] = { 10, 100, 1000, 3000 };
+    size_t compact_chunks[4];
+
+    for (size_t k = 0; k < 4; k++) {
+        zoo_all *a = many_words(codec_root, counts[k]);
+        parley_codec codec = PARLEY_CODEC_INIT;
+        void *v = NULL, *w = NULL;
+        uint8_t *data;
+        size_t len;
+
+        data = codec_encode_ok(&zoo_all_type, a, NULL, &len);
+        ck_assert_int_eq(parley_data_decode(codec_root, &zoo_all_type, data, len, NULL, &w),
+                         PARLEY_OK);
+        ck_assert_uint_gt(talloc_total_blocks(w), counts[k]);
+        codec.flags = PARLEY_DECODE_COMPACT;
+        ck_assert_int_eq(parley_data_decode(codec_root, &zoo_all_type, data, len, &codec, &v),
+                         PARLEY_OK);
+        ck_assert(parley_data_equal(&zoo_all_type, a, v));
+        ck_assert_str_eq(((zoo_all *)v)->words[counts[k] - 1], a->words[counts[k] - 1]);
+        ck_assert_ptr_eq(talloc_parent(v), codec_root);
+        ck_assert_str_eq(talloc_get_name(v), "zoo_all");
+        compact_chunks[k] = talloc_total_blocks(v);
+        /* the top object, the arena; a big words array (3000 pointers) its own */
+        ck_assert_msg(compact_chunks[k] <= 3, "%u words: %zu chunks", counts[k],
+                      compact_chunks[k]);
+        ck_assert_msg(talloc_total_size(v) <= sizeof(zoo_all) + 2 * len + 8192,
+                      "%u words: %zu bytes for %zu input bytes", counts[k],
+                      talloc_total_size(v), len);
+        talloc_free(v);
+        talloc_free(w);
+        talloc_free(data);
+        talloc_free(a);
+    }
+    ck_assert_uint_eq(compact_chunks[0], compact_chunks[1]);
+    ck_assert_uint_eq(compact_chunks[1], compact_chunks[2]);
+}
+END_TEST
+
+/* decode_into in compact mode hangs a few arena chunks under mem_ctx;
+ * unknown flag bits are refused before anything is allocated. */
+START_TEST(test_compact_into_and_flags)
+{
+    zoo_all *a = many_words(codec_root, 50);
+    zoo_all into;
+    void *mem = talloc_new(codec_root);
+    parley_codec codec = PARLEY_CODEC_INIT;
+    void *v = &codec;
+    uint8_t *data;
+    size_t len;
+
+    data = codec_encode_ok(&zoo_all_type, a, NULL, &len);
+    codec.flags = PARLEY_DECODE_COMPACT;
+    ck_assert_int_eq(parley_data_decode_into(mem, &zoo_all_type, data, len, &codec, &into),
+                     PARLEY_OK);
+    ck_assert(parley_data_equal(&zoo_all_type, a, &into));
+    ck_assert_msg(talloc_total_blocks(mem) <= 3, "%zu chunks", talloc_total_blocks(mem));
+    talloc_free(mem);
+
+    codec.flags = PARLEY_DECODE_COMPACT | 0x10;
+    ck_assert_int_eq(parley_data_decode(codec_root, &zoo_all_type, data, len, &codec, &v),
+                     PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(parley_error_message(), "parley_data_decode: unknown codec flags 0x10");
+    ck_assert_ptr_eq(v, &codec);
+    memset(&into, 0x5a, sizeof(into));
+    ck_assert_int_eq(parley_data_decode_into(codec_root, &zoo_all_type, data, len, &codec,
+                                             &into), PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(into.name);
+    ck_assert_uint_eq(into.n_words, 0);
+    /* encode ignores the decode flags */
+    talloc_free(data);
+    ck_assert_int_eq(parley_data_encode(codec_root, &zoo_all_type, a, &codec, &data, &len),
+                     PARLEY_OK);
+    talloc_free(data);
+    talloc_free(a);
+}
+END_TEST
+
 /* ---- random round trips ---------------------------------------------------------- */
 
 static parley_status fake_to_wire(void *data, const parley_type *type, parley_handle *h,
@@ -441,11 +563,12 @@ static const parley_handle_ops fake_ops = { fake_to_wire, fake_from_wire };
 
 #define RANDOM_SEEDS 150
 
-/* Random values of every zoo type: encode, decode (both ways), compare with
- * parley_data_equal, and re-encode to the same bytes. */
+/* Random values of every zoo type: encode, decode (both ways, in both
+ * modes), compare with parley_data_equal, and re-encode to the same bytes. */
 START_TEST(test_random_round_trips)
 {
-    const parley_type *t = zoo_types[_i];
+    const parley_type *t = zoo_types[_i / 2];
+    bool compact = _i % 2 == 1;
 
     for (uint64_t seed = 1; seed <= RANDOM_SEEDS; seed++) {
         uint64_t state = seed * 0x9e3779b97f4a7c15ull;
@@ -461,13 +584,18 @@ START_TEST(test_random_round_trips)
         codec.handles = &fake_ops;
         codec.fds = fds;
         codec.max_fds = 8;
+        codec.flags = compact ? PARLEY_DECODE_COMPACT : 0;
         ck_assert_ptr_nonnull(v);
         st = parley_data_encode(mem, t, v, &codec, &data, &len);
         ck_assert_msg(st == PARLEY_OK, "%s seed %llu: encode: %s", t->name,
                       (unsigned long long)seed, parley_error_message());
         st = parley_data_decode(mem, t, data, len, &codec, &back);
-        ck_assert_msg(st == PARLEY_OK, "%s seed %llu: decode: %s", t->name,
-                      (unsigned long long)seed, parley_error_message());
+        ck_assert_msg(st == PARLEY_OK, "%s seed %llu%s: decode: %s", t->name,
+                      (unsigned long long)seed, compact ? " compact" : "",
+                      parley_error_message());
+        if (compact)    /* the top object and a few arena blocks */
+            ck_assert_msg(talloc_total_blocks(back) <= 8, "%s seed %llu: %zu chunks", t->name,
+                          (unsigned long long)seed, talloc_total_blocks(back));
         ck_assert_msg(parley_data_equal(t, v, back), "%s seed %llu: decoded value differs",
                       t->name, (unsigned long long)seed);
         st = parley_data_decode_into(mem, t, data, len, &codec, into);
@@ -569,7 +697,9 @@ Suite *parley_codec_suite(void)
     codec_add_error_tests(tc);
     tcase_add_test(tc, test_decode_into_ownership);
     tcase_add_test(tc, test_fuzz_corpus);
-    tcase_add_loop_test(tc, test_random_round_trips, 0, (int)zoo_n_types);
+    tcase_add_loop_test(tc, test_random_round_trips, 0, 2 * (int)zoo_n_types);
+    tcase_add_test(tc, test_compact_chunks);
+    tcase_add_test(tc, test_compact_into_and_flags);
     tcase_add_test(tc, test_local_descriptors_check);
     suite_add_tcase(s, tc);
     return s;

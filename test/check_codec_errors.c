@@ -100,10 +100,12 @@ static const bad_case bad_cases[] = {
       "decode zoo_res.maybe: handle cursor id 255 rejected: invalid handle" },
 };
 
-/* The zoo_all encoding of a rich value, and where its bool lives. */
+#define N_BAD_CASES (sizeof(bad_cases) / sizeof(bad_cases[0]))
+
+/* Each case in both decode modes (default, compact): same status, same message. */
 START_TEST(test_malformed_table)
 {
-    const bad_case *c = &bad_cases[_i];
+    const bad_case *c = &bad_cases[(size_t)_i % N_BAD_CASES];
     int fds[4] = { 10, 11, 12, 13 };
     parley_codec codec = PARLEY_CODEC_INIT;
     void *v = (void *)&codec;
@@ -114,6 +116,7 @@ START_TEST(test_malformed_table)
     codec.handles = &codec_test_handle_ops;
     codec.fds = fds;
     codec.n_fds = 4;
+    codec.flags = (size_t)_i >= N_BAD_CASES ? PARLEY_DECODE_COMPACT : 0;
     st = parley_data_decode(codec_root, c->type, c->data, c->len, &codec, &v);
     ck_assert_msg(st == c->status, "%s: got %s (%s)", c->what, parley_status_name(st),
                   parley_error_message());
@@ -214,11 +217,18 @@ START_TEST(test_depth_cap)
                                                     2 * (PARLEY_DEFAULT_MAX_DEPTH + 2));
     ck_assert_int_eq(parley_data_decode(codec_root, &zoo_node_type, data, len, &codec, &v), PARLEY_OK);
     talloc_free(v);
-    codec.max_depth = 3;
-    ck_assert_int_eq(parley_data_decode(codec_root, &zoo_node_type, data, len, &codec, &v),
-                     PARLEY_ERR_OVERFLOW);
-    ck_assert_str_eq(parley_error_message(),
-                     "decode zoo_node.next.next.next.next: nested deeper than 3 levels");
+    for (int compact = 0; compact <= 1; compact++) {
+        codec.flags = compact ? PARLEY_DECODE_COMPACT : 0;
+        codec.max_depth = 3;
+        ck_assert_int_eq(parley_data_decode(codec_root, &zoo_node_type, data, len, &codec, &v),
+                         PARLEY_ERR_OVERFLOW);
+        ck_assert_str_eq(parley_error_message(),
+                         "decode zoo_node.next.next.next.next: nested deeper than 3 levels");
+        codec.max_depth = 100;
+        ck_assert_int_eq(parley_data_decode(codec_root, &zoo_node_type, data, len, &codec, &v),
+                         PARLEY_OK);
+        talloc_free(v);
+    }
     talloc_free(data);
     talloc_free(ok);
     talloc_free(deep);
@@ -227,11 +237,14 @@ END_TEST
 
 /* ---- prefixes and bit flips -------------------------------------------------------- */
 
-static void check_prefixes(const parley_type *t, const uint8_t *data, size_t len)
+static void check_prefixes(const parley_type *t, const uint8_t *data, size_t len,
+                           bool compact)
 {
+    parley_codec codec = codec_mode(NULL, compact);
+
     for (size_t n = 0; n < len; n++) {
         void *v = NULL;
-        parley_status st = parley_data_decode(codec_root, t, data, n, NULL, &v);
+        parley_status st = parley_data_decode(codec_root, t, data, n, &codec, &v);
         ck_assert_msg(st == PARLEY_ERR_MALFORMED, "prefix %zu of %zu: %s", n, len,
                       parley_status_name(st));
         ck_assert_ptr_null(v);
@@ -240,10 +253,12 @@ static void check_prefixes(const parley_type *t, const uint8_t *data, size_t len
 }
 
 static void check_flips(const parley_type *t, const uint8_t *data, size_t len,
-                        parley_codec *codec)
+                        const parley_codec *codec_in, bool compact)
 {
     uint8_t *copy = talloc_memdup(codec_root, data, len);
     size_t ok = 0;
+    parley_codec mode = codec_mode(codec_in, compact);
+    parley_codec *codec = codec_in != NULL || compact ? &mode : NULL;
 
     for (size_t bit = 0; bit < len * 8; bit++) {
         void *v = NULL;
@@ -251,7 +266,7 @@ static void check_flips(const parley_type *t, const uint8_t *data, size_t len,
         copy[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         st = parley_data_decode(codec_root, t, copy, len, codec, &v);
         ck_assert_msg(st == PARLEY_OK || st == PARLEY_ERR_MALFORMED ||
-                      (codec != NULL && st == PARLEY_ERR_INVALID_HANDLE),
+                      (codec_in != NULL && st == PARLEY_ERR_INVALID_HANDLE),
                       "bit %zu: %s (%s)", bit, parley_status_name(st), parley_error_message());
         if (st == PARLEY_OK) {
             ok++;
@@ -264,8 +279,10 @@ static void check_flips(const parley_type *t, const uint8_t *data, size_t len,
     talloc_free(copy);
 }
 
+/* Every prefix and bit flip, in both decode modes (_i: 1 = compact). */
 START_TEST(test_prefixes_and_flips)
 {
+    bool compact = _i == 1;
     zoo_all *a = codec_test_rich_all(NULL);
     zoo_node *tree = codec_test_node_tree(NULL, 2, 3);
     zoo_res r = { codec_test_handle(7), codec_test_handle(8), 5 };
@@ -279,17 +296,17 @@ START_TEST(test_prefixes_and_flips)
     codec.max_fds = 2;
 
     data = codec_encode_ok(&zoo_all_type, a, NULL, &len);
-    check_prefixes(&zoo_all_type, data, len);
-    check_flips(&zoo_all_type, data, len, NULL);
+    check_prefixes(&zoo_all_type, data, len, compact);
+    check_flips(&zoo_all_type, data, len, NULL, compact);
     talloc_free(data);
 
     data = codec_encode_ok(&zoo_node_type, tree, NULL, &len);
-    check_prefixes(&zoo_node_type, data, len);
-    check_flips(&zoo_node_type, data, len, NULL);
+    check_prefixes(&zoo_node_type, data, len, compact);
+    check_flips(&zoo_node_type, data, len, NULL, compact);
     talloc_free(data);
 
     data = codec_encode_ok(&zoo_res_type, &r, &codec, &len);
-    check_flips(&zoo_res_type, data, len, &codec);
+    check_flips(&zoo_res_type, data, len, &codec, compact);
     talloc_free(data);
     talloc_free(a);
     talloc_free(tree);
@@ -436,11 +453,10 @@ END_TEST
 
 void codec_add_error_tests(TCase *tc)
 {
-    tcase_add_loop_test(tc, test_malformed_table, 0,
-                        (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+    tcase_add_loop_test(tc, test_malformed_table, 0, 2 * (int)N_BAD_CASES);
     tcase_add_test(tc, test_malformed_bool_and_unsupported);
     tcase_add_test(tc, test_depth_cap);
-    tcase_add_test(tc, test_prefixes_and_flips);
+    tcase_add_loop_test(tc, test_prefixes_and_flips, 0, 2);
     tcase_add_test(tc, test_encode_errors);
     tcase_add_test(tc, test_encode_to_buffer_sizes);
     tcase_add_test(tc, test_error_descriptors_check);

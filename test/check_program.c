@@ -200,8 +200,9 @@ END_TEST
  * status, same message, equal values with the same number of chunks; on
  * failure nothing left. */
 static void assert_same_decode(const parley_type *t, const uint8_t *data, size_t len,
-                               const char *what)
+                               const char *what, bool compact)
 {
+    parley_codec codec = PARLEY_CODEC_INIT;
     void *mem = talloc_new(root);
     void *va = NULL, *vb = NULL;
     void *ia = talloc_zero_size(mem, t->size), *ib = talloc_zero_size(mem, t->size);
@@ -211,16 +212,17 @@ static void assert_same_decode(const parley_type *t, const uint8_t *data, size_t
 
     ck_assert_ptr_nonnull(ia);
     ck_assert_ptr_nonnull(ib);
+    codec.flags = compact ? PARLEY_DECODE_COMPACT : 0;
     parley__prog_enabled = false;
-    sa = parley_data_decode(mem, t, data, len, NULL, &va);
+    sa = parley_data_decode(mem, t, data, len, &codec, &va);
     snprintf(ma, sizeof(ma), "%s", sa == PARLEY_OK ? "" : parley_error_message());
-    ja = parley_data_decode_into(ca, t, data, len, NULL, ia);
+    ja = parley_data_decode_into(ca, t, data, len, &codec, ia);
     parley__prog_enabled = true;
-    sb = parley_data_decode(mem, t, data, len, NULL, &vb);
+    sb = parley_data_decode(mem, t, data, len, &codec, &vb);
     snprintf(mb, sizeof(mb), "%s", sb == PARLEY_OK ? "" : parley_error_message());
     ck_assert_msg(sa == sb && strcmp(ma, mb) == 0, "%s %s: walk %s \"%s\", program %s \"%s\"",
                   t->name, what, parley_status_name(sa), ma, parley_status_name(sb), mb);
-    jb = parley_data_decode_into(cb, t, data, len, NULL, ib);
+    jb = parley_data_decode_into(cb, t, data, len, &codec, ib);
     ck_assert_msg(ja == sa && jb == sb, "%s %s: decode_into %s by walk, %s by program", t->name,
                   what, parley_status_name(ja), parley_status_name(jb));
     if (sa == PARLEY_OK) {
@@ -241,10 +243,12 @@ static void assert_same_decode(const parley_type *t, const uint8_t *data, size_t
 }
 
 /* Random values of every zoo type, and every prefix and single-bit flip of
- * their encodings: the program decodes as the walk does. */
+ * their encodings: the program decodes as the walk does, in both decode
+ * modes (odd _i: compact). */
 START_TEST(test_decode_same)
 {
-    const parley_type *t = zoo_types[_i];
+    const parley_type *t = zoo_types[_i / 2];
+    bool compact = _i % 2 == 1;
 
     if (parley__prog_get(t) == NULL)
         return;
@@ -260,16 +264,16 @@ START_TEST(test_decode_same)
         ck_assert_ptr_nonnull(v);
         ck_assert_int_eq(parley_data_encode(mem, t, v, &none, &data, &len), PARLEY_OK);
         snprintf(what, sizeof(what), "seed %llu", (unsigned long long)seed);
-        assert_same_decode(t, data, len, what);
+        assert_same_decode(t, data, len, what, compact);
         if (seed <= 4 && len <= 512) {
             for (size_t n = 0; n < len; n++) {
                 snprintf(what, sizeof(what), "seed %llu prefix %zu", (unsigned long long)seed, n);
-                assert_same_decode(t, data, n, what);
+                assert_same_decode(t, data, n, what, compact);
             }
             for (size_t bit = 0; bit < len * 8; bit++) {
                 data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
                 snprintf(what, sizeof(what), "seed %llu flip %zu", (unsigned long long)seed, bit);
-                assert_same_decode(t, data, len, what);
+                assert_same_decode(t, data, len, what, compact);
                 data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
             }
         }
@@ -426,7 +430,7 @@ Suite *parley_program_suite(void)
     tcase_add_loop_test(tc, test_random_values_same_bytes, 0, (int)zoo_n_types);
     tcase_add_test(tc, test_errors_same_messages);
     tcase_add_test(tc, test_text_checks);
-    tcase_add_loop_test(tc, test_decode_same, 0, (int)zoo_n_types);
+    tcase_add_loop_test(tc, test_decode_same, 0, 2 * (int)zoo_n_types);
     tcase_add_test(tc, test_threads_compile_at_once);
     suite_add_tcase(s, tc);
     return s;

@@ -18,5 +18,6 @@ Suite *parley_sessions_suite(void);
 Suite *parley_handles_suite(void);
 Suite *parley_fds_suite(void);
 Suite *parley_spawn_suite(void);
+Suite *parley_calls_suite(void);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -57,6 +58,10 @@ static parley_method v1_methods[] = {
     M(TP_NOTES, "notes", int_type, &int_type, 0),
     M(TP_CALLBACK, "callback", int_type, &int_type, 0),
     M(TP_DIE, "die", int_type, &int_type, 0),
+    M(TP_PEND, "pend", sleep_type, &tag_type, 0),
+    M(TP_CANCELS, "cancels", int_type, &int_type, 0),
+    M(TP_REMOTE, "remote", int_type, &int_type, 0),
+    M(TP_PEND_NOW, "pend_now", int_type, &int_type, 0),
 };
 static parley_method v2_methods[] = {
     M(TP_ECHO, "echo", echo_type, &echo_type, 0),
@@ -68,6 +73,10 @@ static parley_method v2_methods[] = {
     M(TP_CALLBACK, "callback", int_type, &int_type, 0),
     M(TP_DIE, "die", int_type, &int_type, 0),
     M(9, "twice", int_type, &int_type, 0),
+    M(TP_PEND, "pend", sleep_type, &tag_type, 0),
+    M(TP_CANCELS, "cancels", int_type, &int_type, 0),
+    M(TP_REMOTE, "remote", int_type, &int_type, 0),
+    M(TP_PEND_NOW, "pend_now", int_type, &int_type, 0),
 };
 static parley_method add64_methods[] = {
     M(TP_ECHO, "echo", echo_type, &echo_type, 0),
@@ -188,6 +197,91 @@ static parley_status h_die(parley_call *call, const void *in, void *out, void *d
     _exit(3);
 }
 
+/* ---- issue 5, calls ---- */
+
+static atomic_int cancels_run;
+
+typedef struct pend_job {
+    parley_call *call;
+    tp_tag *out;
+    uint32_t ms, tag;
+} pend_job;
+
+static void *pend_thread(void *p)
+{
+    pend_job *job = p;
+
+    usleep(job->ms * 1000u);
+    if (job->tag % 2 == 1) {
+        parley_call_set_remote_error(job->call, (int32_t)job->tag, "odd tag %u", job->tag);
+        parley_call_complete(job->call, PARLEY_ERR_REMOTE);
+    } else {
+        job->out->tag = job->tag;
+        parley_call_complete(job->call, PARLEY_OK);
+    }
+    free(job);
+    return NULL;
+}
+
+/* ms 0: the call waits for its cancellation; otherwise the thread completes
+ * it and the cancel function only counts. */
+static void pend_cancel(parley_call *call, void *data)
+{
+    atomic_fetch_add(&cancels_run, 1);
+    if (data == NULL)
+        parley_call_complete(call, PARLEY_ERR_CANCELLED);
+}
+
+static parley_status h_pend(parley_call *call, const void *in, void *out, void *data)
+{
+    const tp_sleep *req = in;
+    pend_job *job;
+    pthread_t t;
+
+    (void)data;
+    if (req->ms == 0)
+        return parley_call_pend(call, pend_cancel, NULL);
+    job = malloc(sizeof(*job));
+    if (job == NULL)
+        return PARLEY_ERR_NOMEM;
+    *job = (pend_job){ call, out, req->ms, req->tag };
+    parley_call_pend(call, pend_cancel, job);
+    if (pthread_create(&t, NULL, pend_thread, job) != 0) {
+        free(job);
+        parley_call_complete(call, PARLEY_ERR_NOMEM);
+        return PARLEY_PENDING;
+    }
+    pthread_detach(t);
+    return PARLEY_PENDING;
+}
+
+static parley_status h_cancels(parley_call *call, const void *in, void *out, void *data)
+{
+    (void)call; (void)in; (void)data;
+    ((tp_int *)out)->v = atomic_load(&cancels_run);
+    return PARLEY_OK;
+}
+
+static parley_status h_remote(parley_call *call, const void *in, void *out, void *data)
+{
+    int32_t v = ((const tp_int *)in)->v;
+
+    (void)out; (void)data;
+    if (v != 0)
+        parley_call_set_remote_error(call, v, "refused %d", (int)v);
+    return PARLEY_ERR_REMOTE;
+}
+
+static parley_status h_pend_now(parley_call *call, const void *in, void *out, void *data)
+{
+    parley_status st = parley_call_pend(call, NULL, NULL);
+
+    (void)data;
+    ((tp_int *)out)->v = ((const tp_int *)in)->v + 1;
+    parley_call_complete(call, PARLEY_OK);
+    return st;
+}
+
 parley_status tp_serve(parley_peer *peer)
 {
     static const parley_dispatch table[] = {
@@ -200,8 +294,17 @@ parley_status tp_serve(parley_peer *peer)
         { TP_CALLBACK, h_callback, PARLEY_BLOCKING },
         { TP_DIE, h_die, PARLEY_BLOCKING },
     };
+    static const parley_dispatch calls_table[] = {
+        { TP_PEND, h_pend, PARLEY_NONBLOCKING },
+        { TP_CANCELS, h_cancels, PARLEY_NONBLOCKING },
+        { TP_REMOTE, h_remote, PARLEY_BLOCKING },
+        { TP_PEND_NOW, h_pend_now, PARLEY_BLOCKING },
+    };
+    parley_status st = parley_peer_add_dispatch(peer, table, PARLEY__COUNT(table), NULL);
 
-    return parley_peer_add_dispatch(peer, table, PARLEY__COUNT(table), NULL);
+    if (st == PARLEY_OK)
+        st = parley_peer_add_dispatch(peer, calls_table, PARLEY__COUNT(calls_table), NULL);
+    return st;
 }
 
 parley_status tp_serve_client(parley_peer *peer)

@@ -15,7 +15,16 @@ enum {
     TP_NOTE = 5,      /* oneway: counts notes */
     TP_NOTES = 6,     /* returns the number of notes seen */
     TP_CALLBACK = 7,  /* calls ADD(n, n) back on the caller's session, returns it + 1 */
-    TP_DIE = 8        /* the server process exits at once */
+    TP_DIE = 8,       /* the server process exits at once */
+    /* Issue 5, calls (ids 20..29). */
+    TP_PEND = 20,     /* non-blocking, tp_sleep: pends; ms 0: completes only when
+                       * cancelled (CANCELLED); else a thread completes it after
+                       * ms (odd tag: application error code tag, else tag) */
+    TP_CANCELS = 21,  /* returns how many cancel functions ran */
+    TP_REMOTE = 22,   /* blocking, tp_int: application error code v ("refused v");
+                       * v 0: returns REMOTE without setting one */
+    TP_PEND_NOW = 23  /* blocking, tp_int: pends and completes inside the handler
+                       * with v + 1 */
 };
 
 typedef struct tp_echo { char *text; parley_bytes data; } tp_echo;

@@ -33,7 +33,8 @@ has() {
 
 expect 0 codec --time 0.01 --runs 3
 for pat in '^(a) bytes' '^(b) points' '^(c) dirent' '^cpu: pinned to CPU [0-9]' \
-           '^  encode  parley ' '^  decode  parley ' '^  copy    memcpy ' '^targets'; do
+           '^  encode  parley ' '^  decode  parley ' '^  decode  parley-compact ' \
+           '^  copy    memcpy ' '^targets' '^  (c) decode: parley-compact >= '; do
     has "$pat"
 done
 # XDR rows exactly when built with XDR; otherwise the output says they are omitted.

@@ -88,6 +88,9 @@ typedef struct bench_subject {
     size_t wire_len;          /**< bytes of one encoding */
     const uint8_t *wire;      /**< one encoding (lives as long as arg) */
     size_t decode_allocs;     /**< allocations one decode makes; 0 = not known */
+    bench_op_fn decode_compact;   /**< a second decode mode (Parley's
+                                       PARLEY_DECODE_COMPACT), or NULL */
+    size_t decode_compact_allocs; /**< allocations one such decode makes */
 } bench_subject;
 
 /**

@@ -14,6 +14,7 @@
 #include <talloc.h>
 
 #include "parley/status.h"
+#include "parley/protocol.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,7 +34,8 @@ typedef void (*parley_call_done_fn)(parley_call *call, parley_status status, voi
 
 /**
  * A method handler.  `in` is the decoded request (valid until the call
- * completes); `out` is a zeroed reply struct owned by the call: allocate what
+ * completes; decoded with PARLEY_DECODE_COMPACT, so its strings and blobs
+ * are not talloc chunks of their own: copy what you keep); `out` is a zeroed reply struct owned by the call: allocate what
  * it points to under `out` itself (talloc_strdup(out, ...)).  Return PARLEY_OK
  * to send the reply, PARLEY_PENDING after parley_call_pend() to complete later,
  * or an error status that the caller receives.  For a oneway method `out` is
@@ -109,6 +111,160 @@ PARLEY_PUBLIC void parley_call_release(parley_call *call);
  * Ownership: borrowed; valid while the call is.  Errors: none.
  */
 PARLEY_PUBLIC parley_session *parley_call_get_session(parley_call *call);
+
+/* ---- asynchronous handlers, application errors, cancellation, timeouts ---- */
+
+/**
+ * Cancel function of a pended incoming call.  Runs at most once, when the
+ * caller cancels the call (a CANCEL frame: the caller's parley_call_cancel()
+ * or its deadline) or the session ends while the call is pended and not yet
+ * completed: on the peer's I/O thread, or on the handler's thread right
+ * after the handler returned if the cancel came while it ran.  It must not
+ * block.  It never runs once parley_call_complete() was called.  The call
+ * still has to be completed with parley_call_complete() (from the cancel
+ * function itself or later; PARLEY_ERR_CANCELLED is the usual status).
+ */
+typedef void (*parley_call_cancel_fn)(parley_call *call, void *data);
+
+/**
+ * @brief In a handler: complete the call later.
+ *
+ * The handler returns the value returned here (PARLEY_PENDING).  From then on
+ * the call completes only through parley_call_complete(), which any thread
+ * may call, once; until then `in` and `out` stay valid.  The reply is sent
+ * after both the handler has returned and parley_call_complete() ran, in
+ * either order.
+ *
+ * @param[in] call the incoming call, from inside its handler
+ * @param[in] cancel run if the caller cancels (may be NULL)
+ * @param[in] data passed to cancel
+ * @return PARLEY_PENDING; INVALID_ARGUMENT (NULL, or an outgoing call);
+ *         INVALID_STATE (pended already, or not in its handler).
+ *
+ * Ownership: data is borrowed until the cancel function ran or the call
+ * completed.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_call_pend(parley_call *call, parley_call_cancel_fn cancel,
+                                             void *data);
+
+/**
+ * @brief Complete a pended incoming call: send its reply with status.
+ *
+ * With PARLEY_OK the reply is `out` as filled so far; with PARLEY_ERR_REMOTE
+ * the error set with parley_call_set_remote_error(); any other status is
+ * sent as it is.  Any thread; exactly once per pended call.  After it the
+ * call handle must not be used (it is freed once the handler has returned).
+ *
+ * @param[in] call a call pended with parley_call_pend()
+ * @param[in] status the call's outcome
+ * @return PARLEY_OK (the reply is on its way or, the session being gone,
+ *         dropped); INVALID_ARGUMENT (NULL, outgoing); INVALID_STATE (not
+ *         pended, or completed already while the handler still runs).
+ *
+ * Ownership: the call and its request and reply are freed by the runtime.
+ * Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_call_complete(parley_call *call, parley_status status);
+
+/**
+ * @brief Fail an incoming call with an application error.
+ *
+ * Sets the code and message the caller will read with
+ * parley_call_get_remote_error(); the handler then returns (or completes
+ * with) PARLEY_ERR_REMOTE.  A later call replaces the earlier error.  A
+ * handler that returns PARLEY_ERR_REMOTE without setting one sends code 0
+ * and a sentence naming the method.
+ *
+ * @param[in] call the incoming call (in its handler, or pended)
+ * @param[in] code application-defined
+ * @param[in] fmt printf format of the message
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL, outgoing call); NOMEM.
+ *
+ * Ownership: the message is copied into the call.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_call_set_remote_error(parley_call *call, int32_t code,
+                                                         const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/**
+ * @brief The application error of an outgoing call that completed with
+ *        PARLEY_ERR_REMOTE.
+ * @param[in] call the call
+ * @param[out] ret_code the code (may be NULL), set only on success
+ * @param[out] ret_message the message (may be NULL), set only on success
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL call, incoming call);
+ *         INVALID_STATE (the call is outstanding, or its last completion was
+ *         not REMOTE).
+ *
+ * Ownership: the message belongs to the call and lives until the call is
+ * dispatched again or released.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_call_get_remote_error(parley_call *call, int32_t *ret_code,
+                                                         const char **ret_message);
+
+/**
+ * @brief Cancel an outstanding outgoing call.
+ *
+ * The call completes with PARLEY_ERR_CANCELLED at once: an asynchronous
+ * call's done callback runs on this thread before this returns; a
+ * synchronous caller blocked in parley_call_dispatch() (on another thread)
+ * returns CANCELLED once it wakes, i.e. at once when it waits for the I/O
+ * thread, otherwise when the connection next delivers a frame or at the
+ * call's deadline.  A CANCEL frame tells the other end, which runs the
+ * pended call's cancel function; its late reply is dropped.
+ *
+ * @param[in] call an outstanding outgoing call (not oneway)
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL, incoming call); INVALID_STATE
+ *         (not outstanding, or completing right now).
+ *
+ * Ownership: the call stays acquired.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_call_cancel(parley_call *call);
+
+/** parley_call_set_timeout(): use the peer's PARLEY_TIMEOUT_CALL. */
+#define PARLEY_TIMEOUT_DEFAULT (-1)
+
+/**
+ * @brief Set the deadline of this call's next dispatches.
+ *
+ * When it passes, the call completes with PARLEY_ERR_TIMEOUT (a synchronous
+ * caller returns, an asynchronous call's callback runs on the I/O thread)
+ * and a CANCEL frame goes to the other end.  Oneway calls ignore it.
+ *
+ * @param[in] call an outgoing call, not outstanding
+ * @param[in] ms milliseconds from dispatch, 0 for none, or
+ *            PARLEY_TIMEOUT_DEFAULT (the initial value: the peer's
+ *            PARLEY_TIMEOUT_CALL, see parley_peer_set_timeout())
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL, incoming, ms out of range);
+ *         INVALID_STATE (outstanding).
+ *
+ * Ownership: nothing allocated.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_call_set_timeout(parley_call *call, int64_t ms);
+
+/**
+ * @brief The method of a call (for logging and trace functions).
+ * @param[in] call the call
+ * @return the method; NULL for NULL or an outgoing call never dispatched.
+ *
+ * Ownership: borrowed from the protocol.  Errors: none.
+ */
+PARLEY_PUBLIC const parley_method *parley_call_get_method(parley_call *call);
+
+/** Which way a call goes. */
+typedef enum parley_call_direction {
+    PARLEY_CALL_OUTGOING, /**< dispatched by this peer */
+    PARLEY_CALL_INCOMING  /**< handled by this peer */
+} parley_call_direction;
+
+/**
+ * @brief Whether a call is outgoing or incoming.
+ * @param[in] call the call (not NULL)
+ * @return PARLEY_CALL_OUTGOING or PARLEY_CALL_INCOMING (OUTGOING for NULL).
+ *
+ * Ownership: none.  Errors: none.
+ */
+PARLEY_PUBLIC parley_call_direction parley_call_get_direction(parley_call *call);
 
 #ifdef __cplusplus
 }

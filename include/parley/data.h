@@ -60,10 +60,39 @@ typedef struct parley_codec {
     int *fds;                           /**< fd array (see above); NULL: fds unsupported */
     size_t n_fds;                       /**< encode: out; decode: in */
     size_t max_fds;                     /**< encode: capacity of fds */
+    unsigned flags;                     /**< PARLEY_DECODE_* bits; 0 = defaults.
+                                             Decode rejects unknown bits; encode
+                                             ignores them */
 } parley_codec;
 
 /** Zero initialiser for ::parley_codec. */
-#define PARLEY_CODEC_INIT { 0, NULL, NULL, NULL, 0, 0 }
+#define PARLEY_CODEC_INIT { 0, NULL, NULL, NULL, 0, 0, 0 }
+
+/**
+ * parley_codec.flags: compact decode.  Decode carves the graph's strings and
+ * blobs, and its sequence arrays and optionals up to 16 KiB each, out of a
+ * few arena chunks instead of making each of them its own talloc chunk.
+ * Faster (a value with many strings is a small constant number of chunks),
+ * at the price of what the pointers inside the graph are:
+ *
+ * - One talloc_free() of the top object (parley_data_decode()) still
+ *   releases everything, and with parley_data_decode_into() freeing mem_ctx
+ *   does.  Only the top object is a talloc chunk you may use.
+ * - No pointer inside the graph (a string, a blob's data, a sequence's items,
+ *   an optional's target) is a talloc chunk, or one you may rely on: never
+ *   talloc_free(), talloc_steal(), talloc_realloc() or talloc_reference() it,
+ *   nor hang children under it, nor ask talloc_get_size() or
+ *   talloc_get_name() of it.  Copy what you keep past the value's life
+ *   (talloc_strdup(), parley_data_copy()).
+ * - The arena is sized from the input (up to about its length more than the
+ *   value needs, plus up to 16 KiB), and its memory is released only with
+ *   the whole value: for a large input whose value holds few strings or
+ *   blobs, compact mode can hold up to twice the memory.
+ *
+ * Everything else is as in the default mode: the same checks, statuses and
+ * messages, nothing left allocated on failure, fds and handles.
+ */
+#define PARLEY_DECODE_COMPACT 0x1u
 
 /**
  * @brief The number of bytes parley_data_encode() would produce.
@@ -153,8 +182,12 @@ PARLEY_PUBLIC parley_status parley_data_encode_to(const parley_type *type, const
  * hangs under the object that holds it); one talloc_free() releases it.
  * For a small input the top object is a talloc pool the graph is carved
  * from: a piece stolen out of the graph keeps the pool's memory until that
- * piece is freed too.  Nothing is left allocated on failure.  Errors: as
- * above, with the field path in parley_error_message().
+ * piece is freed too.  With PARLEY_DECODE_COMPACT in codec->flags only the
+ * top object is a talloc chunk: the pointers inside the graph point into
+ * arena chunks under it and must not be passed to talloc (see
+ * PARLEY_DECODE_COMPACT).  Nothing is left allocated on failure.  Errors: as
+ * above, with the field path in parley_error_message(); INVALID_ARGUMENT for
+ * unknown bits in codec->flags.
  */
 PARLEY_PUBLIC parley_status parley_data_decode(TALLOC_CTX *mem_ctx, const parley_type *type,
                                                const void *data, size_t len,
@@ -175,7 +208,10 @@ PARLEY_PUBLIC parley_status parley_data_decode(TALLOC_CTX *mem_ctx, const parley
  * @return as parley_data_decode().
  *
  * Ownership: what value points to directly is a talloc child of mem_ctx
- * (deeper things hang under their holders, as in parley_data_decode()).  On
+ * (deeper things hang under their holders, as in parley_data_decode()).
+ * With PARLEY_DECODE_COMPACT, the graph lives in arena chunks under mem_ctx
+ * that are not the pointers in value: release it by freeing mem_ctx (best a
+ * context of its own), and pass no pointer of the graph to talloc.  On
  * failure nothing is left allocated and value is all zero.  Errors: as
  * parley_data_decode().
  */

@@ -271,6 +271,14 @@ typedef enum parley_timeout {
  * the other end (default 0: calls wait for their reply as long as the session
  * lives).  May be changed at any time; calls already outstanding keep theirs.
  *
+ * PARLEY_TIMEOUT_ESTABLISH (default none on the server): an incoming
+ * connection whose HELLO has not come within it is closed with a BYE
+ * TIMEOUT; it also bounds how long parley_peer_connect() waits for the
+ * server's HELLO (10 s when unset).  PARLEY_TIMEOUT_IDLE (default none): a
+ * session with no call running or awaited and no frame for this long is
+ * closed with a BYE TIMEOUT; the client sees it closed and must connect
+ * again (see doc/runtime.md).
+ *
  * @param[in] peer the peer
  * @param[in] which the timeout
  * @param[in] ms milliseconds, 0 for none, at most one day
@@ -451,6 +459,54 @@ PARLEY_PUBLIC parley_status parley_peer_spawn(parley_peer *peer, char *const arg
  */
 PARLEY_PUBLIC parley_status parley_peer_serve_spawned(parley_peer *peer, int argc, char **argv,
                                                       int *ret_exit_status);
+
+/**
+ * Exception function: an unexpected error on a session (a malformed or
+ * oversized frame, a broken connection, a handler's reply that does not
+ * encode, a handler returning PENDING without pending).  Runs on the I/O
+ * thread or on the thread that met the error, with no lock held; it must
+ * not block.  session is borrowed for the call only; message is a sentence.
+ */
+typedef void (*parley_exception_fn)(parley_peer *peer, parley_session *session,
+                                    parley_status status, const char *message, void *data);
+
+/**
+ * @brief Set the peer's exception function (default: none).
+ * @param[in] peer the peer, not yet started
+ * @param[in] fn the function, or NULL for none
+ * @param[in] data passed to fn
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer); INVALID_STATE (started).
+ *
+ * Ownership: data is borrowed for the peer's life.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_exception_function(parley_peer *peer,
+                                                               parley_exception_fn fn,
+                                                               void *data);
+
+/**
+ * Trace function: a call begins (status PARLEY_OK) or ends (its final
+ * status).  Read the method with parley_call_get_method() and the direction
+ * with parley_call_get_direction().  An outgoing call begins when it is sent
+ * and ends when it completes (reply, failure, cancel, timeout); an incoming
+ * call begins before its handler runs and ends when its reply is sent (a
+ * oneway call when its handler returns).  Runs on the thread where that
+ * happens, with no lock held; it must be quick and must not block.
+ */
+typedef void (*parley_trace_fn)(parley_call *call, parley_status status, void *data);
+
+/**
+ * @brief Set the peer's trace functions (default: none, and no cost).
+ * @param[in] peer the peer, not yet started
+ * @param[in] begin run when a call begins (may be NULL)
+ * @param[in] end run when a call ends (may be NULL)
+ * @param[in] data passed to both
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer); INVALID_STATE (started).
+ *
+ * Ownership: data is borrowed for the peer's life.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_trace_functions(parley_peer *peer,
+                                                            parley_trace_fn begin,
+                                                            parley_trace_fn end, void *data);
 
 #ifdef __cplusplus
 }

@@ -3,8 +3,8 @@
  * are normal outcomes; a crash, a leak, or a decoded value that does not
  * re-encode to the very same bytes is a bug (the encoding is canonical).
  * Every input is also decoded by the generic walk with the compiled programs
- * (lib/program.h) switched off: the two must agree on the status, the error
- * message and the value. */
+ * (lib/program.h) switched off, and in compact mode (PARLEY_DECODE_COMPACT)
+ * by both: all must agree on the status, the error message and the value. */
 #include "config.h"
 
 #include <stdint.h>
@@ -55,6 +55,22 @@ static void decode_one(const parley_type *type, const uint8_t *data, size_t size
         if (st == PARLEY_OK && !parley_data_equal(type, value, walked))
             abort();
         talloc_free(walked);
+        /* and in compact mode, by program and by walk */
+        dec.flags = PARLEY_DECODE_COMPACT;
+        for (int programs = 1; programs >= 0; programs--) {
+            void *compact = NULL;
+            parley__prog_enabled = programs != 0;
+            wst = parley_data_decode(root, type, data, size, &dec, &compact);
+            parley__prog_enabled = true;
+            if (wst != st || (st != PARLEY_OK && strcmp(msg, parley_error_message()) != 0))
+                abort();
+            if (st == PARLEY_OK && !parley_data_equal(type, value, compact))
+                abort();
+            if (st != PARLEY_OK && compact != NULL)
+                abort();
+            talloc_free(compact);
+        }
+        dec.flags = 0;
     }
     if (st == PARLEY_OK) {
         uint8_t *again = NULL;
