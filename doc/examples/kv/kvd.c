@@ -569,12 +569,6 @@ static const kv_handlers handlers = {
     .log = { do_log, PARLEY_NONBLOCKING },
 };
 
-static int fail(const char *what, parley_status st)
-{
-    fprintf(stderr, "kvd: %s: %s: %s\n", what, parley_status_name(st), parley_error_message());
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
@@ -583,9 +577,9 @@ int main(int argc, char **argv)
     size_t n_endpoints = 0;
     unsigned workers = 4;
     parley_peer *peer;
-    parley_status st;
+    parley_status st = PARLEY_ERR_NOMEM;
     sigset_t stop;
-    int opt, sig, ret = 1;
+    int opt, sig;
 
     while ((opt = getopt(argc, argv, "l:w:h")) != -1) {
         switch (opt) {
@@ -598,11 +592,14 @@ int main(int argc, char **argv)
             break;
         default:
             fprintf(stderr, "usage: kvd [-l ENDPOINT]... [-w WORKERS]\n");
+            talloc_free(mem);
             return opt == 'h' ? 0 : 2;
         }
     }
     if (n_endpoints == 0)
         endpoints[n_endpoints++] = "unix:kvd.sock";
+    if (k == NULL)
+        goto done;
     pthread_mutex_init(&k->lock, NULL);
 
     /* SIGINT and SIGTERM are taken by sigwait() below: block them before any
@@ -614,7 +611,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if ((st = parley_peer_new(mem, &kv_protocol, &peer)) != PARLEY_OK)
-        return fail("parley_peer_new", st);
+        goto done;
     /* Limits and timeouts: a few clients, bounded work per client. */
     if ((st = parley_peer_set_workers(peer, workers)) != PARLEY_OK ||
         (st = parley_peer_set_max_clients(peer, 64)) != PARLEY_OK ||
@@ -626,17 +623,18 @@ int main(int argc, char **argv)
         (st = parley_peer_set_timeout(peer, PARLEY_TIMEOUT_ESTABLISH, 5000)) != PARLEY_OK ||
         (st = parley_peer_set_timeout(peer, PARLEY_TIMEOUT_IDLE, 600000)) != PARLEY_OK ||
         (st = parley_peer_set_timeout(peer, PARLEY_TIMEOUT_CALL, 2000)) != PARLEY_OK)
-        goto done_fail;
+        goto done;
+    /* Hooks: per-session data with credentials, a log line per call. */
     if ((st = parley_peer_set_session_functions(peer, session_new, session_end, k)) != PARLEY_OK ||
         (st = parley_peer_set_trace_functions(peer, NULL, trace_end, NULL)) != PARLEY_OK ||
         (st = parley_peer_set_exception_function(peer, exception, NULL)) != PARLEY_OK ||
         (st = kv_register(peer, &handlers, k)) != PARLEY_OK)
-        goto done_fail;
+        goto done;
     for (size_t i = 0; i < n_endpoints; i++)
         if ((st = parley_peer_add_listen_endpoint(peer, endpoints[i], 0600)) != PARLEY_OK)
-            goto done_fail;
+            goto done;
     if ((st = parley_peer_start_listen(peer)) != PARLEY_OK)
-        goto done_fail;
+        goto done;
     for (size_t i = 0; i < n_endpoints; i++) {
         char *where;
         if (parley_peer_get_listen_endpoint(peer, i, mem, &where) == PARLEY_OK)
@@ -646,11 +644,9 @@ int main(int argc, char **argv)
 
     sigwait(&stop, &sig);
     logf_("%s: stopping", strsignal(sig));
-    ret = 0;
-    goto done;
-done_fail:
-    ret = fail("setting up", st);
 done:
+    if (st != PARLEY_OK)
+        fprintf(stderr, "kvd: %s: %s\n", parley_status_name(st), parley_error_message());
     talloc_free(mem);   /* the peer: every session, listener and thread */
-    return ret;
+    return st == PARLEY_OK ? 0 : 1;
 }
