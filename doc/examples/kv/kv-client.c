@@ -207,7 +207,8 @@ static int cmd_snapshot(kv_client *c, char **args)
     close(fd);   /* the server has its own copy */
     if (st != PARLEY_OK)
         return failed(c, st);
-    printf("snapshot: %u entries written to %s\n", (unsigned)out->count, args[0]);
+    printf("snapshot: %u %s written to %s\n", (unsigned)out->count,
+           out->count == 1 ? "entry" : "entries", args[0]);
     return 0;
 }
 
