@@ -417,16 +417,26 @@ START_TEST(test_killed_client_handles)
         for (int i = 0; ok && i < 3; i++)
             if (call_add(s, i, i, &v) != PARLEY_OK)
                 ok = 0;
-        c = ok ? 'y' : 'n';
-        if (write(ready[1], &c, 1) != 1)
-            _exit(2);
+        {
+            /* 'y', or 'n' and the failure's sentence for the parent's assertion */
+            char msg[512];
+            int n = snprintf(msg, sizeof(msg), "%c%s", ok ? 'y' : 'n',
+                             ok ? "" : parley_error_message());
+            if (write(ready[1], msg, (size_t)n) != n)
+                _exit(2);
+        }
         for (;;)
             pause();
     }
     close(ready[1]);
-    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    {
+        char msg[512] = "";
+        ssize_t n = read(ready[0], msg, sizeof(msg) - 1);
+        ck_assert_int_ge(n, 1);
+        c = msg[0];
+        ck_assert_msg(c == 'y', "the client process failed: %s", msg + 1);
+    }
     close(ready[0]);
-    ck_assert_int_eq(c, 'y');
     ck_assert_int_eq(n_cleanup, 3);   /* the unregistered ones */
     /* The construct hook saw the client process's credentials. */
     ck_assert_int_eq(seen_creds_status, PARLEY_OK);
