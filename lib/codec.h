@@ -192,6 +192,28 @@ static inline uint64_t parley__get_u64(const uint8_t *p)
     return v;
 }
 
+/* An integer of w bytes (1, 2, 4 or 8) at p, sign-extended if sgn. */
+static inline int64_t parley__get_int(const uint8_t *p, size_t w, bool sgn)
+{
+    switch (w) {
+    case 1: return sgn ? (int64_t)(int8_t)p[0] : (int64_t)p[0];
+    case 2: { uint16_t x = parley__get_u16(p); return sgn ? (int64_t)(int16_t)x : (int64_t)x; }
+    case 4: { uint32_t x = parley__get_u32(p); return sgn ? (int64_t)(int32_t)x : (int64_t)x; }
+    default: return (int64_t)parley__get_u64(p);
+    }
+}
+
+/* Store the low w bytes (1, 2, 4 or 8) of v at p, little-endian. */
+static inline void parley__put_int(uint8_t *p, size_t w, uint64_t v)
+{
+    switch (w) {
+    case 1: p[0] = (uint8_t)v; break;
+    case 2: parley__put_u16(p, (uint16_t)v); break;
+    case 4: parley__put_u32(p, (uint32_t)v); break;
+    default: parley__put_u64(p, v); break;
+    }
+}
+
 /* Copy len bytes; short ones inline (no call): two overlapping moves cover
  * any length from 4 to 32, and neither reads outside src[0..len). */
 static inline void parley__copy_short(uint8_t *dst, const uint8_t *src, size_t len)

@@ -461,26 +461,9 @@ void parley__conn_do_close(parley__conn *conn, parley_status status, const char 
         return;
     }
     conn->closed = true;
-    if (bye && conn->fd >= 0 && !conn->writing) {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-
-        if (parley__conn_flush_locked(conn) && conn->head == NULL &&
-            parley__message_encode(NULL, why, &buf, &len) == PARLEY_OK) {
-            uint8_t hdr[PARLEY__FRAME_HEADER_SIZE];
-            parley__frame_header h = { (uint32_t)len, PARLEY__FRAME_BYE, 0, 0, 0,
-                                       (uint32_t)status };
-            struct iovec iov[2] = { { hdr, sizeof(hdr) }, { buf, len } };
-            struct msghdr msg;
-
-            parley__frame_pack(&h, hdr);
-            memset(&msg, 0, sizeof(msg));
-            msg.msg_iov = iov;
-            msg.msg_iovlen = 2;
-            (void)!sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        }
-        talloc_free(buf);
-    }
+    if (bye && conn->fd >= 0 && !conn->writing && parley__conn_flush_locked(conn) &&
+        conn->head == NULL)
+        parley__frame_send_bye(conn->fd, status, why);
     if (conn->fd >= 0 && conn->fd_users > 0) {
         /* Another thread polls the socket: wake it; it closes the fd when it
          * lets go (parley__conn_release_fd_locked()). */

@@ -222,12 +222,7 @@ static parley_status decode_union(dec *d, const parley_type *t, uint8_t *obj, vo
 
     if (st != PARLEY_OK)
         return st;
-    switch (w) {
-    case 1: v = sgn ? (int64_t)(int8_t)d->p[0] : (int64_t)d->p[0]; break;
-    case 2: { uint16_t x = parley__get_u16(d->p); v = sgn ? (int64_t)(int16_t)x : (int64_t)x; break; }
-    case 4: { uint32_t x = parley__get_u32(d->p); v = sgn ? (int64_t)(int32_t)x : (int64_t)x; break; }
-    default: v = (int64_t)parley__get_u64(d->p); break;
-    }
+    v = parley__get_int(d->p, w, sgn);
     arm = parley__union_arm(t, v);
     if (arm == NULL)
         return FAIL(d, PARLEY_ERR_MALFORMED, path, "discriminator %lld is not a declared arm",

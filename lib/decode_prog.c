@@ -114,12 +114,7 @@ static parley_status drun_union(dec *d, const parley_type *t, const parley__prog
 
     if (remain(d) < w)
         return PARLEY_ERR_MALFORMED;
-    switch (w) {
-    case 1: v = sgn ? (int64_t)(int8_t)d->p[0] : (int64_t)d->p[0]; break;
-    case 2: { uint16_t x = parley__get_u16(d->p); v = sgn ? (int64_t)(int16_t)x : (int64_t)x; break; }
-    case 4: { uint32_t x = parley__get_u32(d->p); v = sgn ? (int64_t)(int32_t)x : (int64_t)x; break; }
-    default: v = (int64_t)parley__get_u64(d->p); break;
-    }
+    v = parley__get_int(d->p, w, sgn);
     arm = parley__union_arm(t, v);
     if (arm == NULL || (dt->kind == PARLEY_KIND_ENUM && !parley__enum_has_value(dt, v)))
         return PARLEY_ERR_MALFORMED;

@@ -200,14 +200,8 @@ static parley_status encode_union(enc *e, const parley_type *t, const uint8_t *o
     st = reserve(e, path, w, &p);
     if (st != PARLEY_OK)
         return st;
-    if (p != NULL) {
-        switch (w) {
-        case 1: p[0] = (uint8_t)v; break;
-        case 2: parley__put_u16(p, (uint16_t)v); break;
-        case 4: parley__put_u32(p, (uint32_t)v); break;
-        default: parley__put_u64(p, (uint64_t)v); break;
-        }
-    }
+    if (p != NULL)
+        parley__put_int(p, w, (uint64_t)v);
     if (arm->type == NULL)
         return PARLEY_OK;
     node.name = arm->name != NULL ? arm->name : "default";
@@ -425,14 +419,8 @@ static parley_status run_union(enc *e, const parley_type *t, const parley__prog 
     st = reserve(e, NULL, w, &p);
     if (st != PARLEY_OK)
         return st;
-    if (p != NULL) {
-        switch (w) {
-        case 1: p[0] = (uint8_t)v; break;
-        case 2: parley__put_u16(p, (uint16_t)v); break;
-        case 4: parley__put_u32(p, (uint32_t)v); break;
-        default: parley__put_u64(p, (uint64_t)v); break;
-        }
-    }
+    if (p != NULL)
+        parley__put_int(p, w, (uint64_t)v);
     if (arm->type == NULL)
         return PARLEY_OK;
     sub = arms[arm == t->default_arm ? t->n_arms : (size_t)(arm - t->arms)];

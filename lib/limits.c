@@ -72,28 +72,13 @@ PARLEY_PUBLIC parley_status parley_peer_set_listen_backlog(parley_peer *peer, un
 static void send_busy(int fd, unsigned max_clients, unsigned backlog)
 {
     char why[160];
-    uint8_t *buf = NULL;
-    size_t len = 0;
     uint8_t junk[4096];
 
     for (int i = 0; i < 16 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
         ;
     snprintf(why, sizeof(why), "the server is busy: %u clients served and %u waiting",
              max_clients, backlog);
-    if (parley__message_encode(NULL, why, &buf, &len) == PARLEY_OK) {
-        uint8_t hdr[PARLEY__FRAME_HEADER_SIZE];
-        parley__frame_header h = { (uint32_t)len, PARLEY__FRAME_BYE, 0, 0, 0,
-                                   (uint32_t)PARLEY_ERR_BUSY };
-        struct iovec iov[2] = { { hdr, sizeof(hdr) }, { buf, len } };
-        struct msghdr msg;
-
-        parley__frame_pack(&h, hdr);
-        memset(&msg, 0, sizeof(msg));
-        msg.msg_iov = iov;
-        msg.msg_iovlen = 2;
-        (void)!sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    }
-    talloc_free(buf);
+    parley__frame_send_bye(fd, PARLEY_ERR_BUSY, why);
     shutdown(fd, SHUT_WR);
 }
 

@@ -110,6 +110,7 @@ struct parley_session {
     parley__conn *conn;
     bool incoming;
     bool user_closed;                 /* the user's reference is gone */
+    bool idle_closed;                 /* closed by our idle timeout: not an exception */
     pthread_mutex_t lock;
     pthread_cond_t cond;              /* handshake finished */
     unsigned refs;                    /* under lock */

@@ -302,8 +302,10 @@ static void session_frame(void *data, const parley__frame_header *hdr, const uin
 static void session_closed(void *data, parley_status status, const char *why)
 {
     parley_session *session = data;
+    bool expected;
 
     pthread_mutex_lock(&session->lock);
+    expected = session->idle_closed;
     session->state = PARLEY__SESSION_CLOSED;
     session->close_status = status == PARLEY_OK ? PARLEY_ERR_CONNECTION_CLOSED : status;
     snprintf(session->close_why, sizeof(session->close_why), "%s", why);
@@ -312,7 +314,7 @@ static void session_closed(void *data, parley_status status, const char *why)
     parley__session_timers_stop(session);
     parley__call_fail_all(session, PARLEY_ERR_CONNECTION_CLOSED, why);
     parley__call_session_closed(session);
-    if (status != PARLEY_OK && status != PARLEY_ERR_CONNECTION_CLOSED)
+    if (status != PARLEY_OK && status != PARLEY_ERR_CONNECTION_CLOSED && !expected)
         parley__exception(session, status, "%s", why);
     parley__session_unref(session);
 }

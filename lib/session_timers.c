@@ -52,6 +52,9 @@ static void idle_fire(void *data)
         return;
     }
     snprintf(why, sizeof(why), "the session was idle for %lld ms", (long long)idle);
+    pthread_mutex_lock(&session->lock);
+    session->idle_closed = true;   /* configured, expected: no exception */
+    pthread_mutex_unlock(&session->lock);
     parley__session_close_conn(session, PARLEY_ERR_TIMEOUT, why);
 }
 

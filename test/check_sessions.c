@@ -139,6 +139,15 @@ static parley_status h_echo(parley_call *call, const void *in, void *out, void *
 
 static int server_tag = 42;
 
+static int server_exceptions;
+
+static void count_exception(parley_peer *peer, parley_session *session, parley_status status,
+                            const char *message, void *data)
+{
+    (void)peer; (void)session; (void)status; (void)message; (void)data;
+    __atomic_add_fetch(&server_exceptions, 1, __ATOMIC_SEQ_CST);
+}
+
 static parley_peer *server_new(TALLOC_CTX *mem, const char *endpoint)
 {
     parley_peer *server;
@@ -151,6 +160,8 @@ static parley_peer *server_new(TALLOC_CTX *mem, const char *endpoint)
     ck_assert_int_eq(parley_peer_add_dispatch(server, table, 2, &server_tag), PARLEY_OK);
     ck_assert_int_eq(parley_peer_set_session_functions(server, on_construct, on_destruct,
                                                        &server_tag), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_exception_function(server, count_exception, NULL),
+                     PARLEY_OK);
     ck_assert_int_eq(parley_peer_add_listen_endpoint(server, endpoint, 0), PARLEY_OK);
     ck_assert_int_eq(parley_peer_start_listen(server), PARLEY_OK);
     return server;
@@ -406,16 +417,26 @@ START_TEST(test_killed_client_handles)
         for (int i = 0; ok && i < 3; i++)
             if (call_add(s, i, i, &v) != PARLEY_OK)
                 ok = 0;
-        c = ok ? 'y' : 'n';
-        if (write(ready[1], &c, 1) != 1)
-            _exit(2);
+        {
+            /* 'y', or 'n' and the failure's sentence for the parent's assertion */
+            char msg[512];
+            int n = snprintf(msg, sizeof(msg), "%c%s", ok ? 'y' : 'n',
+                             ok ? "" : parley_error_message());
+            if (write(ready[1], msg, (size_t)n) != n)
+                _exit(2);
+        }
         for (;;)
             pause();
     }
     close(ready[1]);
-    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    {
+        char msg[512] = "";
+        ssize_t n = read(ready[0], msg, sizeof(msg) - 1);
+        ck_assert_int_ge(n, 1);
+        c = msg[0];
+        ck_assert_msg(c == 'y', "the client process failed: %s", msg + 1);
+    }
     close(ready[0]);
-    ck_assert_int_eq(c, 'y');
     ck_assert_int_eq(n_cleanup, 3);   /* the unregistered ones */
     /* The construct hook saw the client process's credentials. */
     ck_assert_int_eq(seen_creds_status, PARLEY_OK);
@@ -554,6 +575,7 @@ START_TEST(test_idle_timeout)
     snprintf(ep, sizeof(ep), "unix:%s/s.sock", dir);
     server = server_new(mem, ep);
     ck_assert_int_eq(parley_peer_set_timeout(server, PARLEY_TIMEOUT_IDLE, 400), PARLEY_OK);
+    __atomic_store_n(&server_exceptions, 0, __ATOMIC_SEQ_CST);
     client = client_new(mem, server);
     ck_assert_int_eq(parley_peer_connect(client, &s), PARLEY_OK);
 
@@ -581,6 +603,8 @@ START_TEST(test_idle_timeout)
     ck_assert_msg(dt >= 0.3 && dt < 4.0, "closed after %.3f s", dt);
     ck_assert_int_eq(call_add(s, 1, 2, &v), PARLEY_ERR_CONNECTION_CLOSED);
     ck_assert_ptr_nonnull(strstr(parley_error_message(), "idle"));
+    /* a configured idle close is not an unexpected error on the server */
+    ck_assert_int_eq(__atomic_load_n(&server_exceptions, __ATOMIC_SEQ_CST), 0);
     parley_session_close(s);
     /* No automatic reconnect: a new session works. */
     ck_assert_int_eq(parley_peer_connect(client, &s), PARLEY_OK);
