@@ -216,10 +216,14 @@ static bool drain_deferred(parley__conn *conn)
     for (;;) {
         deferred_frame *d;
 
+        /* Nothing set aside (the usual case): no lock.  A caller that sets a
+         * frame aside posts drain_task after, which finds it. */
+        if (__atomic_load_n(&conn->deferred, __ATOMIC_ACQUIRE) == NULL)
+            return !conn->closed;
         pthread_mutex_lock(&conn->dlock);
         d = conn->deferred;
         if (d != NULL) {
-            conn->deferred = d->next;
+            __atomic_store_n(&conn->deferred, d->next, __ATOMIC_RELAXED);
             if (conn->deferred == NULL)
                 conn->deferred_tail = &conn->deferred;
         }
@@ -396,7 +400,7 @@ bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
                 d->next = NULL;
                 memcpy(d->payload, payload, h.length);
                 pthread_mutex_lock(&conn->dlock);
-                *conn->deferred_tail = d;
+                __atomic_store_n(conn->deferred_tail, d, __ATOMIC_RELEASE);
                 conn->deferred_tail = &d->next;
                 pthread_mutex_unlock(&conn->dlock);
                 /* The loop thread handles it now (a callback may be what

@@ -44,10 +44,14 @@ static void run_tasks(parley__loop *loop)
     for (;;) {
         task *t;
 
+        /* No task (the usual case): no lock.  A poster wakes the loop after
+         * adding one, so the next pass finds it. */
+        if (__atomic_load_n(&loop->head, __ATOMIC_ACQUIRE) == NULL)
+            return;
         pthread_mutex_lock(&loop->lock);
         t = loop->head;
         if (t != NULL) {
-            loop->head = t->next;
+            __atomic_store_n(&loop->head, t->next, __ATOMIC_RELAXED);
             if (loop->head == NULL)
                 loop->tail = NULL;
         }
@@ -107,8 +111,10 @@ static void *loop_main(void *arg)
         }
         run_timers(loop);
         run_tasks(loop);
+        if (!__atomic_load_n(&loop->stopping, __ATOMIC_ACQUIRE))
+            continue;   /* set under the lock before the wake-up that ends this pass */
         pthread_mutex_lock(&loop->lock);
-        stop = loop->stopping && loop->head == NULL;
+        stop = loop->head == NULL;
         pthread_mutex_unlock(&loop->lock);
         if (stop)
             break;
@@ -189,7 +195,7 @@ void parley__loop_stop(parley__loop *loop)
     if (!loop->running)
         return;
     pthread_mutex_lock(&loop->lock);
-    loop->stopping = true;
+    __atomic_store_n(&loop->stopping, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&loop->lock);
     wake(loop);
     pthread_join(loop->thread, NULL);
@@ -250,7 +256,7 @@ parley_status parley__loop_post(parley__loop *loop, parley__task_fn fn, void *da
     if (loop->tail != NULL)
         loop->tail->next = t;
     else
-        loop->head = t;
+        __atomic_store_n(&loop->head, t, __ATOMIC_RELEASE);
     loop->tail = t;
     pthread_mutex_unlock(&loop->lock);
     wake(loop);
