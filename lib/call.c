@@ -639,11 +639,8 @@ void parley__call_finish_incoming(parley_call *call, parley_status st)
     if (call->traced)
         parley__trace_end(call, traced_st);
     talloc_free(call);
-    pthread_mutex_lock(&session->lock);
-    session->n_running--;
-    pthread_mutex_unlock(&session->lock);
     parley__session_touch(session);
-    parley__session_unref(session);
+    parley__session_call_done(session);
 }
 
 static void run_handler(void *data)
@@ -741,9 +738,9 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
         return;
     }
     session->n_running++;
+    session->refs++;                         /* the call's, dropped in finish_incoming */
+    parley__call_incoming_link_locked(call);
     pthread_mutex_unlock(&session->lock);
-    parley__session_ref(session);
-    parley__call_incoming_link(call);
     call->traced = parley__trace_wanted(peer);
     if (call->traced)
         parley__trace_begin(call);

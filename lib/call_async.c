@@ -33,19 +33,18 @@ static void unlink_incoming(parley_session *session, parley_call *call)
     call->inext = call->iprev = NULL;
 }
 
-void parley__call_incoming_link(parley_call *call)
+void parley__call_incoming_link_locked(parley_call *call)
 {
     parley_session *session = call->session;
 
-    pthread_mutex_lock(&session->lock);
     call->holds = 1;   /* the handler */
     call->iprev = NULL;
     call->inext = session->incoming_calls;
     if (call->inext != NULL)
         call->inext->iprev = call;
     session->incoming_calls = call;
-    pthread_mutex_unlock(&session->lock);
 }
+
 
 /* Unlink and send the reply (no lock held on entry). */
 static void finish(parley_call *call, parley_status st)

@@ -198,6 +198,8 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
                                    parley_session **ret_session);
 void parley__session_ref(parley_session *session);
 void parley__session_unref(parley_session *session);
+/* An incoming call is done: n_running-- and its reference dropped under one lock. */
+void parley__session_call_done(parley_session *session);
 /* Wait (not on the loop thread) for the handshake; on failure drops the
  * user reference and returns the reason. */
 parley_status parley__session_wait_ready(parley_session *session);
@@ -247,7 +249,7 @@ void parley__call_finish_incoming(parley_call *call, parley_status st);
 
 /* call_async.c (issue 5). */
 /* Incoming: link a new call into the session (loop thread). */
-void parley__call_incoming_link(parley_call *call);
+void parley__call_incoming_link_locked(parley_call *call);   /* session->lock held */
 /* The handler returned st: finish now, or leave a pended call waiting. */
 void parley__call_handler_returned(parley_call *call, parley_status st);
 /* A CANCEL frame for an incoming call (loop thread). */

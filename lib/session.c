@@ -146,6 +146,14 @@ void parley__session_ref(parley_session *session)
     pthread_mutex_unlock(&session->lock);
 }
 
+static void session_gone(parley_session *session)
+{
+    parley__session_end(session);
+    parley__peer_session_gone(session->peer, session);
+    parley__conn_free_later(session->conn);
+    talloc_free(session);
+}
+
 void parley__session_unref(parley_session *session)
 {
     unsigned refs;
@@ -153,12 +161,20 @@ void parley__session_unref(parley_session *session)
     pthread_mutex_lock(&session->lock);
     refs = --session->refs;
     pthread_mutex_unlock(&session->lock);
-    if (refs > 0)
-        return;
-    parley__session_end(session);
-    parley__peer_session_gone(session->peer, session);
-    parley__conn_free_later(session->conn);
-    talloc_free(session);
+    if (refs == 0)
+        session_gone(session);
+}
+
+void parley__session_call_done(parley_session *session)
+{
+    unsigned refs;
+
+    pthread_mutex_lock(&session->lock);
+    session->n_running--;
+    refs = --session->refs;
+    pthread_mutex_unlock(&session->lock);
+    if (refs == 0)
+        session_gone(session);
 }
 
 void parley__session_destroy(parley_session *session)
