@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -392,15 +393,18 @@ START_TEST(test_killed_client_handles)
     const char *dir = tp_tmpdir();
     char ep[300];
     parley_peer *server;
-    int ready[2];
+    int ready[2], go[2];
     pid_t pid;
     char c = 0;
     int status = 0;
 
     reset_state();
     snprintf(ep, sizeof(ep), "unix:%s/s.sock", dir);
-    server = server_new(mem, ep);
+    /* Fork before the server peer starts its threads: a child forked from a
+     * multi-threaded process may inherit a lock another thread held (malloc,
+     * the runtime's own) and hang.  The child waits for "go". */
     ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(go), 0);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -408,8 +412,13 @@ START_TEST(test_killed_client_handles)
         parley_session *s;
         int32_t v = 0;
         int ok = 1;
+        char g;
 
         close(ready[0]);
+        close(go[1]);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);   /* never outlive a failed test */
+        if (read(go[0], &g, 1) != 1)
+            _exit(2);
         if (parley_peer_new(NULL, tp_protocol(TP_V1), &client) != PARLEY_OK ||
             parley_peer_add_connect_endpoint(client, ep) != PARLEY_OK ||
             parley_peer_connect(client, &s) != PARLEY_OK)
@@ -429,6 +438,10 @@ START_TEST(test_killed_client_handles)
             pause();
     }
     close(ready[1]);
+    close(go[0]);
+    server = server_new(mem, ep);
+    ck_assert_int_eq(write(go[1], "g", 1), 1);
+    close(go[1]);
     {
         char msg[512] = "";
         ssize_t n = read(ready[0], msg, sizeof(msg) - 1);
