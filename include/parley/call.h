@@ -53,6 +53,8 @@ typedef parley_status (*parley_handler_fn)(parley_call *call, const void *in, vo
  *
  * Ownership: release with parley_call_release().  A call may be dispatched
  * again after it completes.
+ * Errors: the statuses under @return, each with a sentence in
+ * parley_error_message().
  */
 PARLEY_PUBLIC parley_status parley_session_acquire_call(parley_session *session,
                                                         parley_call **ret_call);
@@ -80,6 +82,8 @@ PARLEY_PUBLIC parley_status parley_session_acquire_call(parley_session *session,
  *         encode), INVALID_STATE (call busy), BUSY, OVERFLOW.
  *
  * Ownership: the reply is a talloc graph under mem_ctx.
+ * Errors: the statuses under @return, each with a sentence in
+ * parley_error_message().
  */
 PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t method_id,
                                                  const void *in, TALLOC_CTX *mem_ctx,

@@ -233,6 +233,8 @@ PARLEY_PUBLIC parley_status parley_data_decode_into(TALLOC_CTX *mem_ctx, const p
  * @return PARLEY_OK, NOMEM, or OVERFLOW past the depth cap.
  *
  * Ownership: *ret_text is a talloc string under mem_ctx.
+ * Errors: the statuses under @return, each with a sentence in
+ * parley_error_message().
  */
 PARLEY_PUBLIC parley_status parley_data_print(TALLOC_CTX *mem_ctx, const parley_type *type,
                                               const void *value, char **ret_text);
@@ -262,6 +264,8 @@ PARLEY_PUBLIC bool parley_data_equal(const parley_type *type, const void *a, con
  *
  * Ownership: *ret_copy is a talloc chunk under mem_ctx holding the whole copy;
  * handles and fds are copied by value (not duplicated).
+ * Errors: the statuses under @return, each with a sentence in
+ * parley_error_message().
  */
 PARLEY_PUBLIC parley_status parley_data_copy(TALLOC_CTX *mem_ctx, const parley_type *type,
                                              const void *value, void **ret_copy);

@@ -45,6 +45,8 @@ typedef struct parley_dispatch {
  *         INVALID_STATE (peer already active); NOMEM.
  *
  * Ownership: the table is copied; data is borrowed and must outlive the peer.
+ * Errors: the statuses under @return, each with a sentence in
+ * parley_error_message().
  */
 PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
                                                      const parley_dispatch *table, size_t n,

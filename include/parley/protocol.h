@@ -88,6 +88,8 @@ PARLEY_PUBLIC uint64_t parley_method_fingerprint(const parley_type *request,
  * @return PARLEY_OK or INVALID_ARGUMENT with the first problem named.
  *
  * Ownership: nothing allocated.
+ * Errors: the statuses under @return, each with a sentence in
+ * parley_error_message().
  */
 PARLEY_PUBLIC parley_status parley_protocol_check(const parley_protocol *protocol);
 
