@@ -16,7 +16,9 @@
 #include <fcntl.h>
 
 #include "conn_private.h"
-#include "fdpass.h"
+#include "fds.h"
+#include "frame_fds.h"
+#include "socket.h"
 #include "status.h"
 
 static void item_free(wq_item *it)
@@ -463,7 +465,7 @@ void parley__conn_do_close(parley__conn *conn, parley_status status, const char 
     conn->closed = true;
     if (bye && conn->fd >= 0 && !conn->writing && parley__conn_flush_locked(conn) &&
         conn->head == NULL)
-        parley__frame_send_bye(conn->fd, status, why);
+        parley__socket_send_bye(conn->fd, status, why);
     if (conn->fd >= 0 && conn->fd_users > 0) {
         /* Another thread polls the socket: wake it; it closes the fd when it
          * lets go (parley__conn_release_fd_locked()). */

@@ -2,8 +2,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <talloc.h>
 
@@ -289,25 +287,3 @@ parley_status parley__remote_decode(TALLOC_CTX *mem_ctx, const uint8_t *buf, siz
     return PARLEY_OK;
 }
 
-void parley__frame_send_bye(int fd, parley_status status, const char *why)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    uint8_t hdr[PARLEY__FRAME_HEADER_SIZE];
-    struct iovec iov[2];
-    struct msghdr msg;
-
-    if (parley__message_encode(NULL, why, &buf, &len) != PARLEY_OK)
-        return;
-    parley__frame_header h = { (uint32_t)len, PARLEY__FRAME_BYE, 0, 0, 0, (uint32_t)status };
-    parley__frame_pack(&h, hdr);
-    iov[0].iov_base = hdr;
-    iov[0].iov_len = sizeof(hdr);
-    iov[1].iov_base = buf;
-    iov[1].iov_len = len;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = iov;
-    msg.msg_iovlen = 2;
-    (void)!sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    talloc_free(buf);
-}

@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "parley/data.h"
-#include "fdpass.h"
+#include "fds.h"
+#include "frame_fds.h"
 #include "runtime.h"
 #include "status.h"
 
@@ -109,6 +110,16 @@ static void codec_for_receive(parley_session *session, parley_codec *codec, int 
     parley__frame_fds_get(&fds, &n);
     codec->fds = fds != NULL ? fds : dummy;
     codec->n_fds = n;
+}
+
+/* The value decoded from the frame now being delivered takes its fds. */
+static parley_status adopt_frame_fds(void *value)
+{
+    int *fds;
+    size_t n;
+
+    parley__frame_fds_get(&fds, &n);
+    return parley__fds_adopt(value, fds, n);
 }
 
 /* The encoded bytes are no longer needed: drop an oversized buffer. */
@@ -480,7 +491,7 @@ void parley__call_on_reply(parley_session *session, const parley__frame_header *
             st = PARLEY_ERR_MALFORMED;
             snprintf(text, sizeof(text), "reply of %s: %s", call->method->name,
                      parley_error_message());
-        } else if (parley__fds_adopt(reply) != PARLEY_OK) {
+        } else if (adopt_frame_fds(reply) != PARLEY_OK) {
             st = PARLEY_ERR_NOMEM;
             snprintf(text, sizeof(text), "reply of %s: %s", call->method->name,
                      parley_error_message());
@@ -702,7 +713,7 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
         codec.flags |= PARLEY_DECODE_COMPACT;
         st = parley_data_decode(call, m->request, payload, hdr->length, &codec, &call->in);
         if (st == PARLEY_OK)
-            st = parley__fds_adopt(call->in);
+            st = adopt_frame_fds(call->in);
     }
     if (st != PARLEY_OK) {
         if (!oneway) {

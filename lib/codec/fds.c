@@ -1,5 +1,5 @@
-/* Descriptor passing: the current frame's descriptors, the descriptors a
- * decoded value owns, parley_take_fd() and the max fds setting. */
+/* Descriptors owned by a decoded value: a hidden talloc child closes them
+ * when the value is freed; parley_take_fd() takes one out. */
 #include "config.h"
 
 #include <pthread.h>
@@ -7,33 +7,8 @@
 #include <unistd.h>
 
 #include "parley/data.h"
-#include "fdpass.h"
-#include "runtime.h"
+#include "fds.h"
 #include "status.h"
-
-/* ---- the frame being delivered on this thread ---- */
-
-static __thread int *cur_fds;
-static __thread size_t cur_n;
-
-void parley__frame_fds_set(int *fds, size_t n)
-{
-    cur_fds = fds;
-    cur_n = n;
-}
-
-void parley__frame_fds_clear(void)
-{
-    parley__fds_close(cur_fds, cur_n);
-    cur_fds = NULL;
-    cur_n = 0;
-}
-
-void parley__frame_fds_get(int **ret_fds, size_t *ret_n)
-{
-    *ret_fds = cur_fds;
-    *ret_n = cur_n;
-}
 
 void parley__fds_close(int *fds, size_t n)
 {
@@ -73,21 +48,21 @@ static int owner_destructor(fd_owner *o)
     return 0;
 }
 
-parley_status parley__fds_adopt(void *value)
+parley_status parley__fds_adopt(void *value, int *fds, size_t n)
 {
     fd_owner *o;
 
-    if (cur_n == 0)
+    if (n == 0)
         return PARLEY_OK;
-    o = talloc_size(value, sizeof(*o) + cur_n * sizeof(int));
+    o = talloc_size(value, sizeof(*o) + n * sizeof(int));
     if (o == NULL)
-        return parley__error(PARLEY_ERR_NOMEM, "out of memory keeping %zu received fds", cur_n);
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory keeping %zu received fds", n);
     talloc_set_name_const(o, "parley fd owner");
     o->value = value;
-    o->n = cur_n;
-    memcpy(o->fds, cur_fds, cur_n * sizeof(int));
-    for (size_t i = 0; i < cur_n; i++)
-        cur_fds[i] = -1;
+    o->n = n;
+    memcpy(o->fds, fds, n * sizeof(int));
+    for (size_t i = 0; i < n; i++)
+        fds[i] = -1;
     pthread_mutex_lock(&owners_lock);
     o->prev = NULL;
     o->next = owners;
@@ -126,27 +101,3 @@ PARLEY_PUBLIC int parley_take_fd(const void *decoded_value, int fd)
     return got;
 }
 
-/* ---- the setting ---- */
-
-PARLEY_PUBLIC parley_status parley_peer_set_max_fds(parley_peer *peer, unsigned n)
-{
-    if (peer == NULL || n > PARLEY__FDS_HARD_MAX)
-        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
-                             "parley_peer_set_max_fds needs a peer and 0..%u fds",
-                             PARLEY__FDS_HARD_MAX);
-    pthread_mutex_lock(&peer->lock);
-    peer->max_fds = n;
-    peer->max_fds_set = true;
-    pthread_mutex_unlock(&peer->lock);
-    return PARLEY_OK;
-}
-
-unsigned parley__peer_max_fds(parley_peer *peer)
-{
-    unsigned n;
-
-    pthread_mutex_lock(&peer->lock);
-    n = peer->max_fds_set ? peer->max_fds : PARLEY__FDS_DEFAULT_MAX;
-    pthread_mutex_unlock(&peer->lock);
-    return n;
-}

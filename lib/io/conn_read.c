@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "conn_private.h"
-#include "fdpass.h"
+#include "fds.h"
+#include "frame_fds.h"
 #include "status.h"
 
 /* Received descriptors waiting for their frame (rlock held). */

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fds.h"
 #include "runtime.h"
 #include "socket.h"
 #include "status.h"
@@ -607,4 +608,29 @@ PARLEY_PUBLIC parley_status parley_peer_set_timeout(parley_peer *peer, parley_ti
     }
     __atomic_store_n(field, ms, __ATOMIC_RELAXED);
     return PARLEY_OK;
+}
+
+/* ---- descriptors per frame ---- */
+
+PARLEY_PUBLIC parley_status parley_peer_set_max_fds(parley_peer *peer, unsigned n)
+{
+    if (peer == NULL || n > PARLEY__FDS_HARD_MAX)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_peer_set_max_fds needs a peer and 0..%u fds",
+                             PARLEY__FDS_HARD_MAX);
+    pthread_mutex_lock(&peer->lock);
+    peer->max_fds = n;
+    peer->max_fds_set = true;
+    pthread_mutex_unlock(&peer->lock);
+    return PARLEY_OK;
+}
+
+unsigned parley__peer_max_fds(parley_peer *peer)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&peer->lock);
+    n = peer->max_fds_set ? peer->max_fds : PARLEY__FDS_DEFAULT_MAX;
+    pthread_mutex_unlock(&peer->lock);
+    return n;
 }

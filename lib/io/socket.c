@@ -12,9 +12,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "socket.h"
 #include "status.h"
 
@@ -270,4 +272,27 @@ parley_status parley__socket_bound_name(TALLOC_CTX *mem_ctx, const parley__endpo
         return parley__error(PARLEY_ERR_NOMEM, "out of memory naming an endpoint");
     *ret_text = text;
     return PARLEY_OK;
+}
+
+void parley__socket_send_bye(int fd, parley_status status, const char *why)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    uint8_t hdr[PARLEY__FRAME_HEADER_SIZE];
+    struct iovec iov[2];
+    struct msghdr msg;
+
+    if (parley__message_encode(NULL, why, &buf, &len) != PARLEY_OK)
+        return;
+    parley__frame_header h = { (uint32_t)len, PARLEY__FRAME_BYE, 0, 0, 0, (uint32_t)status };
+    parley__frame_pack(&h, hdr);
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = sizeof(hdr);
+    iov[1].iov_base = buf;
+    iov[1].iov_len = len;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2;
+    (void)!sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    talloc_free(buf);
 }

@@ -114,9 +114,6 @@ parley_status parley__message_encode(TALLOC_CTX *mem_ctx, const char *msg,
 parley_status parley__message_decode(TALLOC_CTX *mem_ctx, const uint8_t *buf, size_t len,
                                      char **ret_msg);
 
-/* Best effort, never blocking: write a BYE frame with status and reason to
- * fd in one sendmsg (the socket is about to be closed; failures are ignored). */
-void parley__frame_send_bye(int fd, parley_status status, const char *why);
 
 /* A REMOTE reply payload: i32 code + message. */
 parley_status parley__remote_encode(TALLOC_CTX *mem_ctx, int32_t code, const char *msg,

@@ -29,4 +29,8 @@ parley_status parley__socket_bound_name(TALLOC_CTX *mem_ctx, const parley__endpo
  * blocks in recv() for its reply) and, for TCP, set TCP_NODELAY. */
 parley_status parley__socket_prepare(int fd);
 
+/* Best effort, never blocking: write a BYE frame with status and reason to
+ * fd in one sendmsg (the socket is about to be closed; failures are ignored). */
+void parley__socket_send_bye(int fd, parley_status status, const char *why);
+
 #endif

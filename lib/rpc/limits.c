@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime.h"
+#include "socket.h"
 #include "status.h"
 
 /* Connections told BUSY stay open (write side shut) for a moment, so that
@@ -78,7 +79,7 @@ static void send_busy(int fd, unsigned max_clients, unsigned backlog)
         ;
     snprintf(why, sizeof(why), "the server is busy: %u clients served and %u waiting",
              max_clients, backlog);
-    parley__frame_send_bye(fd, PARLEY_ERR_BUSY, why);
+    parley__socket_send_bye(fd, PARLEY_ERR_BUSY, why);
     shutdown(fd, SHUT_WR);
 }
 
