@@ -17,6 +17,7 @@
  * | parley/status.h | ::parley_status codes, parley_error_message() |
  * | parley/type.h | type descriptors (what the IDL generates) |
  * | parley/data.h | the codec: encode, decode, print, compare, copy |
+ * | parley/json.h | JSON text <-> typed values |
  * | parley/protocol.h | protocols and methods, fingerprints |
  * | parley/peer.h | peers: endpoints, listening, connecting, dispatch tables |
  * | parley/session.h | sessions: one connection between two peers |
@@ -36,6 +37,7 @@
 #include "parley/status.h"
 #include "parley/type.h"
 #include "parley/data.h"
+#include "parley/json.h"
 #include "parley/protocol.h"
 #include "parley/call.h"
 #include "parley/session.h"

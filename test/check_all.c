@@ -13,6 +13,7 @@ static const suite_fn suites[] = {
     parley_data_suite,
     parley_codec_suite,
     parley_program_suite,
+    parley_json_suite,
     parley_wire_suite,
     parley_loop_suite,
     parley_peer_suite,

@@ -9,6 +9,7 @@ Suite *parley_type_suite(void);
 Suite *parley_data_suite(void);
 Suite *parley_codec_suite(void);
 Suite *parley_program_suite(void);
+Suite *parley_json_suite(void);
 
 Suite *parley_wire_suite(void);
 Suite *parley_loop_suite(void);
