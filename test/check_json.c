@@ -3,10 +3,14 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
 #include <talloc.h>
+#ifdef HAVE_JANSSON
+#include <jansson.h>
+#endif
 
 #include "parley/data.h"
 #include "parley/json.h"
@@ -765,6 +769,78 @@ START_TEST(test_handles_fds)
 }
 END_TEST
 
+#ifdef HAVE_JANSSON
+/* jansson's allocator, failing once `oom_left` allocations have been made. */
+static long oom_left = -1;
+
+static void *oom_malloc(size_t size)
+{
+    if (oom_left == 0)
+        return NULL;
+    if (oom_left > 0)
+        oom_left--;
+    return malloc(size);
+}
+
+/* Every jansson allocation failing in turn: NOMEM with a sentence (or, in
+ * the parser, jansson's own parse error), nothing left allocated, and
+ * success once the allocations are enough. */
+START_TEST(test_out_of_memory)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    zoo_all *a = codec_test_rich_all(mem);
+    char *json;
+    size_t base = talloc_total_blocks(mem);
+    bool enc_done = false, dec_done = false;
+
+    ck_assert_int_eq(parley_json_encode(mem, &zoo_all_type, a, PARLEY_JSON_SENSITIVE, &json),
+                     PARLEY_OK);
+    base = talloc_total_blocks(mem);
+    json_set_alloc_funcs(oom_malloc, free);
+    for (long k = 0; k < 100000 && !(enc_done && dec_done); k++) {
+        char *text = NULL;
+        void *v = NULL;
+        parley_status st;
+        if (!enc_done) {
+            oom_left = k;
+            st = parley_json_encode(mem, &zoo_all_type, a, PARLEY_JSON_SENSITIVE, &text);
+            oom_left = -1;
+            if (st == PARLEY_OK) {
+                ck_assert_str_eq(text, json);
+                talloc_free(text);
+                enc_done = true;
+            } else {
+                ck_assert_msg(st == PARLEY_ERR_NOMEM, "encode, %ld allocations: %s", k,
+                              parley_error_message());
+                ck_assert_ptr_nonnull(strstr(parley_error_message(), "out of memory"));
+            }
+        }
+        if (!dec_done) {
+            oom_left = k;
+            st = parley_json_decode(mem, &zoo_all_type, json, strlen(json), 0, &v);
+            oom_left = -1;
+            if (st == PARLEY_OK) {
+                ck_assert(parley_data_equal(&zoo_all_type, a, v));
+                talloc_free(v);
+                dec_done = true;
+            } else {
+                /* jansson's lexer reports a failed allocation as a syntax error */
+                ck_assert_msg(st == PARLEY_ERR_NOMEM ||
+                              (st == PARLEY_ERR_MALFORMED &&
+                               strstr(parley_error_message(), "not valid JSON") != NULL),
+                              "decode, %ld allocations: %s", k, parley_error_message());
+                ck_assert_ptr_null(v);
+            }
+        }
+        ck_assert_uint_eq(talloc_total_blocks(mem), base);
+    }
+    json_set_alloc_funcs(malloc, free);
+    ck_assert(enc_done && dec_done);
+    talloc_free(mem);
+}
+END_TEST
+#endif
+
 Suite *parley_json_suite(void)
 {
     Suite *s = suite_create("json");
@@ -785,6 +861,9 @@ Suite *parley_json_suite(void)
     tcase_add_test(tc, test_depth);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_handles_fds);
+#ifdef HAVE_JANSSON
+    tcase_add_test(tc, test_out_of_memory);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }

@@ -678,6 +678,10 @@ parley_status parley__json_decode(TALLOC_CTX *mem_ctx, const parley_type *type,
      * parsed so that a string holding it gets its own message */
     root = json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     if (root == NULL) {
+        /* jansson fails without a reason only when it cannot set up its
+         * lexer: out of memory */
+        if (err.text[0] == '\0')
+            return FAIL(&d, PARLEY_ERR_NOMEM, NULL, "out of memory parsing %zu bytes of JSON", len);
         switch (json_error_code(&err)) {
         case json_error_out_of_memory:
             return FAIL(&d, PARLEY_ERR_NOMEM, NULL, "out of memory parsing %zu bytes of JSON", len);

@@ -168,9 +168,11 @@ static parley_status enc_member(jenc *e, json_t *o, const char *name, unsigned m
         if (st != PARLEY_OK)
             return st;
     }
-    if (json_object_set_new(o, name, j) != 0)
-        return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, node,
-                    "member name is not UTF-8 or memory ran out");
+    if (json_object_set_new(o, name, j) != 0) {         /* takes j, even on failure */
+        if (parley__utf8_check((const uint8_t *)name, strlen(name)) != strlen(name))
+            return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, node, "member name is not UTF-8");
+        return nomem(e, node);
+    }
     return PARLEY_OK;
 }
 
@@ -214,7 +216,11 @@ static parley_status enc_union(jenc *e, const parley_type *t, const uint8_t *o,
     if (st != PARLEY_OK)
         return st;
     obj = json_object();
-    if (obj == NULL || json_object_set_new(obj, dname, dj) != 0) {
+    if (obj == NULL) {
+        json_decref(dj);
+        return nomem(e, path);
+    }
+    if (json_object_set_new(obj, dname, dj) != 0) {     /* takes dj, even on failure */
         json_decref(obj);
         return nomem(e, path);
     }
