@@ -414,6 +414,29 @@ START_TEST(test_enums)
     ck_assert_int_eq(dec(mem, &zoo_perm_type, "\"ZOO_WRITE\"", &pp), PARLEY_OK);
     ck_assert_int_eq(*pp, ZOO_WRITE);
 
+    /* the IDL's short names: the declared name less the type's name in capitals */
+    {
+        static const parley_enum_value kv_values[] = {
+            { "KV_STATUS_OK", 0 }, { "KV_STATUS_NOT_FOUND", 1 }, { "OK_TOO", 2 },
+        };
+        static const parley_type kv_status_type = {
+            .kind = PARLEY_KIND_ENUM, .name = "kv_status", .size = sizeof(int32_t),
+            .values = kv_values, .n_values = 3,
+        };
+        int32_t *kp;
+        ck_assert_int_eq(dec(mem, &kv_status_type, "\"NOT_FOUND\"", &kp), PARLEY_OK);
+        ck_assert_int_eq(*kp, 1);
+        ck_assert_int_eq(dec(mem, &kv_status_type, "\"KV_STATUS_OK\"", &kp), PARLEY_OK);
+        ck_assert_int_eq(*kp, 0);
+        ck_assert_int_eq(dec(mem, &kv_status_type, "\"OK_TOO\"", &kp), PARLEY_OK);
+        ck_assert_int_eq(*kp, 2);
+        encodes_as(&kv_status_type, kp, 0, "\"OK_TOO\"");
+        *kp = 1;
+        encodes_as(&kv_status_type, kp, 0, "\"KV_STATUS_NOT_FOUND\"");
+        DECODE_FAILS(&kv_status_type, "\"STATUS_OK\"", PARLEY_ERR_MALFORMED, "found \"STATUS_OK\"");
+        DECODE_FAILS(&kv_status_type, "\"ok\"", PARLEY_ERR_MALFORMED, "found \"ok\"");
+        DECODE_FAILS(&kv_status_type, "\"\"", PARLEY_ERR_MALFORMED, "found \"\"");
+    }
     DECODE_FAILS(&zoo_color_type, "\"ZOO_PURPLE\"", PARLEY_ERR_MALFORMED,
                  "JSON decode zoo_color: expected a zoo_color name (ZOO_RED, ZOO_GREEN, "
                  "ZOO_BLUE, ZOO_BLACK) or its number, found \"ZOO_PURPLE\"");

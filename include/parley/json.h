@@ -14,7 +14,7 @@
  * | int64, uint64       | number when below 2^53 in magnitude, else a decimal string |
  * | bool                | true / false                                               |
  * | float, double       | number; "NaN", "Infinity", "-Infinity" as strings          |
- * | enum                | the declared name ("KV_STATUS_OK"); numbers accepted       |
+ * | enum                | the declared name ("KV_STATUS_OK"); "OK" and numbers accepted |
  * | flags enum          | an array of names (["ZOO_READ", "ZOO_EXEC"]); numbers accepted |
  * | string              | string                                                     |
  * | bytes               | base64 string (RFC 4648, with padding)                     |

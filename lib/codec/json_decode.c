@@ -248,13 +248,38 @@ static parley_status dec_real(jdec *d, const parley_type *t, const json_t *j, vo
     return PARLEY_OK;
 }
 
-/* One enum value from a name or a number; false if j is neither a declared
- * name nor an integer. */
+/* Is name the IDL's short form of a declared name: the declared name is the
+ * type's name in capitals, '_', then name ("OK" for kv_status's
+ * "KV_STATUS_OK", as parley-idl names the constants)? */
+static bool short_name_of(const parley_type *t, const char *declared, const char *name)
+{
+    size_t tl = t->name != NULL ? strlen(t->name) : 0;
+
+    if (tl == 0 || strlen(declared) <= tl + 1 || declared[tl] != '_')
+        return false;
+    for (size_t i = 0; i < tl; i++) {
+        char c = t->name[i];
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        if (declared[i] != c)
+            return false;
+    }
+    return strcmp(declared + tl + 1, name) == 0;
+}
+
+/* One enum value from a name (declared, or its short form) or a number;
+ * false if j is none of these. */
 static bool enum_one(const parley_type *t, const json_t *j, int64_t *ret)
 {
     if (json_is_string(j)) {
+        const char *name = json_string_value(j);
         for (size_t i = 0; i < t->n_values; i++)
-            if (strcmp(t->values[i].name, json_string_value(j)) == 0) {
+            if (strcmp(t->values[i].name, name) == 0) {
+                *ret = t->values[i].value;
+                return true;
+            }
+        for (size_t i = 0; i < t->n_values; i++)
+            if (short_name_of(t, t->values[i].name, name)) {
                 *ret = t->values[i].value;
                 return true;
             }
