@@ -626,7 +626,8 @@ START_TEST(test_structs_optional_sequences)
     DECODE_FAILS(&zoo_point_type, "{\"x\":1,\"y\":2,\"z\":3}", PARLEY_ERR_MALFORMED,
                  "JSON decode zoo_point.w: missing: expected a number");
     DECODE_FAILS(&zoo_point_type, "[1,2,3,4]", PARLEY_ERR_MALFORMED,
-                 "JSON decode zoo_point: expected an object (zoo_point), found an array of 4 items");
+                 "JSON decode zoo_point: expected an object (zoo_point), found an array of 4 "
+                 "items");
 
     /* fixed arrays have exactly their count; sequences at most their bound */
     {

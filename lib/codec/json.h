@@ -18,6 +18,9 @@
 /* The key of the object written for a redacted [sensitive] field. */
 #define PARLEY__JSON_REDACTED "$redacted"
 
+/* A type's name for messages and handle objects (its kind when unnamed). */
+#define TNAME(t) ((t)->name != NULL ? (t)->name : parley__kind_name((t)->kind))
+
 /* The walkers; arguments checked, codec may be NULL. */
 parley_status parley__json_encode(TALLOC_CTX *mem_ctx, const parley_type *type,
                                   const void *value, const parley_codec *codec,

@@ -39,7 +39,8 @@ static const char *found(const json_t *j, char *buf, size_t cap)
                  json_array_size(j) == 1 ? "" : "s");
         return buf;
     case JSON_STRING:
-        if (json_string_length(j) <= 40 && memchr(json_string_value(j), 0, json_string_length(j)) == NULL)
+        if (json_string_length(j) <= 40 &&
+            memchr(json_string_value(j), 0, json_string_length(j)) == NULL)
             snprintf(buf, cap, "\"%s\"", json_string_value(j));
         else
             snprintf(buf, cap, "a string of %zu bytes", json_string_length(j));
@@ -109,9 +110,9 @@ static const char *expected(const parley_type *t, char *buf, size_t cap)
     case PARLEY_KIND_ENUM:
         names(t, list, sizeof(list));
         if (t->flags & PARLEY_TYPE_FLAGS)
-            snprintf(buf, cap, "%s flags: an array of names (%s) or a number", t->name, list);
+            snprintf(buf, cap, "%s flags: an array of names (%s) or a number", TNAME(t), list);
         else
-            snprintf(buf, cap, "a %s name (%s) or its number", t->name, list);
+            snprintf(buf, cap, "a %s name (%s) or its number", TNAME(t), list);
         return buf;
     case PARLEY_KIND_STRING:
         if (t->bound == 0)
@@ -124,10 +125,10 @@ static const char *expected(const parley_type *t, char *buf, size_t cap)
         snprintf(buf, cap, "a base64 string of at most %u bytes", (unsigned)t->bound);
         return buf;
     case PARLEY_KIND_STRUCT:
-        snprintf(buf, cap, "an object (%s)", t->name);
+        snprintf(buf, cap, "an object (%s)", TNAME(t));
         return buf;
     case PARLEY_KIND_UNION:
-        snprintf(buf, cap, "an object (%s) with its discriminator \"%s\"", t->name,
+        snprintf(buf, cap, "an object (%s) with its discriminator \"%s\"", TNAME(t),
                  t->discriminator_name ? t->discriminator_name : "discriminator");
         return buf;
     case PARLEY_KIND_ARRAY:
@@ -144,7 +145,7 @@ static const char *expected(const parley_type *t, char *buf, size_t cap)
         return buf;
     }
     case PARLEY_KIND_HANDLE:
-        snprintf(buf, cap, "a handle object {\"handle\": \"%s\", \"id\": N}", t->name);
+        snprintf(buf, cap, "a handle object {\"handle\": \"%s\", \"id\": N}", TNAME(t));
         return buf;
     case PARLEY_KIND_FD:
         return "an fd object {\"fd\": N}";
@@ -444,7 +445,7 @@ static parley_status dec_struct(jdec *d, const parley_type *t, const json_t *j, 
             }
             node.name = key;
             return FAIL(d, PARLEY_ERR_MALFORMED, &node, "unknown field of %s (its fields: %s)",
-                        t->name, t->n_fields ? list : "none");
+                        TNAME(t), t->n_fields ? list : "none");
         }
     }
     for (size_t i = 0; i < t->n_fields; i++) {
@@ -481,8 +482,9 @@ static parley_status dec_union(jdec *d, const parley_type *t, const json_t *j, u
     v = parley__load_int(&dbuf, dt->kind);
     arm = parley__union_arm(t, v);
     if (arm == NULL)
-        return FAIL(d, PARLEY_ERR_MALFORMED, &node, "discriminator %lld is not a declared arm of %s",
-                    (long long)v, t->name);
+        return FAIL(d, PARLEY_ERR_MALFORMED, &node,
+                    "discriminator %lld is not a declared arm of %s",
+                    (long long)v, TNAME(t));
     parley__store_int(dt, o + t->discriminator_offset, v);
     aname = arm->type == NULL ? NULL : arm->name != NULL ? arm->name : "default";
     json_object_foreach((json_t *)j, key, val) {
@@ -602,7 +604,8 @@ static parley_status dec_handle(jdec *d, const parley_type *t, const json_t *j, 
         return mismatch(d, t, j, path);
     name = json_object_get(j, "handle");
     idj = json_object_get(j, "id");
-    if (name != NULL && (!json_is_string(name) || strcmp(json_string_value(name), t->name) != 0))
+    if (name != NULL &&
+        (!json_is_string(name) || strcmp(json_string_value(name), TNAME(t)) != 0))
         return mismatch(d, t, j, path);
     if (idj == NULL || !json_is_integer(idj) || json_integer_value(idj) < 0 ||
         json_integer_value(idj) > UINT32_MAX)
@@ -611,12 +614,12 @@ static parley_status dec_handle(jdec *d, const parley_type *t, const json_t *j, 
     if (d->codec == NULL || d->codec->handles == NULL || d->codec->handles->from_wire == NULL)
         return FAIL(d, PARLEY_ERR_UNSUPPORTED, path,
                     "handle %s id %lld: JSON names a handle only with codec handle hooks "
-                    "(parley_json_decode_codec)", t->name, (long long)id);
+                    "(parley_json_decode_codec)", TNAME(t), (long long)id);
     st = d->codec->handles->from_wire(d->codec->handle_data, t, (uint32_t)id, &h);
     if (st == PARLEY_OK && h == NULL)
         st = PARLEY_ERR_INVALID_HANDLE;
     if (st != PARLEY_OK)
-        return FAIL(d, st, path, "handle %s id %lld rejected: %s", t->name, (long long)id,
+        return FAIL(d, st, path, "handle %s id %lld rejected: %s", TNAME(t), (long long)id,
                     parley_status_string(st));
     memcpy(obj, &h, sizeof(h));
     return PARLEY_OK;
@@ -711,7 +714,8 @@ parley_status parley__json_decode(TALLOC_CTX *mem_ctx, const parley_type *type,
         case json_error_out_of_memory:
             return FAIL(&d, PARLEY_ERR_NOMEM, NULL, "out of memory parsing %zu bytes of JSON", len);
         case json_error_stack_overflow:
-            return FAIL(&d, PARLEY_ERR_OVERFLOW, NULL, "JSON nested too deeply at line %d, column %d",
+            return FAIL(&d, PARLEY_ERR_OVERFLOW, NULL,
+                        "JSON nested too deeply at line %d, column %d",
                         err.line, err.column);
         case json_error_numeric_overflow:
             return FAIL(&d, PARLEY_ERR_MALFORMED, NULL,

@@ -49,7 +49,8 @@ static parley_status enc_int(jenc *e, const parley_type *t, const void *obj,
         snprintf(digits, sizeof(digits), "%llu", (unsigned long long)u);
         return give(e, path, json_string_nocheck(digits), ret);
     }
-    if (t->kind == PARLEY_KIND_INT64 && (v <= -PARLEY__JSON_SAFE_INT || v >= PARLEY__JSON_SAFE_INT)) {
+    if (t->kind == PARLEY_KIND_INT64 &&
+        (v <= -PARLEY__JSON_SAFE_INT || v >= PARLEY__JSON_SAFE_INT)) {
         snprintf(digits, sizeof(digits), "%lld", (long long)v);
         return give(e, path, json_string_nocheck(digits), ret);
     }
@@ -77,7 +78,7 @@ static parley_status enc_enum(jenc *e, const parley_type *t, const void *obj,
         return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path,
                     (t->flags & PARLEY_TYPE_FLAGS) ? "value %lld is not an OR of %s flags"
                                                    : "value %lld is not a declared %s",
-                    (long long)v, t->name);
+                    (long long)v, TNAME(t));
     if (!(t->flags & PARLEY_TYPE_FLAGS)) {
         for (size_t i = 0; i < t->n_values; i++)
             if (t->values[i].value == v)
@@ -210,7 +211,8 @@ static parley_status enc_union(jenc *e, const parley_type *t, const uint8_t *o,
     parley_status st;
 
     if (arm == NULL)
-        return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path, "discriminator %lld is not a declared arm",
+        return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path,
+                    "discriminator %lld is not a declared arm",
                     (long long)v);
     st = enc_value(e, dt, o + t->discriminator_offset, &node, depth, &dj);
     if (st != PARLEY_OK)
@@ -269,7 +271,7 @@ static parley_status enc_handle(jenc *e, const parley_type *t, const void *obj,
     memcpy(&h, obj, sizeof(h));
     if (h == NULL)
         return FAIL(e, PARLEY_ERR_INVALID_ARGUMENT, path, "handle is NULL");
-    j = json_pack("{ss}", "handle", t->name);
+    j = json_pack("{ss}", "handle", TNAME(t));
     if (j == NULL)
         return nomem(e, path);
     if (e->codec != NULL && e->codec->handles != NULL && e->codec->handles->to_wire != NULL) {
@@ -277,7 +279,8 @@ static parley_status enc_handle(jenc *e, const parley_type *t, const void *obj,
         parley_status st = e->codec->handles->to_wire(e->codec->handle_data, t, h, &id);
         if (st != PARLEY_OK) {
             json_decref(j);
-            return FAIL(e, st, path, "handle %s rejected: %s", t->name, parley_status_string(st));
+            return FAIL(e, st, path, "handle %s rejected: %s", TNAME(t),
+                        parley_status_string(st));
         }
         if (json_object_set_new(j, "id", json_integer(id)) != 0) {
             json_decref(j);
