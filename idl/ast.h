@@ -117,7 +117,8 @@ typedef struct idl_arm {
 
 typedef struct idl_method {
     idl_loc loc;
-    const char *name;
+    const char *name;          /* on the wire and in --describe */
+    const char *cname;         /* in C identifiers: name, or its [c_name(x)] */
     bool oneway;
     idl_member *args, *results;
     idl_expr *id;
@@ -151,8 +152,9 @@ struct idl_decl {
     idl_file *file;
     unsigned attrs;
 
-    idl_expr *expr;            /* CONST */
+    idl_expr *expr;            /* CONST (NULL for a string constant) */
     int64_t value;
+    const char *str;           /* CONST: a string constant's text */
     idl_enumval *values;       /* ENUM */
     idl_member *members;       /* STRUCT */
     idl_member *disc;          /* UNION */
