@@ -743,7 +743,7 @@ int idl_check(idl_unit *u)
     check_interfaces(u);
     idl_names_assign(u);
     idl_names_check(u);
-    if (u->errors == 0)
+    if (u->errors == 0 && !u->main->xdr)     /* a .x file's types are for C too */
         warn_unused(u);
     if (u->errors == 0)
         idl_shape_methods(u);

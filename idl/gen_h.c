@@ -325,10 +325,15 @@ char *idl_gen_header(void *mem_ctx, idl_unit *u, const char *version)
         size_t len = strlen(im->path);
         if (len > 4 && strcmp(im->path + len - 4, ".idl") == 0)
             len -= 4;
+        else if (len > 2 && strcmp(im->path + len - 2, ".x") == 0)
+            len -= 2;
         gen_printf(&buf, "#include \"%.*s.h\"\n", (int)len, im->path);
     }
     if (u->main->imports != NULL)
         gen_printf(&buf, "\n");
+    if (u->main->passthrough != NULL)
+        gen_printf(&buf, "/* %%-lines of %s.x, copied as written. */\n%s\n", u->main->base,
+                   u->main->passthrough);
     gen_printf(&buf, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     emit_types(&buf, tmp, u);
     emit_methods(&buf, tmp, u, ms, n);
