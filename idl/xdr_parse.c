@@ -30,6 +30,9 @@ typedef struct parser {
     bool have_version;
     const char **refs;         /* names used as constants */
     size_t n_refs;
+    unsigned macro_steps;      /* bounds the work on %#define values */
+    const char **names;        /* after the parse: sorted declared names */
+    size_t n_names;
 } parser;
 
 static void *must(void *p)
@@ -209,44 +212,61 @@ static idl_expr *expr(parser *p, int prec)
 }
 
 /* A value needed while parsing (program, version and procedure numbers):
- * literals and constants declared above, through the same arithmetic. */
-static bool eval_now(parser *p, const idl_expr *e, int64_t *ret)
+ * literals and constants declared above, through the same arithmetic on
+ * 32-bit unsigned values (the checks range-test the result). */
+static bool eval_now(parser *p, const idl_expr *e, int depth, int64_t *ret)
 {
-    int64_t a, b;
+    int64_t sa, sb;
+    uint64_t a, b, r;
 
+    if (depth > IDL_MAX_EXPR_DEPTH)
+        return false;   /* reported where the expression was parsed */
     switch (e->kind) {
     case IDL_EXPR_INT:
         *ret = e->value;
         return true;
     case IDL_EXPR_REF:
+        /* each constant is evaluated once (state: 0 unseen, 1 busy, 2 done,
+         * 3 failed; reset for the checks after the parse) */
         for (idl_decl *d = p->f->decls; d != NULL; d = d->next) {
-            if (d->kind == IDL_CONST && d->expr != NULL && strcmp(d->name, e->name) == 0)
-                return eval_now(p, d->expr, ret);
+            if (d->kind != IDL_CONST || d->expr == NULL || strcmp(d->name, e->name) != 0)
+                continue;
+            if (d->state == 0) {
+                d->state = 1;
+                d->state = eval_now(p, d->expr, 0, &d->value) ? 2 : 3;
+            } else if (d->state == 1) {
+                idl_error(p->u, e->loc, "constant '%s' is defined through itself", e->name);
+                d->state = 3;
+            }
+            *ret = d->value;
+            return d->state == 2;
         }
         idl_error(p->u, e->loc, "unknown constant '%s' (it must be declared above)", e->name);
         return false;
     case IDL_EXPR_UNARY:
-        if (!eval_now(p, e->a, &a))
+        if (!eval_now(p, e->a, depth + 1, &sa))
             return false;
-        *ret = e->op == '-' ? -(a & INT32_MAX) : e->op == '~' ? ~a : a;
+        a = (uint64_t)sa & UINT32_MAX;
+        *ret = e->op == '-' ? -(int64_t)a : e->op == '~' ? (int64_t)(~a & UINT32_MAX) : (int64_t)a;
         return true;
     case IDL_EXPR_BINARY:
-        if (!eval_now(p, e->a, &a) || !eval_now(p, e->b, &b))
+        if (!eval_now(p, e->a, depth + 1, &sa) || !eval_now(p, e->b, depth + 1, &sb))
             return false;
-        a &= UINT32_MAX;
-        b &= UINT32_MAX;
+        a = (uint64_t)sa & UINT32_MAX;
+        b = (uint64_t)sb & UINT32_MAX;
         switch (e->op) {
-        case '+': *ret = a + b; break;
-        case '-': *ret = a - b; break;
-        case '*': *ret = a * b; break;
-        case '/': *ret = b != 0 ? a / b : 0; break;
-        case '&': *ret = a & b; break;
-        case '|': *ret = a | b; break;
-        case '^': *ret = a ^ b; break;
-        case 'l': *ret = b < 32 ? a << b : 0; break;
-        case 'r': *ret = b < 32 ? a >> b : 0; break;
-        default: *ret = 0;
+        case '+': r = a + b; break;
+        case '-': r = a - b; break;
+        case '*': r = a * b; break;
+        case '/': r = b != 0 ? a / b : 0; break;
+        case '&': r = a & b; break;
+        case '|': r = a | b; break;
+        case '^': r = a ^ b; break;
+        case 'l': r = b < 32 ? a << b : 0; break;
+        case 'r': r = b < 32 ? a >> b : 0; break;
+        default: r = 0;
         }
+        *ret = (int64_t)(r & UINT32_MAX);
         return true;
     }
     return false;
@@ -591,7 +611,7 @@ static char *lower(void *ctx, const char *s)
 /* A number that must fit [0, max] for the method id scheme. */
 static bool number(parser *p, const idl_expr *e, int64_t max, const char *what, int64_t *ret)
 {
-    if (!eval_now(p, e, ret))
+    if (!eval_now(p, e, 0, ret))
         return false;
     if (*ret < 0 || *ret > max) {
         idl_error(p->u, e->loc, "%s %lld is out of range 0..%lld (Parley method ids are "
@@ -783,12 +803,35 @@ static void definition(parser *p)
 
 /* ---- after the parse: C type names and netobj ------------------------------ */
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The sorted names of the file's declarations (and enum values). */
+static void build_names(parser *p)
+{
+    size_t n = 0;
+
+    for (idl_decl *d = p->f->decls; d != NULL; d = d->next) {
+        n += d->kind != IDL_INTERFACE;
+        for (idl_enumval *v = d->kind == IDL_ENUM ? d->values : NULL; v != NULL; v = v->next)
+            n++;
+    }
+    p->names = must(talloc_array(p->f, const char *, n + 1));
+    p->n_names = 0;
+    for (idl_decl *d = p->f->decls; d != NULL; d = d->next) {
+        if (d->kind != IDL_INTERFACE)
+            p->names[p->n_names++] = d->name;
+        for (idl_enumval *v = d->kind == IDL_ENUM ? d->values : NULL; v != NULL; v = v->next)
+            p->names[p->n_names++] = v->name;
+    }
+    qsort(p->names, p->n_names, sizeof(p->names[0]), cmp_str);
+}
+
 static bool declared(parser *p, const char *name)
 {
-    for (idl_decl *d = p->f->decls; d != NULL; d = d->next)
-        if (d->kind != IDL_INTERFACE && strcmp(d->name, name) == 0)
-            return true;
-    return false;
+    return bsearch(&name, p->names, p->n_names, sizeof(p->names[0]), cmp_str) != NULL;
 }
 
 /* Types of the rpc headers that .x files use: netobj (opaque netobj<MAX_NETOBJ_SZ>)
@@ -847,6 +890,7 @@ static void fix_type(parser *p, idl_type *t)
                 d->alias->type->bound = n;
             }
             idl_file_add_decl(p->f, d);
+            build_names(p);
         }
     }
 }
@@ -886,18 +930,6 @@ static void fix_types(parser *p)
 
 /* ---- after the parse: constants from C macros, imports from headers ------- */
 
-static bool known_name(parser *p, const char *name)
-{
-    if (declared(p, name))
-        return true;
-    for (idl_decl *d = p->f->decls; d != NULL; d = d->next)
-        if (d->kind == IDL_ENUM)
-            for (idl_enumval *v = d->values; v != NULL; v = v->next)
-                if (strcmp(v->name, name) == 0)
-                    return true;
-    return false;
-}
-
 static const char *macro_text(parser *p, const char *name, size_t len, idl_loc *ret_loc)
 {
     for (size_t i = p->lx.n_macros; i-- > 0;) {
@@ -924,7 +956,7 @@ static bool macro_value(parser *p, const char *s, int depth, int64_t *ret)
     int sign = 1;
     bool want_term = true;
 
-    if (depth > 16)
+    if (depth > 16 || ++p->macro_steps > 10000)
         return false;
     while (*s != '\0') {
         if (*s == ' ' || *s == '\t' || *s == '(' || *s == ')' || *s == '\r') {
@@ -973,13 +1005,14 @@ static void macro_consts(parser *p)
         idl_loc loc;
         const char *text;
         int64_t v;
-        if (known_name(p, name) || (text = macro_text(p, name, strlen(name), &loc)) == NULL ||
+        if (declared(p, name) || (text = macro_text(p, name, strlen(name), &loc)) == NULL ||
             !macro_value(p, text, 0, &v))
             continue;
         {
             idl_decl *d = new_decl(p, IDL_CONST, name, loc);
             d->expr = must(idl_expr_int(p->f, loc, v));
             idl_file_add_decl(p->f, d);
+            build_names(p);
         }
     }
 }
@@ -1036,6 +1069,9 @@ void idl_parse_xdr(idl_file *f)
     next(p);
     while (p->tok.kind != XT_EOF)
         definition(p);
+    for (idl_decl *d = f->decls; d != NULL; d = d->next)
+        d->state = 0;
+    build_names(p);
     fix_types(p);
     macro_consts(p);
     header_imports(p);
