@@ -271,6 +271,11 @@ void idl_names_check(idl_unit *u)
             idl_error(u, late[k].loc, "%s collides with %s: both are '%s' in C", late[k].what,
                       early[k]->what, late[k].cname);
             idl_note(u, early[k]->loc, "%s is declared here", early[k]->what);
+            if (strncmp(late[k].what, "method ", 7) == 0 ||
+                strncmp(early[k]->what, "method ", 7) == 0)
+                idl_note(u, strncmp(late[k].what, "method ", 7) == 0 ? late[k].loc
+                                                                     : early[k]->loc,
+                         "[c_name(NAME)] before the method gives it other C names");
         }
     }
     talloc_free(s.v);
