@@ -58,6 +58,11 @@ void xdr_lex_init(xdr_lexer *lx, idl_file *f);
  * stopped).  Directives and %-lines are handled here. */
 void xdr_lex_next(xdr_lexer *lx, xdr_token *tok);
 
+/* After the parse of f (xdr_fixup.c): C type names, netobj, constants from
+ * %#define lines, imports from %#include lines.  refs: the names the file
+ * uses as constants. */
+void xdr_fixup(idl_file *f, const xdr_lexer *lx, const char *const *refs, size_t n_refs);
+
 /* Parse a .x file (load.c calls it instead of the IDL grammar). */
 void idl_parse_xdr(idl_file *f);
 

@@ -347,15 +347,14 @@ static const char *rpcgen_only(const char *text)
     return NULL;
 }
 
-/* A %-line: rpcgen copies it into its output; here into the header. */
+/* A %-line [p, eol): rpcgen copies it into its output; here into the header. */
 static void percent_line(xdr_lexer *lx, idl_loc loc, const char *p, const char *eol)
 {
-    size_t len = (size_t)(eol - p - 1);
-    char *text = must(talloc_strndup(lx->main, p + 1, len));
+    char *text = must(talloc_strndup(lx->main, p + 1, (size_t)(eol - p - 1)));
+    size_t len = strlen(text);
     const char *what;
 
-    len = strlen(text);
-    while (len > 0 && (text[len - 1] == '\r' || text[len - 1] == '\n'))
+    if (len > 0 && text[len - 1] == '\r')
         text[--len] = '\0';
     what = rpcgen_only(text);
     if (what != NULL) {
@@ -407,10 +406,13 @@ void xdr_lex_next(xdr_lexer *lx, xdr_token *tok)
             if (q < s->end && (*q == '#' || *q == '%')) {
                 idl_loc l = { s->file, s->line, (int)(q - s->p) + 1 };
                 take_line(s, &eol);
-                if (*q == '#')
+                if (*q == '#') {
                     directive(lx, l, q, eol);
-                else if (harvest(lx, l, q, eol), active(s))
-                    percent_line(lx, l, q, eol + (eol < s->end));
+                } else {
+                    harvest(lx, l, q, eol);
+                    if (active(s))
+                        percent_line(lx, l, q, eol);
+                }
                 continue;
             }
             if (!active(s)) {

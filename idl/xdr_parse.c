@@ -2,7 +2,8 @@
  * xdr_lex.c's tokens).  It builds the IDL's syntax tree, so every check and
  * generator is shared; the mapping is in doc/idl.md ("ONC RPC .x files").
  * After an error the parser skips to the ';' that ends the definition (at
- * brace depth 0) and goes on. */
+ * brace depth 0) and goes on.  What needs the whole file (C type names,
+ * constants from %#define lines, imports) is done after it (xdr_fixup.c). */
 #include "config.h"
 
 #include <ctype.h>
@@ -13,7 +14,6 @@
 
 #include "xdr.h"
 
-#define NETOBJ_MAX 1024        /* MAX_NETOBJ_SZ of <rpc/xdr.h> */
 #define MAX_PROGRAMS 127       /* method id: ((program + 1) << 24) | version << 16 | proc */
 #define MAX_VERSION 255
 #define MAX_PROC 65535
@@ -30,9 +30,6 @@ typedef struct parser {
     bool have_version;
     const char **refs;         /* names used as constants */
     size_t n_refs;
-    unsigned macro_steps;      /* bounds the work on %#define values */
-    const char **names;        /* after the parse: sorted declared names */
-    size_t n_names;
 } parser;
 
 static void *must(void *p)
@@ -654,7 +651,6 @@ static void def_version(parser *p, int prog_index, idl_decl **ifaces_tail)
     proc *procs = NULL, **tail = &procs;
     idl_expr *vnum;
     int64_t vers = 0;
-    bool vers_ok;       /* procedures of a version whose number was reported are left out */
 
     next(p);        /* 'version' */
     name = ident(p, "a version name", &loc);
@@ -700,9 +696,8 @@ static void def_version(parser *p, int prog_index, idl_decl **ifaces_tail)
     expect(p, ';', "';'");
     if (p->failed)
         return;
-    vers_ok = number(p, vnum, MAX_VERSION, "version number", &vers);
-    if (!vers_ok)
-        return;
+    if (!number(p, vnum, MAX_VERSION, "version number", &vers))
+        return;     /* reported; its procedures are left out */
     {
         idl_decl *d = new_decl(p, IDL_INTERFACE, lower(p->f, name), loc);
         idl_method **mt = &d->methods;
@@ -735,6 +730,7 @@ static void def_program(parser *p)
     idl_decl *ifaces = NULL, **tail = &ifaces;
     int index = p->n_programs++;
     idl_expr *pnum;
+    int64_t number_value;
 
     ident(p, "a program name", &loc);
     expect(p, '{', "'{'");
@@ -755,8 +751,9 @@ static void def_program(parser *p)
     expect(p, '=', "'='");
     pnum = p->failed ? NULL : expr(p, 0);
     expect(p, ';', "';'");
-    (void)pnum;    /* the program number is not on Parley's wire: see doc/idl.md */
-    if (p->failed)
+    /* the program number is not on Parley's wire (doc/idl.md), but an
+     * unknown constant in it is still an error */
+    if (p->failed || !eval_now(p, pnum, 0, &number_value))
         return;
     while (ifaces != NULL) {
         idl_decl *nx = ifaces->next;
@@ -801,249 +798,6 @@ static void definition(parser *p)
     }
 }
 
-/* ---- after the parse: C type names and netobj ------------------------------ */
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The sorted names of the file's declarations (and enum values). */
-static void build_names(parser *p)
-{
-    size_t n = 0;
-
-    for (idl_decl *d = p->f->decls; d != NULL; d = d->next) {
-        n += d->kind != IDL_INTERFACE;
-        for (idl_enumval *v = d->kind == IDL_ENUM ? d->values : NULL; v != NULL; v = v->next)
-            n++;
-    }
-    p->names = must(talloc_array(p->f, const char *, n + 1));
-    p->n_names = 0;
-    for (idl_decl *d = p->f->decls; d != NULL; d = d->next) {
-        if (d->kind != IDL_INTERFACE)
-            p->names[p->n_names++] = d->name;
-        for (idl_enumval *v = d->kind == IDL_ENUM ? d->values : NULL; v != NULL; v = v->next)
-            p->names[p->n_names++] = v->name;
-    }
-    qsort(p->names, p->n_names, sizeof(p->names[0]), cmp_str);
-}
-
-static bool declared(parser *p, const char *name)
-{
-    return bsearch(&name, p->names, p->n_names, sizeof(p->names[0]), cmp_str) != NULL;
-}
-
-/* Types of the rpc headers that .x files use: netobj (opaque netobj<MAX_NETOBJ_SZ>)
- * and des_block (8 bytes). */
-static const struct { const char *name; bool fixed; int size; } builtin_types[] = {
-    { "netobj", false, NETOBJ_MAX }, { "des_block", true, 8 },
-};
-
-/* Constants of the rpc headers that .x files use. */
-static const struct { const char *name, *value; } builtin_consts[] = {
-    { "MAX_NETOBJ_SZ", "1024" }, { "MAXNETNAMELEN", "255" }, { "MAX_AUTH_BYTES", "400" },
-};
-
-/* C names that .x files use as types (rpcgen passes them to C). */
-static void fix_type(parser *p, idl_type *t)
-{
-    static const struct { const char *name; parley_kind kind; } cnames[] = {
-        { "int8_t", PARLEY_KIND_INT8 }, { "int16_t", PARLEY_KIND_INT16 },
-        { "int32_t", PARLEY_KIND_INT32 }, { "int64_t", PARLEY_KIND_INT64 },
-        { "uint8_t", PARLEY_KIND_UINT8 }, { "uint16_t", PARLEY_KIND_UINT16 },
-        { "uint32_t", PARLEY_KIND_UINT32 }, { "uint64_t", PARLEY_KIND_UINT64 },
-        { "u_int8_t", PARLEY_KIND_UINT8 }, { "u_int16_t", PARLEY_KIND_UINT16 },
-        { "u_int32_t", PARLEY_KIND_UINT32 }, { "u_int64_t", PARLEY_KIND_UINT64 },
-        { "u_char", PARLEY_KIND_UINT8 }, { "u_short", PARLEY_KIND_UINT16 },
-        { "u_int", PARLEY_KIND_UINT32 }, { "u_long", PARLEY_KIND_UINT32 },
-        { "quad_t", PARLEY_KIND_INT64 }, { "u_quad_t", PARLEY_KIND_UINT64 },
-        { "bool_t", PARLEY_KIND_BOOL },
-    };
-
-    if (t == NULL || t->base != IDL_BASE_NAMED || declared(p, t->name))
-        return;
-    for (size_t i = 0; i < sizeof(cnames) / sizeof(cnames[0]); i++) {
-        if (strcmp(t->name, cnames[i].name) == 0) {
-            t->base = IDL_BASE_PRIM;
-            t->prim = cnames[i].kind;
-            return;
-        }
-    }
-    for (size_t i = 0; i < sizeof(builtin_types) / sizeof(builtin_types[0]); i++) {
-        if (strcmp(t->name, builtin_types[i].name) == 0) {
-            idl_loc none = { p->f, 1, 1 };
-            idl_decl *d = new_decl(p, IDL_TYPEDEF, builtin_types[i].name, none);
-            idl_expr *n = must(idl_expr_int(p->f, none, builtin_types[i].size));
-            d->alias = NEW(idl_member);
-            d->alias->loc = none;
-            d->alias->name = builtin_types[i].name;
-            d->alias->type = NEW(idl_type);
-            d->alias->type->loc = none;
-            if (builtin_types[i].fixed) {
-                d->alias->type->base = IDL_BASE_PRIM;
-                d->alias->type->prim = PARLEY_KIND_UINT8;
-                d->alias->declarator = IDL_DECLARATOR_ARRAY;
-                d->alias->count = n;
-            } else {
-                d->alias->type->base = IDL_BASE_BYTES;
-                d->alias->type->bound = n;
-            }
-            idl_file_add_decl(p->f, d);
-            build_names(p);
-        }
-    }
-}
-
-static void fix_members(parser *p, idl_member *m)
-{
-    for (; m != NULL; m = m->next)
-        fix_type(p, m->type);
-}
-
-static void fix_types(parser *p)
-{
-    for (idl_decl *d = p->f->decls; d != NULL; d = d->next) {
-        switch (d->kind) {
-        case IDL_STRUCT:
-            fix_members(p, d->members);
-            break;
-        case IDL_UNION:
-            fix_members(p, d->disc);
-            for (idl_arm *a = d->arms; a != NULL; a = a->next)
-                fix_members(p, a->member);
-            break;
-        case IDL_TYPEDEF:
-            fix_members(p, d->alias);
-            break;
-        case IDL_INTERFACE:
-            for (idl_method *m = d->methods; m != NULL; m = m->next) {
-                fix_members(p, m->args);
-                fix_members(p, m->results);
-            }
-            break;
-        default:
-            break;
-        }
-    }
-}
-
-/* ---- after the parse: constants from C macros, imports from headers ------- */
-
-static const char *macro_text(parser *p, const char *name, size_t len, idl_loc *ret_loc)
-{
-    for (size_t i = p->lx.n_macros; i-- > 0;) {
-        if (strlen(p->lx.macros[i].name) == len && memcmp(p->lx.macros[i].name, name, len) == 0) {
-            *ret_loc = p->lx.macros[i].loc;
-            return p->lx.macros[i].value;
-        }
-    }
-    for (size_t i = 0; i < sizeof(builtin_consts) / sizeof(builtin_consts[0]); i++) {
-        if (strlen(builtin_consts[i].name) == len && memcmp(builtin_consts[i].name, name, len) == 0) {
-            ret_loc->file = p->f;
-            ret_loc->line = ret_loc->col = 1;
-            return builtin_consts[i].value;
-        }
-    }
-    return NULL;
-}
-
-/* The value of a macro's text: numbers and macro names joined by + and -
- * (what .x files put in a %#define); false for anything else. */
-static bool macro_value(parser *p, const char *s, int depth, int64_t *ret)
-{
-    int64_t sum = 0;
-    int sign = 1;
-    bool want_term = true;
-
-    if (depth > 16 || ++p->macro_steps > 10000)
-        return false;
-    while (*s != '\0') {
-        if (*s == ' ' || *s == '\t' || *s == '(' || *s == ')' || *s == '\r') {
-            s++;
-        } else if (*s == '/' && s[1] == '*') {
-            break;    /* a trailing comment */
-        } else if (!want_term && (*s == '+' || *s == '-')) {
-            sign = *s == '-' ? -1 : 1;
-            want_term = true;
-            s++;
-        } else if (want_term && isdigit((unsigned char)*s)) {
-            char *end;
-            long long v = strtoll(s, &end, 0);
-            if (v > INT32_MAX)
-                return false;
-            sum += sign * v;
-            s = end;
-            want_term = false;
-        } else if (want_term && (isalpha((unsigned char)*s) || *s == '_')) {
-            size_t n = 0;
-            idl_loc l;
-            const char *t;
-            int64_t v;
-            while (isalnum((unsigned char)s[n]) || s[n] == '_')
-                n++;
-            t = macro_text(p, s, n, &l);
-            if (t == NULL || !macro_value(p, t, depth + 1, &v))
-                return false;
-            sum += sign * v;
-            s += n;
-            want_term = false;
-        } else {
-            return false;
-        }
-    }
-    if (want_term)
-        return false;
-    *ret = sum;
-    return true;
-}
-
-static void macro_consts(parser *p)
-{
-    for (size_t i = 0; i < p->n_refs; i++) {
-        const char *name = p->refs[i];
-        idl_loc loc;
-        const char *text;
-        int64_t v;
-        if (declared(p, name) || (text = macro_text(p, name, strlen(name), &loc)) == NULL ||
-            !macro_value(p, text, 0, &v))
-            continue;
-        {
-            idl_decl *d = new_decl(p, IDL_CONST, name, loc);
-            d->expr = must(idl_expr_int(p->f, loc, v));
-            idl_file_add_decl(p->f, d);
-            build_names(p);
-        }
-    }
-}
-
-static void header_imports(parser *p)
-{
-    for (size_t i = 0; i < p->lx.n_headers; i++) {
-        const char *base = p->lx.headers[i].base;
-        char *path, *there;
-        bool seen = strcmp(base, p->f->base) == 0;
-        FILE *fp;
-        for (idl_import *im = p->f->imports; im != NULL && !seen; im = im->next)
-            seen = strncmp(im->path, base, strlen(base)) == 0 && strcmp(im->path + strlen(base), ".x") == 0;
-        if (seen || p->u->opts->no_imports)
-            continue;
-        path = must(talloc_asprintf(p->f, "%s.x", base));
-        there = must(talloc_asprintf(p->f, "%s%s%s", p->f->dir, p->f->dir[0] ? "/" : "", path));
-        fp = fopen(there, "r");
-        if (fp == NULL)
-            continue;
-        fclose(fp);
-        {
-            idl_import *im = NEW(idl_import);
-            im->loc = p->lx.headers[i].loc;
-            im->path = path;
-            *p->f->imports_tail = im;
-            p->f->imports_tail = &im->next;
-        }
-    }
-}
-
 /* The protocol's name: the file's base name, made a C identifier. */
 static const char *protocol_name(parser *p)
 {
@@ -1071,10 +825,7 @@ void idl_parse_xdr(idl_file *f)
         definition(p);
     for (idl_decl *d = f->decls; d != NULL; d = d->next)
         d->state = 0;
-    build_names(p);
-    fix_types(p);
-    macro_consts(p);
-    header_imports(p);
+    xdr_fixup(f, &p->lx, p->refs, p->n_refs);
     f->has_protocol = true;
     f->protocol_loc.file = f;
     f->protocol_loc.line = 1;
