@@ -117,7 +117,8 @@ typedef struct idl_arm {
 
 typedef struct idl_method {
     idl_loc loc;
-    const char *name;
+    const char *name;          /* on the wire and in --describe */
+    const char *cname;         /* in C identifiers: name, or its [c_name(x)] */
     bool oneway;
     idl_member *args, *results;
     idl_expr *id;
@@ -151,8 +152,9 @@ struct idl_decl {
     idl_file *file;
     unsigned attrs;
 
-    idl_expr *expr;            /* CONST */
+    idl_expr *expr;            /* CONST (NULL for a string constant) */
     int64_t value;
+    const char *str;           /* CONST: a string constant's text */
     idl_enumval *values;       /* ENUM */
     idl_member *members;       /* STRUCT */
     idl_member *disc;          /* UNION */
@@ -188,6 +190,8 @@ struct idl_file {
     const char *text;
     size_t len;
     bool has_protocol;
+    bool xdr;                  /* ONC RPC language (.x or --xdr) */
+    char *passthrough;         /* .x: %-lines for the header */
     idl_loc protocol_loc;
     const char *protocol;      /* prefix of its C names */
     idl_expr *version_expr;
@@ -204,6 +208,7 @@ typedef struct idl_options {
     size_t n_include_dirs;
     bool werror;
     bool no_imports;           /* fuzzing: no file access */
+    bool xdr;                  /* read the input as ONC RPC language (--xdr) */
     FILE *diag_out;            /* NULL: diagnostics are counted, not printed */
 } idl_options;
 
@@ -264,6 +269,10 @@ bool idl_load_file(idl_unit *u, const char *path);
 /* Load the main file from memory (imports still read from disk unless
  * opts->no_imports). */
 void idl_load_buffer(idl_unit *u, const char *name, const char *text, size_t len);
+/* Read a file #include'd by a .x file (next to `from`, then along -I); NULL
+ * when it cannot be read (reported at loc).  Not added to the unit's files:
+ * its declarations belong to the file that includes it. */
+idl_file *idl_file_include(idl_unit *u, idl_file *from, const char *path, idl_loc loc);
 
 /* ---- check.c / names.c ------------------------------------------------ */
 /* Resolve names, evaluate constants, run every check.  Returns the number

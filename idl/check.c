@@ -93,7 +93,7 @@ static bool eval(idl_unit *u, const idl_expr *e, const idl_decl *enum_scope, int
         if (enum_scope != NULL) {
             for (const idl_enumval *v = enum_scope->values; v != NULL; v = v->next) {
                 if (strcmp(v->name, e->name) == 0) {
-                    if (v->expr == NULL || enum_scope->bad)
+                    if (enum_scope->bad)
                         return false;
                     *ret = v->value;
                     return true;
@@ -112,6 +112,10 @@ static bool eval(idl_unit *u, const idl_expr *e, const idl_decl *enum_scope, int
         if (d->kind != IDL_CONST) {
             idl_error(u, e->loc, "'%s' is a %s, not a constant", e->name,
                       idl_decl_kind_name(d->kind));
+            return false;
+        }
+        if (d->str != NULL) {
+            idl_error(u, e->loc, "'%s' is a string constant, not an integer", e->name);
             return false;
         }
         if (d->state == UNSEEN || d->state == BUSY) {
@@ -185,7 +189,7 @@ overflow:
 static void eval_consts(idl_unit *u)
 {
     for (idl_decl *d = u->decls; d != NULL; d = d->unit_next) {
-        if (d->kind != IDL_CONST || d->bad)
+        if (d->kind != IDL_CONST || d->bad || d->str != NULL)
             continue;
         d->state = BUSY;
         d->state = eval(u, d->expr, NULL, &d->value) ? DONE : FAILED;
@@ -222,6 +226,18 @@ static bool resolve_type(idl_unit *u, idl_type *t)
     if (t->base == IDL_BASE_NAMED) {
         idl_decl *d = idl_lookup(u, t->name);
         if (d == NULL) {
+            static const char *const rpcl[][2] = {
+                { "opaque", "'bytes<N>' (or 'uint8 x[N]')" }, { "int", "int32" },
+                { "unsigned", "uint32" }, { "hyper", "int64" }, { "long", "int32" },
+            };
+            for (size_t i = 0; i < sizeof(rpcl) / sizeof(rpcl[0]); i++) {
+                if (strcmp(t->name, rpcl[i][0]) == 0) {
+                    idl_error(u, t->loc, "unknown type '%s' (ONC RPC language? Parley IDL "
+                              "writes %s; 'parley-idl --xdr' reads .x files)", t->name,
+                              rpcl[i][1]);
+                    return false;
+                }
+            }
             idl_error(u, t->loc, "unknown type '%s'", t->name);
             return false;
         }
@@ -302,28 +318,38 @@ static void check_member_names(idl_unit *u, const idl_member *list, const char *
     }
 }
 
+/* Enum values follow C: a value left out is the previous one plus 1 (the
+ * first is 0), and two names may share a value (an alias: the decoder
+ * accepts the value, printing uses the first name). */
 static void check_enum(idl_unit *u, idl_decl *d)
 {
+    int64_t next = 0;
+    bool have_next = true;     /* false after a value that failed */
+
     for (idl_enumval *v = d->values; v != NULL; v = v->next) {
-        if (v->expr == NULL) {
-            idl_error(u, v->loc, "enum value '%s' needs an explicit value ('%s = N')", v->name,
-                      v->name);
+        if (v->expr != NULL) {
+            if (!eval_range(u, v->expr, NULL, INT32_MIN, INT32_MAX, "enum value", &v->value)) {
+                d->bad = true;
+                have_next = false;
+                continue;
+            }
+        } else if (!have_next) {
             d->bad = true;
             continue;
-        }
-        if (!eval_range(u, v->expr, NULL, INT32_MIN, INT32_MAX, "enum value", &v->value)) {
+        } else if (next > INT32_MAX) {
+            idl_error(u, v->loc, "implicit enum value %lld of '%s' is out of range "
+                      "-2147483648..2147483647", (long long)next, v->name);
             d->bad = true;
+            have_next = false;
             continue;
+        } else {
+            v->value = next;
         }
+        next = v->value + 1;
+        have_next = true;
         for (idl_enumval *p = d->values; p != v; p = p->next) {
             if (strcmp(p->name, v->name) == 0) {
                 idl_error(u, v->loc, "duplicate enum value name '%s' in '%s'", v->name, d->name);
-                d->bad = true;
-                break;
-            }
-            if (p->expr != NULL && p->value == v->value) {
-                idl_error(u, v->expr->loc, "duplicate enum value %lld in '%s' ('%s' has it too)",
-                          (long long)v->value, d->name, p->name);
                 d->bad = true;
                 break;
             }
@@ -717,7 +743,7 @@ int idl_check(idl_unit *u)
     check_interfaces(u);
     idl_names_assign(u);
     idl_names_check(u);
-    if (u->errors == 0)
+    if (u->errors == 0 && !u->main->xdr)     /* a .x file's types are for C too */
         warn_unused(u);
     if (u->errors == 0)
         idl_shape_methods(u);

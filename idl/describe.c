@@ -57,11 +57,11 @@ char *idl_describe(void *mem_ctx, idl_unit *u)
         const idl_method *m = ms[i];
         char *s = idl_shape_members(tmp, u, m->args);
         line(&buf, "type", gen_must(talloc_asprintf(tmp, "%s_%s_request", u->main->protocol,
-                                                    m->name)), s ? s : "(too long)");
+                                                    m->cname)), s ? s : "(too long)");
         if (!m->oneway) {
             s = idl_shape_members(tmp, u, m->results);
             line(&buf, "type", gen_must(talloc_asprintf(tmp, "%s_%s_reply", u->main->protocol,
-                                                        m->name)), s ? s : "(too long)");
+                                                        m->cname)), s ? s : "(too long)");
         }
     }
     for (size_t i = 0; i < n; i++) {

@@ -31,6 +31,8 @@ const char *gen_first_line(void *ctx, const idl_unit *u, const char *version);
 size_t gen_methods(const idl_unit *u, const idl_method **out, size_t cap);
 /* A C integer constant expression for v (int-sized when it fits). */
 const char *gen_int_literal(void *ctx, int64_t v);
+/* A C string literal for s (quotes, backslashes and other bytes escaped). */
+const char *gen_c_string(void *ctx, const char *s);
 /* The descriptor an alias typedef's macro names (parley_type_uint32, kv_entry_type). */
 const char *gen_alias_target(void *ctx, const idl_decl *d);
 

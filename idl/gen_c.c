@@ -204,9 +204,9 @@ static void emit_protocol(genc *g)
     gen_methods(u, ms, n);
     for (size_t i = 0; i < n; i++) {
         const idl_method *m = ms[i];
-        emit_fields(g, F("%s_%s_request", g->p, m->name), m->args);
+        emit_fields(g, F("%s_%s_request", g->p, m->cname), m->args);
         if (!m->oneway)
-            emit_fields(g, F("%s_%s_reply", g->p, m->name), m->results);
+            emit_fields(g, F("%s_%s_reply", g->p, m->cname), m->results);
     }
     qsort(ms, n, sizeof(ms[0]), cmp_method);
     if (n > 0) {
@@ -217,9 +217,9 @@ static void emit_protocol(genc *g)
                        "    { .id = %u, .name = \"%s\", .interface = \"%s\",\n"
                        "      .request = &%s_%s_request_type, .reply = %s%s%s%s,\n"
                        "      .fingerprint = UINT64_C(0x%016" PRIx64 "), .flags = %s },\n",
-                       m->id_value, m->name, m->iface->name, g->p, m->name,
+                       m->id_value, m->name, m->iface->name, g->p, m->cname,
                        m->oneway ? "NULL" : "&", m->oneway ? "" : g->p,
-                       m->oneway ? "" : "_", m->oneway ? "" : (char *)F("%s_reply_type", m->name),
+                       m->oneway ? "" : "_", m->oneway ? "" : (char *)F("%s_reply_type", m->cname),
                        m->fingerprint, m->oneway ? "PARLEY_METHOD_ONEWAY" : "0");
         }
         gen_printf(&g->body, "};\n\n");

@@ -192,3 +192,18 @@ const char *gen_alias_target(void *ctx, const idl_decl *d)
         return "parley_type_bytes";
     return gen_must(talloc_asprintf(ctx, "parley_type_%s", idl_prim_name(t->prim)));
 }
+
+const char *gen_c_string(void *ctx, const char *s)
+{
+    char *r = gen_must(talloc_strdup(ctx, "\""));
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            r = gen_must(talloc_asprintf_append_buffer(r, "\\%c", *p));
+        else if (*p < 0x20 || *p >= 0x7f || *p == '?')
+            r = gen_must(talloc_asprintf_append_buffer(r, "\\%03o", *p));
+        else
+            r = gen_must(talloc_asprintf_append_buffer(r, "%c", *p));
+    }
+    return gen_must(talloc_asprintf_append_buffer(r, "\""));
+}

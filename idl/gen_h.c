@@ -104,7 +104,10 @@ static void emit_types(char **buf, void *ctx, idl_unit *u)
         if (!any)
             gen_printf(buf, "/* Constants. */\n");
         any = true;
-        gen_printf(buf, "#define %s %s\n", d->cname, gen_int_literal(ctx, d->value));
+        if (d->str != NULL)
+            gen_printf(buf, "#define %s %s\n", d->cname, gen_c_string(ctx, d->str));
+        else
+            gen_printf(buf, "#define %s %s\n", d->cname, gen_int_literal(ctx, d->value));
     }
     if (any)
         gen_printf(buf, "\n");
@@ -168,16 +171,16 @@ static void emit_methods(char **buf, void *ctx, idl_unit *u, const idl_method **
         return;
     gen_printf(buf, "/* Method ids. */\nenum {\n");
     for (size_t i = 0; i < n; i++)
-        gen_printf(buf, "    %s_METHOD_%s = %u%s\n", P, (char *)gen_must(idl_upper(ctx, ms[i]->name)),
+        gen_printf(buf, "    %s_METHOD_%s = %u%s\n", P, (char *)gen_must(idl_upper(ctx, ms[i]->cname)),
                    ms[i]->id_value, i + 1 < n ? "," : "");
     gen_printf(buf, "};\n\n");
     for (size_t i = 0; i < n; i++) {
         const idl_method *m = ms[i];
         gen_printf(buf, "/* %s.%s = %u */\n", m->iface->name, m->name, m->id_value);
-        emit_struct(buf, ctx, gen_must(talloc_asprintf(ctx, "%s_%s_request", p, m->name)),
+        emit_struct(buf, ctx, gen_must(talloc_asprintf(ctx, "%s_%s_request", p, m->cname)),
                     m->args);
         if (!m->oneway)
-            emit_struct(buf, ctx, gen_must(talloc_asprintf(ctx, "%s_%s_reply", p, m->name)),
+            emit_struct(buf, ctx, gen_must(talloc_asprintf(ctx, "%s_%s_reply", p, m->cname)),
                         m->results);
     }
 }
@@ -193,7 +196,7 @@ static void emit_inline(char **buf, void *ctx, idl_unit *u, const idl_method **m
                     " *      until it is used) ---- */\n\n");
     for (size_t i = 0; i < n; i++) {
         const idl_method *m = ms[i];
-        const char *M = gen_must(idl_upper(ctx, m->name)), *nm = m->name;
+        const char *M = gen_must(idl_upper(ctx, m->cname)), *nm = m->cname;
         if (m->oneway) {
             gen_printf(buf,
                 "/* Send %s (oneway): returns once the request is queued. */\n"
@@ -244,7 +247,7 @@ static void emit_inline(char **buf, void *ctx, idl_unit *u, const idl_method **m
                     "typedef struct %s_handlers {\n", p);
     for (size_t i = 0; i < n; i++)
         gen_printf(buf, "    struct { %s_%s_handler *fn; parley_dispatch_mode mode; } %s;\n", p,
-                   ms[i]->name, ms[i]->name);
+                   ms[i]->cname, ms[i]->cname);
     gen_printf(buf, "} %s_handlers;\n\n", p);
 
     gen_printf(buf, "typedef struct %s_registration_ {\n    %s_handlers handlers;\n"
@@ -256,17 +259,17 @@ static void emit_inline(char **buf, void *ctx, idl_unit *u, const idl_method **m
             "                                              void *out, void *data)\n"
             "{\n"
             "    const %s_registration_ *reg = (const %s_registration_ *)data;\n",
-            p, m->name, p, p);
+            p, m->cname, p, p);
         if (m->oneway)
             gen_printf(buf,
                 "    (void)out;\n"
                 "    return reg->handlers.%s.fn(call, (const %s_%s_request *)in, reg->data);\n"
-                "}\n\n", m->name, p, m->name);
+                "}\n\n", m->cname, p, m->cname);
         else
             gen_printf(buf,
                 "    return reg->handlers.%s.fn(call, (const %s_%s_request *)in,\n"
                 "                               (%s_%s_reply *)out, reg->data);\n"
-                "}\n\n", m->name, p, m->name, p, m->name);
+                "}\n\n", m->cname, p, m->cname, p, m->cname);
     }
     gen_printf(buf,
         "/* Serve every method whose slot in handlers is set, on peer: handlers and data\n"
@@ -294,7 +297,7 @@ static void emit_inline(char **buf, void *ctx, idl_unit *u, const idl_method **m
             "        table[n].mode = handlers->%s.mode;\n"
             "        n++;\n"
             "    }\n",
-            ms[i]->name, P, (char *)gen_must(idl_upper(ctx, ms[i]->name)), p, ms[i]->name, ms[i]->name);
+            ms[i]->cname, P, (char *)gen_must(idl_upper(ctx, ms[i]->cname)), p, ms[i]->cname, ms[i]->cname);
     gen_printf(buf,
         "    st = n > 0 ? parley_peer_add_dispatch(peer, table, n, reg) : PARLEY_OK;\n"
         "    if (st != PARLEY_OK || n == 0)\n"
@@ -322,10 +325,15 @@ char *idl_gen_header(void *mem_ctx, idl_unit *u, const char *version)
         size_t len = strlen(im->path);
         if (len > 4 && strcmp(im->path + len - 4, ".idl") == 0)
             len -= 4;
+        else if (len > 2 && strcmp(im->path + len - 2, ".x") == 0)
+            len -= 2;
         gen_printf(&buf, "#include \"%.*s.h\"\n", (int)len, im->path);
     }
     if (u->main->imports != NULL)
         gen_printf(&buf, "\n");
+    if (u->main->passthrough != NULL)
+        gen_printf(&buf, "/* %%-lines of %s.x, copied as written. */\n%s\n", u->main->base,
+                   u->main->passthrough);
     gen_printf(&buf, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     emit_types(&buf, tmp, u);
     emit_methods(&buf, tmp, u, ms, n);

@@ -10,6 +10,7 @@
 #include <talloc.h>
 
 #include "ast.h"
+#include "xdr.h"
 
 /* Largest IDL file read (the lexer works on int lengths). */
 #define IDL_MAX_FILE (16u << 20)
@@ -42,6 +43,9 @@ static idl_file *file_new(idl_unit *u, const char *name)
     n = strlen(base);
     if (n > 4 && strcmp(base + n - 4, ".idl") == 0)
         n -= 4;
+    else if (n > 2 && strcmp(base + n - 2, ".x") == 0)
+        n -= 2;
+    f->xdr = u->opts->xdr || (strlen(base) > 2 && strcmp(base + strlen(base) - 2, ".x") == 0);
     f->base = talloc_strndup(f, base, n);
     f->decls_tail = &f->decls;
     f->imports_tail = &f->imports;
@@ -130,11 +134,49 @@ static idl_file *find_loaded(idl_unit *u, const char *real)
 
 static void load_imports(idl_unit *u, idl_file *f, int depth);
 
+idl_file *idl_file_include(idl_unit *u, idl_file *from, const char *path, idl_loc loc)
+{
+    char *cand = NULL, *real;
+    idl_file *g;
+
+    if (path[0] == '/') {
+        if (is_file(path))
+            cand = talloc_strdup(from, path);
+    } else {
+        cand = from->dir[0] != '\0' ? talloc_asprintf(from, "%s/%s", from->dir, path)
+                                    : talloc_strdup(from, path);
+        for (size_t i = 0; cand != NULL && !is_file(cand) && i < u->opts->n_include_dirs; i++) {
+            talloc_free(cand);
+            cand = talloc_asprintf(from, "%s/%s", u->opts->include_dirs[i], path);
+        }
+        if (cand != NULL && !is_file(cand))
+            TALLOC_FREE(cand);
+    }
+    if (cand == NULL) {
+        idl_error(u, loc, "cannot find '%s' (searched next to the file and along -I)", path);
+        return NULL;
+    }
+    real = realpath(cand, NULL);
+    g = file_new(u, cand);
+    if (g == NULL || real == NULL || (g->path = talloc_strdup(g, real)) == NULL ||
+        (g->text = read_all(g, cand, &g->len)) == NULL) {
+        idl_error(u, loc, "cannot read '%s': %s", cand, strerror(errno));
+        free(real);
+        talloc_free(g);
+        return NULL;
+    }
+    free(real);
+    return g;
+}
+
 /* Parse f (text already set), then its imports; then add it to the unit. */
 static void parse_and_add(idl_unit *u, idl_file *f, int depth)
 {
     f->loading = 1;
-    idl_parse_text(f);
+    if (f->xdr)
+        idl_parse_xdr(f);
+    else
+        idl_parse_text(f);
     load_imports(u, f, depth);
     f->loading = 0;
     add_to_unit(u, f);

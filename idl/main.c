@@ -15,11 +15,14 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: parley-idl [OPTION]... FILE.idl\n"
+            "       parley-idl [OPTION]... [--xdr] FILE.x\n"
             "Compile a Parley IDL file to C: writes DIR/FILE.h and DIR/FILE.c.\n"
             "\n"
             "  -o DIR        write the generated files into DIR (default: .)\n"
             "  -I DIR        search DIR for imported files (after the importing\n"
             "                file's own directory); may be repeated\n"
+            "  --xdr         read FILE as ONC RPC language (rpcgen's .x), as for any\n"
+            "                FILE ending in .x: writes DIR/FILE.h and DIR/FILE.c\n"
             "  --describe    print the canonical shape and fingerprint of every\n"
             "                type and method instead of generating code\n"
             "  -Werror       treat warnings as errors\n"
@@ -88,6 +91,8 @@ int main(int argc, char **argv)
             goto done;
         } else if (strcmp(a, "--describe") == 0) {
             describe = true;
+        } else if (strcmp(a, "--xdr") == 0) {
+            opts.xdr = true;
         } else if (strcmp(a, "-Werror") == 0) {
             opts.werror = true;
         } else if (strcmp(a, "-o") == 0 || strcmp(a, "-I") == 0) {

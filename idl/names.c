@@ -71,8 +71,12 @@ void idl_names_assign(idl_unit *u)
 {
     for (idl_decl *d = u->decls; d != NULL; d = d->unit_next) {
         const char *prefix = d->file->protocol != NULL ? d->file->protocol : "";
-        if (d->kind == IDL_INTERFACE)
+        if (d->kind == IDL_INTERFACE) {
+            for (idl_method *m = d->methods; m != NULL; m = m->next)
+                if (m->cname == NULL)
+                    m->cname = m->name;
             continue;
+        }
         d->cname = must(u, mangle(d, prefix, d->name));
         if (d->kind == IDL_CONST)
             d->cname = must(u, idl_upper(d, d->cname));
@@ -190,19 +194,19 @@ void idl_names_check(idl_unit *u)
             for (idl_method *m = d->methods; m != NULL; m = m->next) {
                 const char *p = d->file->protocol, *mw = F("method '%s'", m->name);
                 char *up = must(u, idl_upper(tmp, p));
-                char *mup = must(u, idl_upper(tmp, m->name));
-                check_ident(u, m->loc, m->name, true);
+                char *mup = must(u, idl_upper(tmp, m->cname));
+                check_ident(u, m->loc, m->cname, true);
                 check_member_idents(u, m->args);
                 check_member_idents(u, m->results);
-                add(u, &s, m->loc, mw, F("%s_%s", p, m->name));
-                add(u, &s, m->loc, mw, F("%s_%s_request", p, m->name));
-                add(u, &s, m->loc, mw, F("%s_%s_request_type", p, m->name));
-                add(u, &s, m->loc, mw, F("%s_%s_handler", p, m->name));
+                add(u, &s, m->loc, mw, F("%s_%s", p, m->cname));
+                add(u, &s, m->loc, mw, F("%s_%s_request", p, m->cname));
+                add(u, &s, m->loc, mw, F("%s_%s_request_type", p, m->cname));
+                add(u, &s, m->loc, mw, F("%s_%s_handler", p, m->cname));
                 add(u, &s, m->loc, mw, F("%s_METHOD_%s", up, mup));
                 if (!m->oneway) {
-                    add(u, &s, m->loc, mw, F("%s_%s_send", p, m->name));
-                    add(u, &s, m->loc, mw, F("%s_%s_reply", p, m->name));
-                    add(u, &s, m->loc, mw, F("%s_%s_reply_type", p, m->name));
+                    add(u, &s, m->loc, mw, F("%s_%s_send", p, m->cname));
+                    add(u, &s, m->loc, mw, F("%s_%s_reply", p, m->cname));
+                    add(u, &s, m->loc, mw, F("%s_%s_reply_type", p, m->cname));
                 }
             }
             continue;
@@ -267,6 +271,11 @@ void idl_names_check(idl_unit *u)
             idl_error(u, late[k].loc, "%s collides with %s: both are '%s' in C", late[k].what,
                       early[k]->what, late[k].cname);
             idl_note(u, early[k]->loc, "%s is declared here", early[k]->what);
+            if (strncmp(late[k].what, "method ", 7) == 0 ||
+                strncmp(early[k]->what, "method ", 7) == 0)
+                idl_note(u, strncmp(late[k].what, "method ", 7) == 0 ? late[k].loc
+                                                                     : early[k]->loc,
+                         "[c_name(NAME)] before the method gives it other C names");
         }
     }
     talloc_free(s.v);

@@ -13,6 +13,9 @@ typedef struct idl_lexstate {
     int line, col;
     idl_loc comment_loc;
     idl_decl *iface;           /* the interface being parsed */
+    bool quiet_error;          /* the next syntax error was already explained */
+    bool skip_item;            /* lexer: skip to the ';' that ends this item */
+    int skip_depth;
 } idl_lexstate;
 }
 
@@ -30,8 +33,12 @@ int idl_yylex(IDL_YYSTYPE *lvalp, IDL_YYLTYPE *llocp, void *scanner);
 static void idl_yyerror(IDL_YYLTYPE *l, void *scanner, idl_lexstate *ls, const char *msg);
 static idl_loc L(idl_lexstate *ls, IDL_YYLTYPE l);
 static void *oom(void *p);
-static unsigned attr_bits(idl_lexstate *ls, char **names, idl_loc *locs, int n, unsigned allowed,
-                          const char *where);
+static unsigned attr_bits(idl_lexstate *ls, char **names, char **values, idl_loc *locs, int n,
+                          unsigned allowed, const char *where);
+static const char *method_cname(idl_lexstate *ls, char **names, char **values, idl_loc *locs, int n);
+static void not_a_keyword(idl_lexstate *ls, const char *name, idl_loc loc, const char *what);
+static void foreign_item(idl_lexstate *ls, const char *word, idl_loc loc);
+static bool is_keyword(const char *name);
 
 #define NEW(type) ((type *)oom(talloc_zero(ls->file, type)))
 #define U (ls->file->unit)
@@ -59,7 +66,7 @@ static unsigned attr_bits(idl_lexstate *ls, char **names, idl_loc *locs, int n, 
     idl_reserved *reserved;
     idl_decl *decl;
     struct { idl_declarator kind; idl_expr *count; } decl_r;
-    struct { int n; char *names[4]; idl_loc locs[4]; } attrs;
+    struct { int n; char *names[4]; char *values[4]; idl_loc locs[4]; } attrs;
 }
 
 %token <str> IDENT "identifier"
@@ -83,6 +90,7 @@ static unsigned attr_bits(idl_lexstate *ls, char **names, idl_loc *locs, int n, 
 %type <reserved> reserved_list
 %type <decl_r> declarator
 %type <attrs> attr_list opt_attrs
+%type <str> name decl_name keyword_name
 
 %left '|'
 %left '^'
@@ -119,19 +127,24 @@ item
         *ls->file->imports_tail = im;
         ls->file->imports_tail = &im->next;
     }
-    | KW_CONST IDENT '=' expr ';' {
+    | KW_CONST decl_name '=' expr ';' {
         idl_decl *d = NEW(idl_decl);
         d->kind = IDL_CONST; d->loc = L(ls, @2); d->name = $2; d->expr = $4;
         idl_file_add_decl(ls->file, d);
     }
-    | opt_attrs KW_ENUM IDENT '{' enumvals opt_comma '}' opt_semi {
+    | KW_CONST decl_name '=' STRING_LIT ';' {
+        idl_decl *d = NEW(idl_decl);
+        d->kind = IDL_CONST; d->loc = L(ls, @2); d->name = $2; d->str = $4;
+        idl_file_add_decl(ls->file, d);
+    }
+    | opt_attrs KW_ENUM decl_name '{' enumvals opt_comma '}' opt_semi {
         idl_decl *d = NEW(idl_decl);
         d->kind = IDL_ENUM; d->loc = L(ls, @3); d->name = $3;
-        d->attrs = attr_bits(ls, $1.names, $1.locs, $1.n, IDL_ATTR_FLAGS, "an enum");
+        d->attrs = attr_bits(ls, $1.names, $1.values, $1.locs, $1.n, IDL_ATTR_FLAGS, "an enum");
         d->values = idl_enumvals_reverse($5);
         idl_file_add_decl(ls->file, d);
     }
-    | KW_STRUCT IDENT '{' members last_member '}' opt_semi {
+    | KW_STRUCT decl_name '{' members last_member '}' opt_semi {
         idl_decl *d = NEW(idl_decl);
         d->kind = IDL_STRUCT; d->loc = L(ls, @2); d->name = $2;
         if ($5 != NULL) {
@@ -141,7 +154,7 @@ item
         d->members = idl_members_reverse($4);
         idl_file_add_decl(ls->file, d);
     }
-    | KW_UNION IDENT KW_SWITCH '(' type IDENT ')' '{' arms '}' opt_semi {
+    | KW_UNION decl_name KW_SWITCH '(' type name ')' '{' arms '}' opt_semi {
         idl_decl *d = NEW(idl_decl);
         d->kind = IDL_UNION; d->loc = L(ls, @2); d->name = $2;
         d->disc = NEW(idl_member);
@@ -152,16 +165,18 @@ item
     | KW_TYPEDEF member ';' {
         idl_decl *d = NEW(idl_decl);
         d->kind = IDL_TYPEDEF; d->loc = $2->loc; d->name = $2->name; d->alias = $2;
-        if ($2->attrs != 0)
+        if (is_keyword($2->name))
+            not_a_keyword(ls, $2->name, $2->loc, "a typedef");
+        else if ($2->attrs != 0)
             idl_error(U, $2->loc, "attributes are not allowed on a typedef");
         idl_file_add_decl(ls->file, d);
     }
-    | KW_HANDLE IDENT ';' {
+    | KW_HANDLE decl_name ';' {
         idl_decl *d = NEW(idl_decl);
         d->kind = IDL_HANDLE; d->loc = L(ls, @2); d->name = $2;
         idl_file_add_decl(ls->file, d);
     }
-    | KW_INTERFACE IDENT '{' {
+    | KW_INTERFACE decl_name '{' {
         idl_decl *d = NEW(idl_decl);
         d->kind = IDL_INTERFACE; d->loc = L(ls, @2); d->name = $2;
         ls->iface = d;
@@ -172,8 +187,35 @@ item
         ls->iface = NULL;
         idl_file_add_decl(ls->file, d);
     }
+    | IDENT { foreign_item(ls, $1, L(ls, @1)); } error ';' { yyerrok; }
     | error ';' { yyerrok; }
     | error '}' opt_semi { yyerrok; }
+    ;
+
+/* Member, argument and result names: identifiers, and the IDL's own words
+ * that are not C keywords (a name always follows a complete type, so they
+ * cannot be misread).  Names of declarations stay identifiers. */
+name
+    : IDENT { $$ = $1; }
+    | keyword_name { $$ = $1; }
+    ;
+
+decl_name
+    : IDENT { $$ = $1; }
+    | keyword_name { $$ = $1; not_a_keyword(ls, $1, L(ls, @1), "a declaration"); }
+    ;
+
+keyword_name
+    : KW_PRIM { $$ = (char *)idl_prim_name($1); }
+    | KW_HANDLE { $$ = "handle"; }
+    | KW_STRING { $$ = "string"; }
+    | KW_BYTES { $$ = "bytes"; }
+    | KW_OPTIONAL { $$ = "optional"; }
+    | KW_ONEWAY { $$ = "oneway"; }
+    | KW_RESERVED { $$ = "reserved"; }
+    | KW_PROTOCOL { $$ = "protocol"; }
+    | KW_IMPORT { $$ = "import"; }
+    | KW_INTERFACE { $$ = "interface"; }
     ;
 
 opt_semi: %empty | ';' ;
@@ -185,11 +227,24 @@ opt_attrs
     ;
 
 attr_list
-    : IDENT { $$.n = 1; $$.names[0] = $1; $$.locs[0] = L(ls, @1); }
+    : IDENT { $$.n = 1; $$.names[0] = $1; $$.values[0] = NULL; $$.locs[0] = L(ls, @1); }
+    | IDENT '(' IDENT ')' {
+        $$.n = 1; $$.names[0] = $1; $$.values[0] = $3; $$.locs[0] = L(ls, @1);
+    }
     | attr_list ',' IDENT {
         $$ = $1;
         if ($$.n < 4) {
             $$.names[$$.n] = $3;
+            $$.values[$$.n] = NULL;
+            $$.locs[$$.n] = L(ls, @3);
+            $$.n++;
+        }
+    }
+    | attr_list ',' IDENT '(' IDENT ')' {
+        $$ = $1;
+        if ($$.n < 4) {
+            $$.names[$$.n] = $3;
+            $$.values[$$.n] = $5;
             $$.locs[$$.n] = L(ls, @3);
             $$.n++;
         }
@@ -230,11 +285,11 @@ member_item
     ;
 
 member
-    : opt_attrs type IDENT declarator {
+    : opt_attrs type name declarator {
         $$ = NEW(idl_member);
         $$->loc = L(ls, @3); $$->name = $3; $$->type = $2;
         $$->declarator = $4.kind; $$->count = $4.count;
-        $$->attrs = attr_bits(ls, $1.names, $1.locs, $1.n, IDL_ATTR_SENSITIVE, "a member");
+        $$->attrs = attr_bits(ls, $1.names, $1.values, $1.locs, $1.n, IDL_ATTR_SENSITIVE, "a member");
     }
     ;
 
@@ -312,6 +367,12 @@ iface_item
         $1->next = ls->iface->methods;
         ls->iface->methods = $1;
     }
+    | '[' attr_list ']' method ';' {
+        $4->cname = method_cname(ls, $2.names, $2.values, $2.locs, $2.n);
+        $4->iface = ls->iface;
+        $4->next = ls->iface->methods;
+        ls->iface->methods = $4;
+    }
     | KW_RESERVED reserved_list ';' {
         /* both lists are in reverse source order until the interface ends */
         idl_reserved *tail = $2;
@@ -387,12 +448,20 @@ static void *oom(void *p)
     return p;
 }
 
-static unsigned attr_bits(idl_lexstate *ls, char **names, idl_loc *locs, int n, unsigned allowed,
-                          const char *where)
+static unsigned attr_bits(idl_lexstate *ls, char **names, char **values, idl_loc *locs, int n,
+                          unsigned allowed, const char *where)
 {
     unsigned bits = 0;
     for (int i = 0; i < n; i++) {
         unsigned b = 0;
+        if (strcmp(names[i], "c_name") == 0) {
+            idl_error(U, locs[i], "attribute 'c_name' is only allowed on a method");
+            continue;
+        }
+        if (values[i] != NULL) {
+            idl_error(U, locs[i], "attribute '%s' takes no value", names[i]);
+            continue;
+        }
         if (strcmp(names[i], "sensitive") == 0)
             b = IDL_ATTR_SENSITIVE;
         else if (strcmp(names[i], "flags") == 0)
@@ -407,9 +476,68 @@ static unsigned attr_bits(idl_lexstate *ls, char **names, idl_loc *locs, int n, 
     return bits;
 }
 
+/* [c_name(x)] on a method: x replaces the method's name in every C
+ * identifier generated for it (kv_x, kv_x_request, KV_METHOD_X, ...). */
+static const char *method_cname(idl_lexstate *ls, char **names, char **values, idl_loc *locs, int n)
+{
+    const char *cname = NULL;
+
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i], "c_name") != 0)
+            idl_error(U, locs[i], "attribute '%s' is not allowed on a method", names[i]);
+        else if (values[i] == NULL)
+            idl_error(U, locs[i], "attribute 'c_name' needs a name: [c_name(NAME)]");
+        else if (cname != NULL)
+            idl_error(U, locs[i], "duplicate attribute 'c_name'");
+        else
+            cname = values[i];
+    }
+    return cname;
+}
+
+static bool is_keyword(const char *name)
+{
+    static const char *const words[] = {
+        "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool",
+        "float", "double", "fd", "handle", "string", "bytes", "optional", "oneway",
+        "reserved", "protocol", "import", "interface",
+    };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcmp(words[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void not_a_keyword(idl_lexstate *ls, const char *name, idl_loc loc, const char *what)
+{
+    idl_error(U, loc, "'%s' is a word of the IDL and cannot name %s (it can name a member, "
+              "an argument or a result)", name, what);
+}
+
+/* An identifier where a declaration starts: explain it, then skip the item
+ * (braces included) so that one mistake gives one error. */
+static void foreign_item(idl_lexstate *ls, const char *word, idl_loc loc)
+{
+    if (strcmp(word, "program") == 0 || strcmp(word, "version") == 0)
+        idl_error(U, loc, "'%s' blocks are ONC RPC language: compile the .x file with "
+                  "'parley-idl --xdr', or write an 'interface'", word);
+    else if (strcmp(word, "opaque") == 0)
+        idl_error(U, loc, "'opaque' is ONC RPC language: use 'bytes' (or 'uint8 x[N]')");
+    else
+        idl_error(U, loc, "expected a declaration (const, enum, struct, union, typedef, "
+                  "handle, interface, import or protocol), found '%s'", word);
+    ls->quiet_error = true;
+    ls->skip_item = true;
+    ls->skip_depth = 0;
+}
+
 static void idl_yyerror(IDL_YYLTYPE *l, void *scanner, idl_lexstate *ls, const char *msg)
 {
     (void)scanner;
+    if (ls->quiet_error) {
+        ls->quiet_error = false;
+        return;
+    }
     if (strcmp(msg, "memory exhausted") == 0)
         msg = "nesting too deep";
     idl_error(U, L(ls, *l), "%s", msg);

@@ -158,8 +158,10 @@ static void shape_enum(shaper *s, const idl_decl *d)
         v[i++] = e->value;
     qsort(v, n, sizeof(v[0]), cmp_i64);
     put(s, d->attrs & IDL_ATTR_FLAGS ? "E{" : "e{");
+    /* each value once: an alias does not change the shape */
     for (i = 0; i < n; i++)
-        putn(s, "", (long long)v[i], i + 1 < n ? "," : "");
+        if (i == 0 || v[i] != v[i - 1])
+            putn(s, i == 0 ? "" : ",", (long long)v[i], "");
     put(s, "}");
     talloc_free(v);
 }

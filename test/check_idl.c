@@ -19,6 +19,8 @@
 #include "every.h"
 #include "fs.h"
 #include "kv.h"
+#include "names.h"
+#include "onc.h"
 
 #define SEEDS 200
 
@@ -33,6 +35,8 @@ static const generated all[] = {
     { "every", &every_protocol },
     { "fs", &fs_protocol },
     { "kv", &kv_protocol },
+    { "names", &names_protocol },
+    { "onc", &onc_protocol },
 };
 #define N_ALL (sizeof(all) / sizeof(all[0]))
 

@@ -273,9 +273,10 @@ PARLEY_PUBLIC extern const parley_type parley_type_fd; /**< int, a file descript
  * struct fields inside the struct and not overlapping, sequence/bytes members
  * that fit their count+pointer pair, arrays with a count, a union
  * discriminator of an integer or enum kind inside the struct and not
- * overlapping the arms, no duplicate arm or enum values, enum values that fit
- * int32, handles with a name.  Recursion through OPTIONAL and SEQUENCE is
- * allowed; a type that contains itself directly is not.
+ * overlapping the arms, no duplicate arm values, enum values that fit int32
+ * (two names may share a value: an alias), handles with a name.  Recursion
+ * through OPTIONAL and SEQUENCE is allowed; a type that contains itself
+ * directly is not.
  *
  * @param[in] type the root descriptor
  * @return PARLEY_OK, or PARLEY_ERR_INVALID_ARGUMENT with parley_error_message()

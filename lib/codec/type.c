@@ -292,14 +292,10 @@ static parley_status check_enum(struct checker *c, const parley_type *t)
 {
     if (t->n_values == 0 || t->values == NULL)
         return check_fail(c, "enum has no values");
-    for (size_t i = 0; i < t->n_values; i++) {
+    /* two names may share a value (an alias); printing uses the first */
+    for (size_t i = 0; i < t->n_values; i++)
         if (t->values[i].name == NULL)
             return check_fail(c, "enum value %zu has no name", i);
-        for (size_t j = 0; j < i; j++)
-            if (t->values[j].value == t->values[i].value)
-                return check_fail(c, "enum value %ld (%s) appears twice",
-                                  (long)t->values[i].value, t->values[i].name);
-    }
     return PARLEY_OK;
 }
 
@@ -494,8 +490,9 @@ static void shape_enum(struct shaper *s, const parley_type *t)
         vals[i] = t->values[i].value;
     qsort(vals, t->n_values, sizeof(int32_t), cmp_i32);
     emit(s, (t->flags & PARLEY_TYPE_FLAGS) ? "E{" : "e{");
-    for (size_t i = 0; i < t->n_values; i++)
-        emitf(s, i ? ",%ld" : "%ld", (long)vals[i]);
+    for (size_t i = 0; i < t->n_values; i++)    /* an alias adds no value */
+        if (i == 0 || vals[i] != vals[i - 1])
+            emitf(s, i ? ",%ld" : "%ld", (long)vals[i]);
     emit(s, "}");
     if (vals != stackbuf)
         talloc_free(vals);

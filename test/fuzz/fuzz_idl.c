@@ -1,7 +1,8 @@
 /* Fuzz target: the IDL compiler's front end and generators on any bytes.
  * The input is parsed from memory (imports disabled: no file is read or
- * written), checked, and when it is a valid protocol the header, the source
- * and --describe are generated.  Malformed input is a normal outcome; a
+ * written) twice, as the IDL and as ONC RPC language (.x), checked, and
+ * when it is a valid protocol the header, the source and --describe are
+ * generated.  Malformed input is a normal outcome; a
  * crash, a hang or a leak (everything hangs under one talloc context that
  * must be empty afterwards) is a bug. */
 #include "config.h"
@@ -16,22 +17,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One compilation of the input, as the IDL (fuzz.idl) or as ONC RPC
+ * language (fuzz.x). */
+static void compile(FILE *sink, const uint8_t *data, size_t size, const char *name)
 {
-    static FILE *sink;
     void *mem = talloc_new(NULL);
     idl_options opts = { 0 };
     idl_unit *u;
 
-    if (sink == NULL)
-        sink = fopen("/dev/null", "w");    /* diagnostics are formatted, not kept */
     opts.no_imports = true;
     opts.diag_out = sink;
     if (mem == NULL)
-        return 0;
+        return;
     u = idl_unit_new(mem, &opts);
     if (u != NULL) {
-        idl_load_buffer(u, "fuzz.idl", (const char *)data, size);
+        idl_load_buffer(u, name, (const char *)data, size);
         if (idl_check(u) == 0 && u->main != NULL) {
             char *h = idl_gen_header(mem, u, "fuzz");
             char *c = idl_gen_source(mem, u, "fuzz");
@@ -41,5 +41,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     talloc_free(mem);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static FILE *sink;
+
+    if (sink == NULL)
+        sink = fopen("/dev/null", "w");    /* diagnostics are formatted, not kept */
+    compile(sink, data, size, "fuzz.idl");
+    compile(sink, data, size, "fuzz.x");
     return 0;
 }

@@ -8,6 +8,8 @@
 #include "every.h"
 #include "fs.h"
 #include "kv.h"
+#include "names.h"
+#include "onc.h"
 
 static int failures;
 

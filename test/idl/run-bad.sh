@@ -1,5 +1,5 @@
 #!/bin/sh
-# Run parley-idl on every test/idl/bad/*.idl and compare its diagnostics with
+# Run parley-idl on every test/idl/bad/*.idl and *.x and compare its diagnostics with
 # the file's own expectations:
 #   // expect: bad/x.idl:4:8: error: ...   one line per diagnostic, in order
 #   // flags: -Werror                      extra command-line options
@@ -17,9 +17,11 @@ cd "$srcdir/test/idl" || exit 99
 
 fail=0
 count=0
-for f in bad/*.idl; do
+for f in bad/*.idl bad/*.x; do
+    [ -f "$f" ] || continue
     count=$((count + 1))
-    name=$(basename "$f" .idl)
+    name=$(basename "$f")
+    name=${name%.*}
     flags=$(sed -n 's|^// flags: ||p' "$f")
     sed -n 's|^// expect: ||p' "$f" > "$work/$name.expect"
     if [ ! -s "$work/$name.expect" ]; then
