@@ -510,8 +510,7 @@ parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t c
         if (done == total)
             goto done;
         /* The socket is full: the rest waits in the queue (nobody blocks on
-         * the other end's reading); the send timeout starts now. */
-        conn->last_progress_ms = parley__now_ms();
+         * the other end's reading). */
     }
     if (nfds > 0) {
         /* Not sent yet: the queue keeps duplicates until they leave. */
@@ -557,10 +556,13 @@ parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t c
         } else {
             memcpy(it->bytes, (const uint8_t *)payload + (done - sizeof(hdr)), total - done);
         }
-        if (conn->tail != NULL)
+        if (conn->tail != NULL) {
             conn->tail->next = it;
-        else
+        } else {
             conn->head = it;
+            /* Output starts to wait: the send timeout counts from now. */
+            conn->last_progress_ms = parley__now_ms();
+        }
         conn->tail = it;
         conn->queued += it->len;
         if (!conn->want_out && !(in_loop && conn->corked)) {
