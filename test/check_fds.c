@@ -16,6 +16,7 @@
 
 #include "fd_testutil.h"
 #include "frame.h"
+#include "hello.h"
 #include "suites.h"
 
 

@@ -7,6 +7,7 @@
 
 #include "endpoint.h"
 #include "frame.h"
+#include "hello.h"
 #include "suites.h"
 #include "test_proto.h"
 

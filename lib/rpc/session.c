@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hello.h"
 #include "runtime.h"
 #include "socket.h"
 #include "status.h"
