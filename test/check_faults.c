@@ -18,7 +18,7 @@
 
 #include "endpoint.h"
 #include "frame.h"
-#include "hello.h"
+#include "handshake.h"
 #include "server_proc.h"
 #include "socket.h"
 #include "suites.h"

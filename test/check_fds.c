@@ -16,7 +16,7 @@
 
 #include "fd_testutil.h"
 #include "frame.h"
-#include "hello.h"
+#include "handshake.h"
 #include "suites.h"
 
 

@@ -19,7 +19,7 @@
 #include "conn.h"
 #include "endpoint.h"
 #include "frame.h"
-#include "hello.h"
+#include "handshake.h"
 #include "server_proc.h"
 #include "socket.h"
 #include "suites.h"

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hello.h"
+#include "handshake.h"
 #include "runtime.h"
 #include "socket.h"
 #include "status.h"

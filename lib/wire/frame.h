@@ -1,6 +1,6 @@
 /* Internal: wire frames (16-byte header + payload) and message payloads:
  * pure functions over bytes (no I/O, no global state), fuzzed by
- * test/fuzz/fuzz_wire.c.  The HELLO payload is in hello.h.  The byte layout
+ * test/fuzz/fuzz_wire.c.  The HELLO payload is in handshake.h.  The byte layout
  * is specified in doc/wire.md ("Frames"). */
 #ifndef PARLEY_LIB_FRAME_H
 #define PARLEY_LIB_FRAME_H

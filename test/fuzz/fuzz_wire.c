@@ -20,7 +20,7 @@
 #include "parley/protocol.h"
 #include "parley/type.h"
 #include "frame.h"
-#include "hello.h"
+#include "handshake.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 
 #include <talloc.h>
 
-#include "hello.h"
+#include "handshake.h"
 #include "status.h"
 
 #define HELLO_FIXED 24u   /* magic, wire version, protocol version, max, features, n_methods */

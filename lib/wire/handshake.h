@@ -1,8 +1,8 @@
 /* Internal: the HELLO payload (the handshake, doc/wire.md 2.3): encode,
  * decode (untrusted bytes) and the comparison with our protocol.  Pure
  * functions over bytes, fuzzed by test/fuzz/fuzz_wire.c. */
-#ifndef PARLEY_LIB_HELLO_H
-#define PARLEY_LIB_HELLO_H
+#ifndef PARLEY_LIB_HANDSHAKE_H
+#define PARLEY_LIB_HANDSHAKE_H
 
 #include <stddef.h>
 #include <stdint.h>
