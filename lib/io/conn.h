@@ -26,6 +26,9 @@
 
 typedef struct parley__conn parley__conn;
 
+/* Both callbacks run on the thread that owns the read side (the loop
+ * thread, or a caller in parley__conn_wait_reply() for its own REPLY), with
+ * no Parley lock held; they may send, close, and post to the loop. */
 typedef struct parley__conn_ops {
     /* A complete, header-checked frame; payload is valid during the call only. */
     void (*frame)(void *data, const parley__frame_header *hdr, const uint8_t *payload);
