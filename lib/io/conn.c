@@ -226,10 +226,9 @@ void parley__conn_pause_locked(parley__conn *conn, unsigned reason, bool on)
 {
     unsigned before = conn->read_pause;
 
-    if (on)
-        conn->read_pause |= reason;
-    else
-        conn->read_pause &= ~reason;
+    /* Stored atomically: the read side looks without the lock. */
+    __atomic_store_n(&conn->read_pause, on ? before | reason : before & ~reason,
+                     __ATOMIC_RELAXED);
     if ((before == 0) == (conn->read_pause == 0))
         return;
     parley__conn_arm_locked(conn);
