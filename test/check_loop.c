@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -371,6 +372,61 @@ START_TEST(test_workers_run_everything)
 }
 END_TEST
 
+/* ---- library threads block every signal ---- */
+
+typedef struct mask_arg {
+    atomic_int blocked;   /* 1: SIGINT, SIGTERM and SIGUSR1 blocked; 0: not; -1 not run */
+    parley__loop *loop;
+    atomic_int in_thread;
+} mask_arg;
+
+static void read_mask(void *data)
+{
+    mask_arg *m = data;
+    sigset_t cur;
+
+    pthread_sigmask(SIG_SETMASK, NULL, &cur);
+    atomic_store(&m->blocked, sigismember(&cur, SIGINT) == 1 && sigismember(&cur, SIGTERM) == 1 &&
+                              sigismember(&cur, SIGUSR1) == 1);
+    if (m->loop != NULL)
+        atomic_store(&m->in_thread, parley__loop_in_thread(m->loop));
+}
+
+START_TEST(test_threads_block_signals)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley__loop *loop;
+    parley__workers *w;
+    mask_arg m;
+    sigset_t none, cur;
+
+    /* The application's thread blocks nothing: the library's threads still
+     * block everything, and the caller's mask is left as it was. */
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, NULL);
+    atomic_init(&m.blocked, -1);
+    atomic_init(&m.in_thread, 0);
+    ck_assert_int_eq(parley__loop_new(mem, &loop), PARLEY_OK);
+    ck_assert_int_eq(parley__loop_start(loop), PARLEY_OK);
+    m.loop = loop;
+    ck_assert_int_eq(parley__loop_call(loop, read_mask, &m), PARLEY_OK);
+    ck_assert_int_eq(atomic_load(&m.blocked), 1);
+    ck_assert_int_eq(atomic_load(&m.in_thread), 1);
+    ck_assert(!parley__loop_in_thread(loop));
+
+    atomic_store(&m.blocked, -1);
+    m.loop = NULL;
+    ck_assert_int_eq(parley__workers_new(mem, 1, &w), PARLEY_OK);
+    ck_assert_int_eq(parley__workers_submit(w, read_mask, &m), PARLEY_OK);
+    talloc_free(w);   /* runs the job, joins */
+    ck_assert_int_eq(atomic_load(&m.blocked), 1);
+
+    pthread_sigmask(SIG_SETMASK, NULL, &cur);
+    ck_assert_int_eq(sigismember(&cur, SIGINT), 0);
+    talloc_free(mem);
+}
+END_TEST
+
 Suite *parley_loop_suite(void)
 {
     Suite *s = suite_create("loop");
@@ -382,6 +438,7 @@ Suite *parley_loop_suite(void)
     tcase_add_test(tc, test_workers_run_everything);
     tcase_add_test(tc, test_timer_heap_order_cancel_rearm);
     tcase_add_test(tc, test_timer_heap_shape);
+    tcase_add_test(tc, test_threads_block_signals);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -93,11 +94,17 @@ static void run_timers(parley__loop *loop)
     }
 }
 
+/* The loop whose thread this is (NULL on other threads): set by the thread
+ * itself before it runs anything, so parley__loop_in_thread() is right from
+ * the first task on, whenever pthread_create() stores the thread id. */
+static __thread const parley__loop *current_loop;
+
 static void *loop_main(void *arg)
 {
     parley__loop *loop = arg;
     struct epoll_event evs[64];
 
+    current_loop = loop;
     for (;;) {
         int timeout = -1, n;
         bool stop;
@@ -173,6 +180,18 @@ parley_status parley__loop_new(TALLOC_CTX *mem_ctx, parley__loop **ret_loop)
     return PARLEY_OK;
 }
 
+int parley__thread_create(pthread_t *ret_thread, void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    int rc;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(ret_thread, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
 parley_status parley__loop_start(parley__loop *loop)
 {
     int rc;
@@ -180,7 +199,7 @@ parley_status parley__loop_start(parley__loop *loop)
     if (loop->running)
         return PARLEY_OK;
     loop->stopping = false;
-    rc = pthread_create(&loop->thread, NULL, loop_main, loop);
+    rc = parley__thread_create(&loop->thread, loop_main, loop);
     if (rc != 0)
         return parley__error_errno(PARLEY_ERR_SYSTEM, rc, "starting the I/O thread");
     loop->running = true;
@@ -210,7 +229,7 @@ void parley__loop_stop(parley__loop *loop)
 
 bool parley__loop_in_thread(const parley__loop *loop)
 {
-    return loop->running && pthread_equal(loop->thread, pthread_self());
+    return current_loop == loop;
 }
 
 parley_status parley__loop_add(parley__loop *loop, parley__io *io, uint32_t events)
