@@ -17,6 +17,7 @@
 #include <check.h>
 
 #include "conn.h"
+#include "conn_private.h"
 #include "endpoint.h"
 #include "frame.h"
 #include "handshake.h"
@@ -535,6 +536,129 @@ START_TEST(test_32_large_calls_in_flight)
 }
 END_TEST
 
+/* ---- the connection alone: two independent reasons to hold requests ---- */
+
+typedef struct conn_rec {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int n;
+    uint8_t kinds[16];
+    uint32_t ids[16];
+    bool closed;
+} conn_rec;
+
+static void rec_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload)
+{
+    conn_rec *r = data;
+
+    (void)payload;
+    pthread_mutex_lock(&r->lock);
+    if (r->n < 16) {
+        r->kinds[r->n] = hdr->kind;
+        r->ids[r->n] = hdr->call_id;
+    }
+    r->n++;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void rec_closed(void *data, parley_status status, const char *why)
+{
+    conn_rec *r = data;
+
+    (void)status;
+    (void)why;
+    pthread_mutex_lock(&r->lock);
+    r->closed = true;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static const parley__conn_ops rec_ops = { rec_frame, rec_closed };
+
+/* Wait (bounded: 10 s) until n frames were delivered; then how many. */
+static int rec_wait(conn_rec *r, int n)
+{
+    struct timespec ts;
+    int got;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 10;
+    pthread_mutex_lock(&r->lock);
+    while (r->n < n && pthread_cond_timedwait(&r->cond, &r->lock, &ts) != ETIMEDOUT)
+        ;
+    got = r->n;
+    pthread_mutex_unlock(&r->lock);
+    return got;
+}
+
+static void pause_reason(parley__conn *conn, unsigned reason, bool on)
+{
+    pthread_mutex_lock(&conn->wlock);
+    parley__conn_pause_locked(conn, reason, on);
+    pthread_mutex_unlock(&conn->wlock);
+}
+
+/* While either reason is set, the read side stops at the next request and
+ * holds it; frames before it are delivered.  Requests flow again only when
+ * both reasons are cleared, in order. */
+START_TEST(test_conn_pause_reasons_combine)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley__loop *loop;
+    parley__conn *conn;
+    conn_rec r;
+    int sv[2];
+
+    memset(&r, 0, sizeof(r));
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.cond, NULL);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_int_eq(parley__loop_new(mem, &loop), PARLEY_OK);
+    ck_assert_int_eq(parley__loop_start(loop), PARLEY_OK);
+    ck_assert_int_eq(parley__conn_new(mem, loop, sv[0], 4096, &rec_ops, &r, &conn), PARLEY_OK);
+    ck_assert_int_eq(parley__conn_start(conn), PARLEY_OK);
+
+    pause_reason(conn, PARLEY__CONN_PAUSE_CALLS, true);
+    write_frame(sv[1], PARLEY__FRAME_REPLY, 1, 0, NULL, 0);
+    write_frame(sv[1], PARLEY__FRAME_CALL, 2, 1, NULL, 0);
+    write_frame(sv[1], PARLEY__FRAME_REPLY, 3, 0, NULL, 0);
+    write_frame(sv[1], PARLEY__FRAME_ONEWAY, 0, 1, NULL, 0);
+    ck_assert_int_eq(rec_wait(&r, 1), 1);   /* the REPLY before the CALL */
+    usleep(100000);
+    ck_assert_int_eq(rec_wait(&r, 1), 1);   /* the CALL is held, and what follows it */
+
+    pause_reason(conn, PARLEY__CONN_PAUSE_OUTPUT, true);
+    pause_reason(conn, PARLEY__CONN_PAUSE_CALLS, false);
+    usleep(100000);
+    ck_assert_int_eq(rec_wait(&r, 1), 1);   /* the other reason still holds it */
+
+    pause_reason(conn, PARLEY__CONN_PAUSE_OUTPUT, false);
+    ck_assert_int_eq(rec_wait(&r, 4), 4);
+    ck_assert_uint_eq(r.kinds[1], PARLEY__FRAME_CALL);
+    ck_assert_uint_eq(r.ids[1], 2);
+    ck_assert_uint_eq(r.kinds[2], PARLEY__FRAME_REPLY);
+    ck_assert_uint_eq(r.ids[2], 3);
+    ck_assert_uint_eq(r.kinds[3], PARLEY__FRAME_ONEWAY);
+
+    /* Reading goes on normally afterwards. */
+    write_frame(sv[1], PARLEY__FRAME_CALL, 5, 1, NULL, 0);
+    ck_assert_int_eq(rec_wait(&r, 5), 5);
+
+    parley__conn_close(conn, PARLEY_ERR_CONNECTION_CLOSED, "done", false);
+    pthread_mutex_lock(&r.lock);
+    while (!r.closed)
+        pthread_cond_wait(&r.cond, &r.lock);
+    pthread_mutex_unlock(&r.lock);
+    parley__loop_stop(loop);
+    talloc_free(conn);
+    talloc_free(mem);
+    close(sv[1]);
+    pthread_cond_destroy(&r.cond);
+    pthread_mutex_destroy(&r.lock);
+}
+END_TEST
+
 START_TEST(test_flow_settings)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
@@ -562,6 +686,7 @@ Suite *parley_flow_suite(void)
     /* Bounds only (generous, for valgrind); nothing here asserts a timing. */
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_flow_settings);
+    tcase_add_test(tc, test_conn_pause_reasons_combine);
     tcase_add_test(tc, test_nonreading_client_nonblocking);
     tcase_add_test(tc, test_nonreading_client_blocking);
     tcase_add_test(tc, test_server_never_reads);
