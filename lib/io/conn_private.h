@@ -88,7 +88,7 @@ struct parley__conn {
     bool stimer_on;           /* send_timer armed, or a task to arm it posted */
     parley__timer send_timer; /* loop thread only */
 
-    /* Descriptors (SCM_RIGHTS).  Read side, under rlock: received fds not
+    /* Descriptors (SCM_RIGHTS).  Read side, its owner's: received fds not
      * yet claimed by a frame, in order. */
     int *rfds;
     size_t n_rfds, cap_rfds;
