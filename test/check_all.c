@@ -23,6 +23,7 @@ static const suite_fn suites[] = {
     parley_fds_suite,
     parley_spawn_suite,
     parley_calls_suite,
+    parley_flow_suite,
 };
 
 int main(void)

@@ -18,6 +18,7 @@
 
 #include "endpoint.h"
 #include "frame.h"
+#include "handshake.h"
 #include "server_proc.h"
 #include "socket.h"
 #include "suites.h"

@@ -16,6 +16,7 @@
 
 #include "fd_testutil.h"
 #include "frame.h"
+#include "handshake.h"
 #include "suites.h"
 
 

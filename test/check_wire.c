@@ -7,6 +7,7 @@
 
 #include "endpoint.h"
 #include "frame.h"
+#include "handshake.h"
 #include "suites.h"
 #include "test_proto.h"
 

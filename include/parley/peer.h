@@ -261,8 +261,12 @@ PARLEY_PUBLIC parley_status parley_peer_disconnect(parley_peer *peer);
 typedef enum parley_timeout {
     PARLEY_TIMEOUT_ESTABLISH, /**< a connection's handshake must finish within it */
     PARLEY_TIMEOUT_IDLE,      /**< a session without outstanding calls this long is closed */
-    PARLEY_TIMEOUT_CALL       /**< default deadline of an outgoing call */
+    PARLEY_TIMEOUT_CALL,      /**< default deadline of an outgoing call */
+    PARLEY_TIMEOUT_SEND       /**< a connection whose output makes no progress this long is closed */
 } parley_timeout;
+
+/** Default send timeout (PARLEY_TIMEOUT_SEND), in milliseconds. */
+#define PARLEY_DEFAULT_SEND_TIMEOUT_MS 30000
 
 /**
  * @brief Set one of the peer's timeouts, in milliseconds (0: none).
@@ -281,6 +285,14 @@ typedef enum parley_timeout {
  * closed with a BYE TIMEOUT; the client sees it closed and must connect
  * again (see doc/runtime.md).
  *
+ * PARLEY_TIMEOUT_SEND (default PARLEY_DEFAULT_SEND_TIMEOUT_MS, 30 s): when a
+ * connection's output waits (the other end does not read) and nothing of it
+ * is written for this long, the connection is closed with a BYE TIMEOUT
+ * whose sentence says so; its outstanding calls fail, and a caller waiting
+ * for room to send a request (see parley_peer_set_max_output()) gets
+ * TIMEOUT.  0: no send timeout (such a caller then waits as long as the
+ * other end does not read).  Applies to sessions created afterwards.
+ *
  * @param[in] peer the peer
  * @param[in] which the timeout
  * @param[in] ms milliseconds, 0 for none, at most one day
@@ -291,6 +303,44 @@ typedef enum parley_timeout {
  */
 PARLEY_PUBLIC parley_status parley_peer_set_timeout(parley_peer *peer, parley_timeout which,
                                                     int64_t ms);
+/** Default output limit per connection (parley_peer_set_max_output()). */
+#define PARLEY_DEFAULT_MAX_OUTPUT (4u << 20)
+/** Smallest output limit parley_peer_set_max_output() accepts. */
+#define PARLEY_MIN_MAX_OUTPUT 4096u
+/** Largest output limit parley_peer_set_max_output() accepts (1 GiB). */
+#define PARLEY_MAX_MAX_OUTPUT (1u << 30)
+
+/**
+ * @brief Bound the output waiting on each connection (flow control).
+ *
+ * What a connection's socket does not take at once waits in the
+ * connection's queue.  When `bytes` wait, the peer stops reading that
+ * connection (no new requests are read, so no new replies are made) until
+ * the other end has taken half of them; other connections are not
+ * affected.  A request (a call or a oneway message) sent from your thread or
+ * a handler's worker while the output is full waits for room, at most for
+ * the send timeout (PARLEY_TIMEOUT_SEND) without progress, then fails with
+ * TIMEOUT and the connection is closed; replies never wait, and neither
+ * does the I/O thread.  A connection whose output makes no progress for the
+ * send timeout is closed with a BYE TIMEOUT carrying a sentence.
+ *
+ * The queue may exceed `bytes` by what was already under way when the limit
+ * was reached: the rest of the frame being sent, the replies of requests
+ * already read (at most one batch of frames, and the calls already running:
+ * see parley_peer_set_max_outstanding_calls()), and requests sent from the
+ * I/O thread (completion callbacks), which never wait.  doc/runtime.md
+ * ("Flow control") gives the bound.
+ *
+ * @param[in] peer the peer
+ * @param[in] bytes PARLEY_MIN_MAX_OUTPUT..PARLEY_MAX_MAX_OUTPUT (default
+ *            PARLEY_DEFAULT_MAX_OUTPUT, 4 MiB)
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer, bytes out of range).
+ *
+ * Ownership: nothing allocated.  Errors: as above.  Threads: any; applies to
+ * sessions created afterwards.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_max_output(parley_peer *peer, size_t bytes);
+
 /** Default limit of incoming sessions served at once. */
 #define PARLEY_DEFAULT_MAX_CLIENTS 1024u
 /** Default number of accepted connections that wait for a free slot. */

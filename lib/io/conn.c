@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include "conn_private.h"
 #include "fds.h"
 #include "frame_fds.h"
+#include "linger.h"
 #include "socket.h"
 #include "status.h"
 
@@ -66,6 +68,8 @@ static void queue_free(parley__conn *conn)
 
 static int conn_destructor(parley__conn *conn)
 {
+    if (conn->send_timer.armed)
+        parley__loop_timer_cancel(conn->loop, &conn->send_timer);
     if (conn->fd >= 0) {
         parley__loop_del(conn->loop, &conn->io);
         close(conn->fd);
@@ -87,7 +91,6 @@ static int conn_destructor(parley__conn *conn)
     free(conn->rfds);
     pthread_cond_destroy(&conn->wcond);
     pthread_mutex_destroy(&conn->wlock);
-    pthread_mutex_destroy(&conn->rlock);
     pthread_mutex_destroy(&conn->dlock);
     return 0;
 }
@@ -108,9 +111,18 @@ parley_status parley__conn_new(TALLOC_CTX *mem_ctx, parley__loop *loop, int fd,
     conn->max_payload = max_payload;
     conn->fd = fd;
     pthread_mutex_init(&conn->wlock, NULL);
-    pthread_mutex_init(&conn->rlock, NULL);
     pthread_mutex_init(&conn->dlock, NULL);
-    pthread_cond_init(&conn->wcond, NULL);
+    {
+        /* Senders wait for room against CLOCK_MONOTONIC deadlines. */
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&conn->wcond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    conn->max_output = PARLEY__CONN_DEFAULT_MAX_OUTPUT;
+    conn->send_timeout_ms = PARLEY__CONN_DEFAULT_SEND_TIMEOUT_MS;
     conn->deferred_tail = &conn->deferred;
     conn->deferred_fd = -1;
     conn->max_fds = PARLEY__FDS_DEFAULT_MAX;
@@ -134,8 +146,9 @@ parley_status parley__conn_start(parley__conn *conn)
     parley_status st;
 
     pthread_mutex_lock(&conn->wlock);
-    st = parley__loop_add(conn->loop, &conn->io,
-                          EPOLLIN | (conn->want_out ? EPOLLOUT : 0u));
+    conn->armed_events = (uint32_t)EPOLLIN |
+                         (conn->want_out ? (uint32_t)EPOLLOUT : 0u);
+    st = parley__loop_add(conn->loop, &conn->io, conn->armed_events);
     pthread_mutex_unlock(&conn->wlock);
     return st;
 }
@@ -170,6 +183,22 @@ void parley__conn_set_max_payload(parley__conn *conn, uint32_t max_payload)
     conn->max_payload = max_payload;
 }
 
+void parley__conn_set_output(parley__conn *conn, size_t max_output, uint64_t send_timeout_ms)
+{
+    pthread_mutex_lock(&conn->wlock);
+    conn->max_output = max_output > 0 ? max_output : 1;
+    conn->send_timeout_ms = send_timeout_ms;
+    pthread_mutex_unlock(&conn->wlock);
+}
+
+void parley__conn_output_stats(parley__conn *conn, size_t *ret_queued, size_t *ret_peak)
+{
+    pthread_mutex_lock(&conn->wlock);
+    *ret_queued = conn->queued;
+    *ret_peak = conn->peak_queued;
+    pthread_mutex_unlock(&conn->wlock);
+}
+
 /* A thread that polled fd outside wlock lets go; wlock held. */
 void parley__conn_release_fd_locked(parley__conn *conn)
 {
@@ -179,12 +208,117 @@ void parley__conn_release_fd_locked(parley__conn *conn)
     }
 }
 
-/* Set the epoll interest from the state; wlock held. */
+/* Set the epoll interest from the state; wlock held.  The socket is read
+ * only when no caller reads it and no request is held by a pause. */
 void parley__conn_arm_locked(parley__conn *conn)
 {
-    (void)parley__loop_mod(conn->loop, &conn->io,
-                           (conn->reader_claimed ? 0u : (uint32_t)EPOLLIN) |
-                           (conn->want_out ? (uint32_t)EPOLLOUT : 0u));
+    bool held = conn->req_held && conn->read_pause != 0;
+    uint32_t ev = (conn->reader_claimed || held ? 0u : (uint32_t)EPOLLIN) |
+                  (conn->want_out ? (uint32_t)EPOLLOUT : 0u);
+
+    if (!conn->io.active || conn->fd < 0 || ev == conn->armed_events)
+        return;
+    if (parley__loop_mod(conn->loop, &conn->io, ev) == PARLEY_OK)
+        conn->armed_events = ev;
+}
+
+void parley__conn_pause_locked(parley__conn *conn, unsigned reason, bool on)
+{
+    unsigned before = conn->read_pause;
+
+    /* Stored atomically: the read side looks without the lock. */
+    __atomic_store_n(&conn->read_pause, on ? before | reason : before & ~reason,
+                     __ATOMIC_RELAXED);
+    if ((before == 0) == (conn->read_pause == 0))
+        return;
+    parley__conn_arm_locked(conn);
+    if (conn->read_pause == 0 && !conn->closed)
+        parley__conn_kick(conn);   /* frames already buffered are not in epoll's view */
+}
+
+/* The most any connection of the process ever queued (tests). */
+static size_t peak_output_all;
+
+size_t parley__conn_peak_output_all(void)
+{
+    return __atomic_load_n(&peak_output_all, __ATOMIC_RELAXED);
+}
+
+/* After the queue shrank or grew; wlock held: pause reading at the limit,
+ * resume at half of it, wake senders waiting for room. */
+static void output_changed_locked(parley__conn *conn)
+{
+    if (conn->queued > conn->peak_queued) {
+        size_t seen = __atomic_load_n(&peak_output_all, __ATOMIC_RELAXED);
+
+        conn->peak_queued = conn->queued;
+        while (seen < conn->queued &&
+               !__atomic_compare_exchange_n(&peak_output_all, &seen, conn->queued, true,
+                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            ;
+    }
+    if (conn->queued >= conn->max_output)
+        parley__conn_pause_locked(conn, PARLEY__CONN_PAUSE_OUTPUT, true);
+    else if (conn->queued <= conn->max_output / 2)
+        parley__conn_pause_locked(conn, PARLEY__CONN_PAUSE_OUTPUT, false);
+    if (conn->n_wwait > 0 && conn->queued < conn->max_output)
+        pthread_cond_broadcast(&conn->wcond);
+}
+
+/* ---- the send timeout ---- */
+
+/* Loop thread: output has waited; close the connection if nothing was
+ * written for the send timeout. */
+static void send_timer_fire(void *data)
+{
+    parley__conn *conn = data;
+    uint64_t now = parley__now_ms(), due;
+    char why[256];
+
+    pthread_mutex_lock(&conn->wlock);
+    conn->stimer_on = false;
+    if (conn->closed || conn->head == NULL || conn->send_timeout_ms == 0) {
+        pthread_mutex_unlock(&conn->wlock);
+        return;
+    }
+    due = conn->last_progress_ms + conn->send_timeout_ms;
+    if (now < due) {
+        conn->stimer_on = true;
+        parley__loop_timer_arm(conn->loop, &conn->send_timer, due, send_timer_fire, conn);
+        pthread_mutex_unlock(&conn->wlock);
+        return;
+    }
+    snprintf(why, sizeof(why),
+             "the other end read nothing for %llu ms (the send timeout) while %zu bytes "
+             "waited for it", (unsigned long long)(now - conn->last_progress_ms), conn->queued);
+    pthread_mutex_unlock(&conn->wlock);
+    parley__conn_do_close(conn, PARLEY_ERR_TIMEOUT, why, true);
+}
+
+static void send_timer_task(void *data)
+{
+    parley__conn *conn = data;
+
+    pthread_mutex_lock(&conn->wlock);
+    if (conn->stimer_on && !conn->closed && !conn->send_timer.armed)
+        parley__loop_timer_arm(conn->loop, &conn->send_timer,
+                               conn->last_progress_ms + conn->send_timeout_ms,
+                               send_timer_fire, conn);
+    pthread_mutex_unlock(&conn->wlock);
+}
+
+/* Output is waiting: make sure the send timer watches it; wlock held. */
+static void send_timer_start_locked(parley__conn *conn)
+{
+    if (conn->stimer_on || conn->send_timeout_ms == 0 || !conn->io.active || conn->closed)
+        return;
+    conn->stimer_on = true;
+    if (parley__loop_in_thread(conn->loop))
+        parley__loop_timer_arm(conn->loop, &conn->send_timer,
+                               conn->last_progress_ms + conn->send_timeout_ms,
+                               send_timer_fire, conn);
+    else if (parley__loop_post(conn->loop, send_timer_task, conn) != PARLEY_OK)
+        conn->stimer_on = false;   /* the next frame queued tries again */
 }
 
 /* Try to write the queue; wlock held.  Returns false on a hard error. */
@@ -220,14 +354,17 @@ bool parley__conn_flush_locked(parley__conn *conn)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
+            output_changed_locked(conn);
             return errno == EAGAIN || errno == EWOULDBLOCK;
         }
         conn->queued -= (size_t)n;
+        conn->last_progress_ms = parley__now_ms();
         while (n > 0) {
             size_t left = it->len - it->off;
 
             if ((size_t)n < left) {
                 it->off += (size_t)n;
+                output_changed_locked(conn);
                 return true;   /* the socket is full */
             }
             n -= (ssize_t)left;
@@ -238,70 +375,46 @@ bool parley__conn_flush_locked(parley__conn *conn)
             it = conn->head;
         }
     }
+    output_changed_locked(conn);
     return true;
 }
 
-/* Finish a frame of which `done` bytes went out, polling for POLLOUT with
- * wlock released (writing keeps other senders and the flushers off the
- * socket); then flush what others queued meanwhile.  wlock held on entry and
- * exit. */
-static parley_status write_rest(parley__conn *conn, const uint8_t *hdr, const void *payload,
-                                size_t len, size_t done, bool *broken)
+/* A sender off the loop thread waits while the output is full, at most until
+ * the send timeout passes without write progress; wlock held.  TIMEOUT (the
+ * sentence set, *ret_why the reason for the BYE) if it passed. */
+static parley_status wait_for_room_locked(parley__conn *conn, char *why, size_t why_len)
 {
-    size_t total = PARLEY__FRAME_HEADER_SIZE + len;
-    int fd = conn->fd;
     parley_status st = PARLEY_OK;
 
-    conn->writing = true;
-    conn->fd_users++;
-    while (done < total) {
-        struct pollfd p = { fd, POLLOUT, 0 };
-        struct iovec iov[2];
-        struct msghdr msg;
-        int n_iov = 0;
-        ssize_t n;
+    conn->n_wwait++;
+    while (!conn->closed && conn->queued >= conn->max_output) {
+        uint64_t now, due;
+        struct timespec ts;
 
-        pthread_mutex_unlock(&conn->wlock);
-        (void)poll(&p, 1, -1);
-        pthread_mutex_lock(&conn->wlock);
-        if (conn->closed) {
-            st = parley__error(PARLEY_ERR_CONNECTION_CLOSED,
-                               "the connection closed while a frame was being sent");
+        if (conn->send_timeout_ms == 0) {
+            pthread_cond_wait(&conn->wcond, &conn->wlock);
+            continue;
+        }
+        now = parley__now_ms();
+        due = conn->last_progress_ms + conn->send_timeout_ms;
+        if (now >= due) {
+            snprintf(why, why_len,
+                     "the other end read nothing for %llu ms (the send timeout) while %zu "
+                     "bytes waited for it", (unsigned long long)(now - conn->last_progress_ms),
+                     conn->queued);
+            st = parley__error(PARLEY_ERR_TIMEOUT, "%s", why);
             break;
         }
-        if (done < PARLEY__FRAME_HEADER_SIZE) {
-            iov[n_iov].iov_base = (void *)(hdr + done);
-            iov[n_iov++].iov_len = PARLEY__FRAME_HEADER_SIZE - done;
-            iov[n_iov].iov_base = (void *)payload;
-            iov[n_iov++].iov_len = len;
-        } else {
-            iov[n_iov].iov_base = (uint8_t *)payload + (done - PARLEY__FRAME_HEADER_SIZE);
-            iov[n_iov++].iov_len = total - done;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += (time_t)((due - now) / 1000u);
+        ts.tv_nsec += (long)((due - now) % 1000u) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
         }
-        memset(&msg, 0, sizeof(msg));
-        msg.msg_iov = iov;
-        msg.msg_iovlen = (size_t)n_iov;
-        n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-                continue;
-            st = parley__error_errno(PARLEY_ERR_CONNECTION_CLOSED, errno, "sending a frame");
-            *broken = true;
-            break;
-        }
-        done += (size_t)n;
+        (void)pthread_cond_timedwait(&conn->wcond, &conn->wlock, &ts);
     }
-    conn->writing = false;
-    parley__conn_release_fd_locked(conn);
-    if (!conn->closed && conn->head != NULL) {
-        if (!parley__conn_flush_locked(conn))
-            *broken = true;
-        else if (conn->head != NULL && !conn->want_out) {
-            conn->want_out = true;
-            parley__conn_arm_locked(conn);
-        }
-    }
-    pthread_cond_broadcast(&conn->wcond);
+    conn->n_wwait--;
     return st;
 }
 
@@ -328,7 +441,8 @@ parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t c
     parley__frame_header h = { (uint32_t)len, kind, 0, (uint16_t)nfds, call_id, code };
     size_t total = sizeof(hdr) + len, done = 0;
     parley_status st = PARLEY_OK;
-    bool broken = false;
+    bool broken = false, in_loop, timed_out = false;
+    char timeout_why[256];
     int *dups = NULL;
 
     if (len > UINT32_MAX)
@@ -347,16 +461,26 @@ parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t c
         }
     }
     parley__frame_pack(&h, hdr);
+    in_loop = parley__loop_in_thread(conn->loop);
     pthread_mutex_lock(&conn->wlock);
-    while (!conn->closed && conn->queued > PARLEY__CONN_HIGH_WATER &&
-           !parley__loop_in_thread(conn->loop))
-        pthread_cond_wait(&conn->wcond, &conn->wlock);
+    /* Requests from a caller or a worker wait (bounded) while the output is
+     * full.  Replies never wait: reading stopped at the limit, so only the
+     * replies of requests already read can still come.  The loop thread
+     * never waits: it is what empties the queue. */
+    if (!in_loop && (kind == PARLEY__FRAME_CALL || kind == PARLEY__FRAME_ONEWAY) &&
+        !conn->closed && conn->queued >= conn->max_output) {
+        st = wait_for_room_locked(conn, timeout_why, sizeof(timeout_why));
+        if (st != PARLEY_OK) {
+            timed_out = true;
+            goto done;
+        }
+    }
     if (conn->closed) {
         st = parley__error(PARLEY_ERR_CONNECTION_CLOSED, "the connection is closed");
         goto done;
     }
-    if (conn->head == NULL && !conn->writing &&
-        !(nfds == 0 && total <= CORK_MAX && parley__loop_in_thread(conn->loop) && conn->corked)) {
+    if (conn->head == NULL &&
+        !(nfds == 0 && total <= CORK_MAX && in_loop && conn->corked)) {
         struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
         struct msghdr msg;
         rights_buf ctl;
@@ -384,13 +508,8 @@ parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t c
         done = n < 0 ? 0 : (size_t)n;
         if (done == total)
             goto done;
-        if (total - done > DIRECT_MIN && conn->io.active && nfds == 0 &&
-            !parley__loop_in_thread(conn->loop)) {
-            /* A large frame from a caller or worker: finish writing it here
-             * rather than copy it into the queue. */
-            st = write_rest(conn, hdr, payload, len, done, &broken);
-            goto done;
-        }
+        /* The socket is full: the rest waits in the queue (nobody blocks on
+         * the other end's reading). */
     }
     if (nfds > 0) {
         /* Not sent yet: the queue keeps duplicates until they leave. */
@@ -428,6 +547,7 @@ parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t c
         it->nfds = dups != NULL ? nfds : 0;
         it->len = total - done;
         it->off = 0;
+        it->begun = done > 0;
         if (done < sizeof(hdr)) {
             memcpy(it->bytes, hdr + done, sizeof(hdr) - done);
             if (len > 0)
@@ -435,23 +555,69 @@ parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t c
         } else {
             memcpy(it->bytes, (const uint8_t *)payload + (done - sizeof(hdr)), total - done);
         }
-        if (conn->tail != NULL)
+        if (conn->tail != NULL) {
             conn->tail->next = it;
-        else
+        } else {
             conn->head = it;
+            /* Output starts to wait: the send timeout counts from now. */
+            conn->last_progress_ms = parley__now_ms();
+        }
         conn->tail = it;
         conn->queued += it->len;
-        if (!conn->want_out && !(parley__loop_in_thread(conn->loop) && conn->corked)) {
+        if (!conn->want_out && !(in_loop && conn->corked)) {
             conn->want_out = true;
-            if (conn->io.active)
-                parley__conn_arm_locked(conn);
+            parley__conn_arm_locked(conn);
         }
+        send_timer_start_locked(conn);
+        output_changed_locked(conn);
     }
 done:
     pthread_mutex_unlock(&conn->wlock);
     if (broken)
         parley__conn_close(conn, PARLEY_ERR_CONNECTION_CLOSED, parley_error_message(), false);
+    if (timed_out) {
+        parley__conn_close(conn, PARLEY_ERR_TIMEOUT, timeout_why, true);
+        (void)parley__error(PARLEY_ERR_TIMEOUT, "%s", timeout_why);
+    }
     return st;
+}
+
+/* Loop thread, wlock held, the socket ours alone: the last bytes go out
+ * (the rest of a frame already begun, then the BYE) as the other end makes
+ * room, for a bounded time (parley__linger_start()).  Frames not begun are
+ * dropped.  The fd passes to the linger: false (nothing done) if the BYE
+ * does not encode. */
+static bool close_with_bye_locked(parley__conn *conn, parley_status status, const char *why)
+{
+    uint8_t *msg = NULL, *bytes;
+    size_t msg_len, rest = 0, len;
+    parley__frame_header h;
+    uint64_t ms;
+
+    (void)parley__conn_flush_locked(conn);
+    if (conn->head != NULL && (conn->head->begun || conn->head->off > 0))
+        rest = conn->head->len - conn->head->off;
+    if (parley__message_encode(NULL, why, &msg, &msg_len) != PARLEY_OK)
+        return false;
+    len = rest + PARLEY__FRAME_HEADER_SIZE + msg_len;
+    bytes = talloc_size(msg, len);
+    if (bytes == NULL) {
+        talloc_free(msg);
+        return false;
+    }
+    if (rest > 0)
+        memcpy(bytes, conn->head->bytes + conn->head->off, rest);
+    h = (parley__frame_header){ (uint32_t)msg_len, PARLEY__FRAME_BYE, 0, 0, 0, (uint32_t)status };
+    parley__frame_pack(&h, bytes + rest);
+    memcpy(bytes + rest + PARLEY__FRAME_HEADER_SIZE, msg, msg_len);
+    /* As long as the send timeout (a second without one), at most 10 s. */
+    ms = conn->send_timeout_ms == 0 ? 1000u :
+         conn->send_timeout_ms > 10000u ? 10000u : conn->send_timeout_ms;
+    parley__loop_del(conn->loop, &conn->io);
+    parley__linger_start(conn->loop, conn->fd, bytes, len, ms);
+    conn->fd = -1;
+    talloc_free(msg);
+    return true;
 }
 
 /* Loop thread: close now. */
@@ -463,9 +629,14 @@ void parley__conn_do_close(parley__conn *conn, parley_status status, const char 
         return;
     }
     conn->closed = true;
-    if (bye && conn->fd >= 0 && !conn->writing && parley__conn_flush_locked(conn) &&
-        conn->head == NULL)
+    conn->stimer_on = false;
+    parley__loop_timer_cancel(conn->loop, &conn->send_timer);
+    if (bye && conn->fd >= 0 && conn->fd_users == 0 &&
+        close_with_bye_locked(conn, status, why != NULL ? why : "")) {
+        /* the socket is the linger's now */
+    } else if (bye && conn->fd >= 0 && parley__conn_flush_locked(conn) && conn->head == NULL) {
         parley__socket_send_bye(conn->fd, status, why);
+    }
     if (conn->fd >= 0 && conn->fd_users > 0) {
         /* Another thread polls the socket: wake it; it closes the fd when it
          * lets go (parley__conn_release_fd_locked()). */

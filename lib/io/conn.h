@@ -1,7 +1,16 @@
 /* Internal: one connection: buffered reads, framing, a write queue with one
- * sendmsg per frame, backpressure.  Reads and the callbacks run on the loop
- * thread; parley__conn_send() may be called from any thread and writes
- * straight to the socket when nothing is queued. */
+ * sendmsg per frame, bounded output and backpressure.  Reads and the
+ * callbacks run on the loop thread (or on a caller reading its own reply),
+ * never with a Parley lock held; parley__conn_send() may be called from any
+ * thread and writes straight to the socket when nothing is queued.
+ *
+ * Flow control: what the socket does not take waits in the connection's
+ * queue.  At max_output queued bytes the connection stops reading (no new
+ * requests, so no new replies) and resumes at half of it.  Requests (CALL,
+ * ONEWAY) from threads other than the loop wait for room, at most until the
+ * send timeout passes with no write progress; replies and the loop thread
+ * never wait.  Output that makes no progress for the send timeout closes
+ * the connection with a BYE TIMEOUT and a sentence. */
 #ifndef PARLEY_LIB_CONN_H
 #define PARLEY_LIB_CONN_H
 
@@ -17,6 +26,9 @@
 
 typedef struct parley__conn parley__conn;
 
+/* Both callbacks run on the thread that owns the read side (the loop
+ * thread, or a caller in parley__conn_wait_reply() for its own REPLY), with
+ * no Parley lock held; they may send, close, and post to the loop. */
 typedef struct parley__conn_ops {
     /* A complete, header-checked frame; payload is valid during the call only. */
     void (*frame)(void *data, const parley__frame_header *hdr, const uint8_t *payload);
@@ -24,8 +36,9 @@ typedef struct parley__conn_ops {
     void (*closed)(void *data, parley_status status, const char *why);
 } parley__conn_ops;
 
-/* Queued bytes beyond which senders off the loop thread wait. */
-#define PARLEY__CONN_HIGH_WATER (4u << 20)
+/* Defaults of parley__conn_set_output(). */
+#define PARLEY__CONN_DEFAULT_MAX_OUTPUT (4u << 20)
+#define PARLEY__CONN_DEFAULT_SEND_TIMEOUT_MS 30000u
 
 /* Wrap a connected socket (ownership of fd passes to the conn, which closes
  * it; also on failure); parley__conn_start() starts reading it on loop.  Frame payloads above max_payload break
@@ -39,7 +52,8 @@ parley_status parley__conn_new(TALLOC_CTX *mem_ctx, parley__loop *loop, int fd,
 parley_status parley__conn_start(parley__conn *conn);
 
 /* Send one frame (header + payload) from any thread.  CONNECTION_CLOSED once
- * the connection is closed or broken. */
+ * the connection is closed or broken; TIMEOUT if a CALL or ONEWAY waited for
+ * room for the send timeout (the connection is then closed). */
 parley_status parley__conn_send(parley__conn *conn, uint8_t kind, uint32_t call_id,
                                 uint32_t code, const void *payload, size_t len);
 
@@ -75,6 +89,14 @@ void parley__conn_close(parley__conn *conn, parley_status status, const char *wh
 bool parley__conn_is_closed(parley__conn *conn);
 /* The socket (or -1 after close), e.g. for SO_PEERCRED. */
 int parley__conn_fd(parley__conn *conn);
+/* Bound the output: reading stops at max_output queued bytes (resumes at
+ * half); a connection whose output makes no progress for send_timeout_ms
+ * (0: never) is closed with a BYE TIMEOUT.  Any thread. */
+void parley__conn_set_output(parley__conn *conn, size_t max_output, uint64_t send_timeout_ms);
+/* Bytes queued now, and the most ever queued (tests). */
+void parley__conn_output_stats(parley__conn *conn, size_t *ret_queued, size_t *ret_peak);
+/* The most bytes any connection of this process ever had queued (tests). */
+size_t parley__conn_peak_output_all(void);
 /* Change the payload limit (after the handshake). */
 void parley__conn_set_max_payload(parley__conn *conn, uint32_t max_payload);
 /* Free conn on the loop thread after everything queued there so far. */

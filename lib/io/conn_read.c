@@ -17,7 +17,29 @@
 #include "frame_fds.h"
 #include "status.h"
 
-/* Received descriptors waiting for their frame (rlock held). */
+/* The read side belongs to whoever claims it (no mutex: nobody waits for it,
+ * and callbacks run without a Parley lock). */
+static bool read_claim(parley__conn *conn)
+{
+    int free_ = 0;
+
+    return __atomic_compare_exchange_n(&conn->read_owner, &free_, 1, false, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED);
+}
+
+static void read_release(parley__conn *conn)
+{
+    __atomic_store_n(&conn->read_owner, 0, __ATOMIC_RELEASE);
+}
+
+/* A reason to stop reading is set (a relaxed look: the reason's owner
+ * re-arms and kicks when it clears). */
+static bool read_paused(const parley__conn *conn)
+{
+    return __atomic_load_n(&conn->read_pause, __ATOMIC_RELAXED) != 0;
+}
+
+/* Received descriptors waiting for their frame (read side owned). */
 static bool rfds_push(parley__conn *conn, const int *fds, size_t n)
 {
     if (n == 0)
@@ -54,7 +76,7 @@ void parley__conn_deliver(parley__conn *conn, const parley__frame_header *h,
     parley__frame_fds_clear();
 }
 
-/* ---- read side: under rlock (the loop thread, or a caller reading its own
+/* ---- read side: its owner (the loop thread, or a caller reading its own
  * reply in parley__conn_wait_reply()) ---- */
 
 /* The next complete frame in rbuf: 1 (consumed; *payload points into rbuf),
@@ -212,7 +234,27 @@ static void shrink_idle(parley__conn *conn)
 }
 
 /* Loop thread: the frames a caller set aside, in order.  False once closed. */
-static bool drain_deferred(parley__conn *conn)
+/* A request frame (CALL, ONEWAY) waits at the front while reading is
+ * paused (held) or not; the socket is read only while none is held. */
+static void set_held(parley__conn *conn, bool held)
+{
+    if (__atomic_load_n(&conn->req_held, __ATOMIC_RELAXED) == held)
+        return;
+    pthread_mutex_lock(&conn->wlock);
+    __atomic_store_n(&conn->req_held, held, __ATOMIC_RELAXED);
+    parley__conn_arm_locked(conn);
+    pthread_mutex_unlock(&conn->wlock);
+}
+
+static bool is_request(unsigned kind)
+{
+    return kind == PARLEY__FRAME_CALL || kind == PARLEY__FRAME_ONEWAY;
+}
+
+/* Loop thread: the frames a caller set aside, in order, up to a request
+ * while reading is paused.  Returns 1 (all delivered), 0 (a request is
+ * held), -1 (closed). */
+static int drain_deferred(parley__conn *conn)
 {
     for (;;) {
         deferred_frame *d;
@@ -220,17 +262,23 @@ static bool drain_deferred(parley__conn *conn)
         /* Nothing set aside (the usual case): no lock.  A caller that sets a
          * frame aside posts drain_task after, which finds it. */
         if (__atomic_load_n(&conn->deferred, __ATOMIC_ACQUIRE) == NULL)
-            return !conn->closed;
+            return conn->closed ? -1 : 1;
         pthread_mutex_lock(&conn->dlock);
         d = conn->deferred;
+        if (d != NULL && read_paused(conn) && is_request(d->hdr.kind)) {
+            pthread_mutex_unlock(&conn->dlock);
+            set_held(conn, true);
+            return conn->closed ? -1 : 0;
+        }
         if (d != NULL) {
             __atomic_store_n(&conn->deferred, d->next, __ATOMIC_RELAXED);
             if (conn->deferred == NULL)
                 conn->deferred_tail = &conn->deferred;
+            conn->deferred_bytes -= sizeof(*d) + d->hdr.length;
         }
         pthread_mutex_unlock(&conn->dlock);
         if (d == NULL)
-            return !conn->closed;
+            return conn->closed ? -1 : 1;
         if (!conn->closed)
             parley__conn_deliver(conn, &d->hdr, d->payload, d->fds);
         if (d->fds != NULL) {
@@ -243,22 +291,47 @@ static bool drain_deferred(parley__conn *conn)
 
 static void drain_task(void *data)
 {
-    (void)drain_deferred(data);
+    parley__conn *conn = data;
+
+    if (!read_paused(conn))
+        set_held(conn, false);
+    (void)drain_deferred(conn);
 }
 
-/* Loop thread, rlock held: the frames a caller set aside, then complete
- * frames in rbuf.  Returns false once closed. */
+/* The frame at the front of rbuf is a request. */
+static bool front_is_request(const parley__conn *conn)
+{
+    return conn->rlen - conn->rpos >= PARLEY__FRAME_HEADER_SIZE &&
+           is_request(conn->rbuf[conn->rpos + 4]);
+}
+
+/* Loop thread, read side owned: the frames a caller set aside, then
+ * complete frames in rbuf.  While reading is paused, replies and the other
+ * frames are still delivered, but a request stops the stream (held) until
+ * reading resumes.  Returns false once closed. */
 static bool process(parley__conn *conn)
 {
     parley__frame_header h;
     const uint8_t *payload;
     parley_status st = PARLEY_OK;
     int fds[PARLEY__FDS_HARD_MAX];
-    int r;
+    int r = 0, d;
 
-    if (!drain_deferred(conn))
-        return false;
-    while ((r = next_frame(conn, &h, &payload, fds, &st)) == 1) {
+    if (!read_paused(conn))
+        set_held(conn, false);
+    d = drain_deferred(conn);
+    if (d <= 0)
+        return d == 0;
+    for (;;) {
+        if (read_paused(conn) && front_is_request(conn)) {
+            set_held(conn, true);
+            break;
+        }
+        r = next_frame(conn, &h, &payload, fds, &st);
+        if (r != 1)
+            break;
+        if (is_request(h.kind))
+            set_held(conn, false);
         /* More frames waiting: replies queue up and leave together. */
         conn->corked = conn->rlen - conn->rpos >= PARLEY__FRAME_HEADER_SIZE;
         parley__conn_deliver(conn, &h, payload, fds);
@@ -281,11 +354,11 @@ static void conn_read(parley__conn *conn)
 {
     size_t budget = READ_BUDGET;
 
-    if (pthread_mutex_trylock(&conn->rlock) != 0)
+    if (!read_claim(conn))
         return;   /* a caller reads its reply; EPOLLIN is re-armed when it is done */
     if (!process(conn))
         goto done;
-    while (budget > 0 && !conn->closed) {
+    while (budget > 0 && !conn->closed && !__atomic_load_n(&conn->req_held, __ATOMIC_RELAXED)) {
         size_t room = conn->rcap - conn->rlen;
         ssize_t n = fill(conn, conn->fd, false);
 
@@ -298,8 +371,9 @@ static void conn_read(parley__conn *conn)
                 snprintf(why, sizeof(why), "the other end closed the connection");
             else
                 snprintf(why, sizeof(why), "reading the connection: %s", strerror(errno));
+            read_release(conn);
             parley__conn_do_close(conn, PARLEY_ERR_CONNECTION_CLOSED, why, false);
-            goto done;
+            return;
         }
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
         if (!process(conn))
@@ -311,13 +385,13 @@ static void conn_read(parley__conn *conn)
     shrink_idle(conn);
 done:
     conn->corked = false;
+    read_release(conn);
     pthread_mutex_lock(&conn->wlock);
-    if (!conn->closed && conn->head != NULL && !conn->writing) {
+    if (!conn->closed && conn->head != NULL) {
         bool more;
 
         if (!parley__conn_flush_locked(conn)) {
             pthread_mutex_unlock(&conn->wlock);
-            pthread_mutex_unlock(&conn->rlock);
             parley__conn_do_close(conn, PARLEY_ERR_CONNECTION_CLOSED, "writing the connection failed", false);
             return;
         }
@@ -328,7 +402,6 @@ done:
         }
     }
     pthread_mutex_unlock(&conn->wlock);
-    pthread_mutex_unlock(&conn->rlock);
 }
 
 static void kick_task(void *data)
@@ -339,18 +412,25 @@ static void kick_task(void *data)
         conn_read(conn);
 }
 
+void parley__conn_kick(parley__conn *conn)
+{
+    (void)parley__loop_post(conn->loop, kick_task, conn);
+}
+
 bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
                              pthread_mutex_t *done_lock, uint64_t deadline_ms)
 {
     int fd;
-    bool kick = false, finished = false;
+    bool kick = false, finished = false, full = false;
 
-    if (parley__loop_in_thread(conn->loop) || pthread_mutex_trylock(&conn->rlock) != 0)
+    if (parley__loop_in_thread(conn->loop) || !read_claim(conn))
         return false;
     pthread_mutex_lock(&conn->wlock);
-    if (conn->closed || !conn->io.active) {
+    if (conn->closed || !conn->io.active || conn->read_pause != 0) {
+        /* Reading is paused: the reply waits its turn behind the frames
+         * before it; the loop thread delivers it once reading resumes. */
         pthread_mutex_unlock(&conn->wlock);
-        pthread_mutex_unlock(&conn->rlock);
+        read_release(conn);
         return false;
     }
     fd = conn->fd;
@@ -370,7 +450,7 @@ bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
         pthread_mutex_lock(done_lock);
         finished = *done;
         pthread_mutex_unlock(done_lock);
-        if (finished)
+        if (finished || read_paused(conn))
             break;
         /* Frames already here: ours is handled now, others set aside in order. */
         while ((r = next_frame(conn, &h, &payload, fds, &st)) == 1) {
@@ -403,10 +483,19 @@ bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
                 pthread_mutex_lock(&conn->dlock);
                 __atomic_store_n(conn->deferred_tail, d, __ATOMIC_RELEASE);
                 conn->deferred_tail = &d->next;
+                conn->deferred_bytes += sizeof(*d) + h.length;
+                full = conn->deferred_bytes >= conn->max_output;
                 pthread_mutex_unlock(&conn->dlock);
                 /* The loop thread handles it now (a callback may be what
                  * our own reply waits for). */
                 (void)parley__loop_post(conn->loop, drain_task, conn);
+                if (full) {
+                    /* The other end sends faster than the loop thread
+                     * takes the frames: stop reading; the loop thread
+                     * reads on (and delivers our reply) at its pace. */
+                    r = -1;
+                    break;
+                }
             }
         }
         if (finished || r < 0)
@@ -442,9 +531,9 @@ bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
     kick = conn->rpos != conn->rlen;
     if (!kick)
         shrink_idle(conn);
-    pthread_mutex_unlock(&conn->rlock);
+    read_release(conn);
     if (kick)
-        (void)parley__loop_post(conn->loop, kick_task, conn);
+        parley__conn_kick(conn);
     return finished;
 }
 void parley__conn_io(void *data, uint32_t events)
@@ -455,19 +544,25 @@ void parley__conn_io(void *data, uint32_t events)
         bool ok;
 
         pthread_mutex_lock(&conn->wlock);
-        ok = conn->closed || conn->writing || parley__conn_flush_locked(conn);
-        if (ok && !conn->closed && (conn->head == NULL || conn->writing) && conn->want_out) {
-            /* Drained; or a sender is finishing a frame and flushes after it. */
+        ok = conn->closed || parley__conn_flush_locked(conn);
+        if (ok && !conn->closed && conn->head == NULL && conn->want_out) {
             conn->want_out = false;
             parley__conn_arm_locked(conn);
         }
-        if (conn->queued <= PARLEY__CONN_HIGH_WATER)
-            pthread_cond_broadcast(&conn->wcond);
         pthread_mutex_unlock(&conn->wlock);
         if (!ok) {
             parley__conn_do_close(conn, PARLEY_ERR_CONNECTION_CLOSED, "writing the connection failed", false);
             return;
         }
+    }
+    if ((events & (EPOLLHUP | EPOLLERR)) && __atomic_load_n(&conn->req_held, __ATOMIC_RELAXED) &&
+        !conn->closed) {
+        /* Not reading (a request is held), yet hang-up and error are
+         * always reported: the other end is gone, and the requests it sent
+         * last can no longer be answered. */
+        parley__conn_do_close(conn, PARLEY_ERR_CONNECTION_CLOSED,
+                              "the other end closed the connection", false);
+        return;
     }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
         conn_read(conn);

@@ -1,8 +1,10 @@
-/* The event loop: epoll, a sorted timer list and an eventfd for posted tasks. */
+/* The event loop: epoll, a min-heap of timers and an eventfd for posted tasks. */
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -28,7 +30,12 @@ struct parley__loop {
     bool stopping;
     pthread_mutex_t lock;      /* guards tasks and stopping */
     task *head, *tail;
-    parley__timer *timers;     /* sorted by deadline, loop thread only */
+    /* Timers, loop thread only: an intrusive binary min-heap.  Position k
+     * (1-based) has its children at 2k and 2k+1; the bits of k below its
+     * highest one are the path from the root (0 left, 1 right). */
+    parley__timer *troot;
+    size_t tcount;
+    uint64_t tseq;
 };
 
 uint64_t parley__now_ms(void)
@@ -73,34 +80,39 @@ static void wake_read(void *data, uint32_t events)
         ;
 }
 
+static void timer_remove(parley__loop *loop, parley__timer *t);
+
 static void run_timers(parley__loop *loop)
 {
     uint64_t now = parley__now_ms();
 
-    while (loop->timers != NULL && loop->timers->deadline_ms <= now) {
-        parley__timer *t = loop->timers;
+    while (loop->troot != NULL && loop->troot->deadline_ms <= now) {
+        parley__timer *t = loop->troot;
 
-        loop->timers = t->next;
-        t->armed = false;
-        t->next = NULL;
+        timer_remove(loop, t);
         t->fn(t->data);
     }
 }
+
+/* The loop whose thread this is (NULL on other threads): set by the thread
+ * itself before it runs anything, so parley__loop_in_thread() is right from
+ * the first task on, whenever pthread_create() stores the thread id. */
+static __thread const parley__loop *current_loop;
 
 static void *loop_main(void *arg)
 {
     parley__loop *loop = arg;
     struct epoll_event evs[64];
 
+    current_loop = loop;
     for (;;) {
         int timeout = -1, n;
         bool stop;
 
-        if (loop->timers != NULL) {
-            uint64_t now = parley__now_ms();
+        if (loop->troot != NULL) {
+            uint64_t now = parley__now_ms(), due = loop->troot->deadline_ms;
 
-            timeout = loop->timers->deadline_ms <= now ? 0 :
-                      (int)(loop->timers->deadline_ms - now);
+            timeout = due <= now ? 0 : due - now > INT32_MAX ? INT32_MAX : (int)(due - now);
         }
         n = epoll_wait(loop->epfd, evs, 64, timeout);
         for (int i = 0; i < n; i++) {
@@ -168,6 +180,18 @@ parley_status parley__loop_new(TALLOC_CTX *mem_ctx, parley__loop **ret_loop)
     return PARLEY_OK;
 }
 
+int parley__thread_create(pthread_t *ret_thread, void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    int rc;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(ret_thread, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
 parley_status parley__loop_start(parley__loop *loop)
 {
     int rc;
@@ -175,7 +199,7 @@ parley_status parley__loop_start(parley__loop *loop)
     if (loop->running)
         return PARLEY_OK;
     loop->stopping = false;
-    rc = pthread_create(&loop->thread, NULL, loop_main, loop);
+    rc = parley__thread_create(&loop->thread, loop_main, loop);
     if (rc != 0)
         return parley__error_errno(PARLEY_ERR_SYSTEM, rc, "starting the I/O thread");
     loop->running = true;
@@ -205,7 +229,7 @@ void parley__loop_stop(parley__loop *loop)
 
 bool parley__loop_in_thread(const parley__loop *loop)
 {
-    return loop->running && pthread_equal(loop->thread, pthread_self());
+    return current_loop == loop;
 }
 
 parley_status parley__loop_add(parley__loop *loop, parley__io *io, uint32_t events)
@@ -308,32 +332,166 @@ parley_status parley__loop_call(parley__loop *loop, parley__task_fn fn, void *da
     return st;
 }
 
+/* ---- timers: an intrusive binary min-heap ---- */
+
+static bool timer_before(const parley__timer *a, const parley__timer *b)
+{
+    return a->deadline_ms < b->deadline_ms ||
+           (a->deadline_ms == b->deadline_ms && a->seq < b->seq);
+}
+
+/* The node that is (or will be) the parent of position k >= 2; *right says
+ * on which side position k hangs. */
+static parley__timer *timer_slot_parent(const parley__loop *loop, size_t k, bool *right)
+{
+    parley__timer *n = loop->troot;
+    int depth = 0;
+
+    while ((k >> depth) > 1)
+        depth++;
+    for (int b = depth - 1; b > 0; b--)
+        n = ((k >> b) & 1u) ? n->right : n->left;
+    *right = (k & 1u) != 0;
+    return n;
+}
+
+/* Point whatever pointed at `from` (its parent or the root) at `to`. */
+static void timer_replace_link(parley__loop *loop, parley__timer *parent, parley__timer *from,
+                               parley__timer *to)
+{
+    if (parent == NULL)
+        loop->troot = to;
+    else if (parent->left == from)
+        parent->left = to;
+    else
+        parent->right = to;
+}
+
+/* Exchange p and its child c in the tree. */
+static void timer_swap(parley__loop *loop, parley__timer *p, parley__timer *c)
+{
+    parley__timer *pp = p->parent, *pl = p->left, *pr = p->right;
+    parley__timer *cl = c->left, *cr = c->right;
+
+    timer_replace_link(loop, pp, p, c);
+    c->parent = pp;
+    if (pl == c) {
+        c->left = p;
+        c->right = pr;
+        if (pr != NULL)
+            pr->parent = c;
+    } else {
+        c->right = p;
+        c->left = pl;
+        if (pl != NULL)
+            pl->parent = c;
+    }
+    p->parent = c;
+    p->left = cl;
+    p->right = cr;
+    if (cl != NULL)
+        cl->parent = p;
+    if (cr != NULL)
+        cr->parent = p;
+}
+
+static void timer_sift_up(parley__loop *loop, parley__timer *t)
+{
+    while (t->parent != NULL && timer_before(t, t->parent))
+        timer_swap(loop, t->parent, t);
+}
+
+static void timer_sift_down(parley__loop *loop, parley__timer *t)
+{
+    for (;;) {
+        parley__timer *least = t;
+
+        if (t->left != NULL && timer_before(t->left, least))
+            least = t->left;
+        if (t->right != NULL && timer_before(t->right, least))
+            least = t->right;
+        if (least == t)
+            return;
+        timer_swap(loop, t, least);
+    }
+}
+
+static void timer_insert(parley__loop *loop, parley__timer *t)
+{
+    t->left = t->right = NULL;
+    t->parent = NULL;
+    loop->tcount++;
+    if (loop->tcount == 1) {
+        loop->troot = t;
+    } else {
+        bool right;
+        parley__timer *p = timer_slot_parent(loop, loop->tcount, &right);
+
+        if (right)
+            p->right = t;
+        else
+            p->left = t;
+        t->parent = p;
+    }
+    t->armed = true;
+    timer_sift_up(loop, t);
+}
+
+/* Take t (armed) out of the heap: the last node takes its place. */
+static void timer_remove(parley__loop *loop, parley__timer *t)
+{
+    parley__timer *last;
+
+    if (loop->tcount == 1) {
+        loop->troot = NULL;
+        last = t;
+    } else {
+        bool right;
+        parley__timer *p = timer_slot_parent(loop, loop->tcount, &right);
+
+        if (right) {
+            last = p->right;
+            p->right = NULL;
+        } else {
+            last = p->left;
+            p->left = NULL;
+        }
+    }
+    loop->tcount--;
+    if (last != t) {
+        last->parent = t->parent;
+        last->left = t->left;
+        last->right = t->right;
+        timer_replace_link(loop, t->parent, t, last);
+        if (last->left != NULL)
+            last->left->parent = last;
+        if (last->right != NULL)
+            last->right->parent = last;
+        timer_sift_up(loop, last);
+        timer_sift_down(loop, last);
+    }
+    t->parent = t->left = t->right = NULL;
+    t->armed = false;
+}
+
 void parley__loop_timer_arm(parley__loop *loop, parley__timer *t, uint64_t deadline_ms,
                             parley__task_fn fn, void *data)
 {
-    parley__timer **pp;
-
     parley__loop_timer_cancel(loop, t);
     t->deadline_ms = deadline_ms;
+    t->seq = loop->tseq++;
     t->fn = fn;
     t->data = data;
-    for (pp = &loop->timers; *pp != NULL && (*pp)->deadline_ms <= deadline_ms; pp = &(*pp)->next)
-        ;
-    t->next = *pp;
-    *pp = t;
-    t->armed = true;
+    timer_insert(loop, t);
 }
 
 void parley__loop_timer_cancel(parley__loop *loop, parley__timer *t)
 {
-    if (!t->armed)
-        return;
-    for (parley__timer **pp = &loop->timers; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == t) {
-            *pp = t->next;
-            break;
-        }
-    }
-    t->next = NULL;
-    t->armed = false;
+    if (t->armed)
+        timer_remove(loop, t);
+}
+
+size_t parley__loop_timer_count(const parley__loop *loop)
+{
+    return loop->tcount;
 }

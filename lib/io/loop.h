@@ -4,7 +4,9 @@
 #ifndef PARLEY_LIB_LOOP_H
 #define PARLEY_LIB_LOOP_H
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <talloc.h>
 
@@ -27,12 +29,15 @@ typedef struct parley__io {
     void *data;
 } parley__io;
 
-/* A one-shot timer; embed it in its owner. */
+/* A one-shot timer; embed it in its owner (zeroed: not armed).  Armed
+ * timers form an intrusive binary min-heap ordered by (deadline, arming
+ * order): arming and cancelling cost O(log n) and allocate nothing. */
 typedef struct parley__timer {
     uint64_t deadline_ms;           /* CLOCK_MONOTONIC */
+    uint64_t seq;                   /* arming order: equal deadlines fire FIFO */
     parley__task_fn fn;
     void *data;
-    struct parley__timer *next;
+    struct parley__timer *parent, *left, *right;
     bool armed;
 } parley__timer;
 
@@ -59,11 +64,22 @@ parley_status parley__loop_post(parley__loop *loop, parley__task_fn fn, void *da
  * thread or when the loop is not running). */
 parley_status parley__loop_call(parley__loop *loop, parley__task_fn fn, void *data);
 
+/* pthread_create() for a library thread: the new thread starts with every
+ * signal blocked (signals go to the application's own threads), whatever
+ * the caller's mask; the caller's mask is unchanged.  Returns 0 or an errno. */
+int parley__thread_create(pthread_t *ret_thread, void *(*fn)(void *), void *arg);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t parley__now_ms(void);
-/* Arm (loop thread only) a timer to fire at deadline_ms; re-arming moves it. */
+/* Arm (loop thread only) a timer to fire at deadline_ms; re-arming moves it.
+ * Timers fire in deadline order, equal deadlines in the order they were
+ * armed; fn runs on the loop thread with the timer already disarmed (it may
+ * re-arm it). */
 void parley__loop_timer_arm(parley__loop *loop, parley__timer *t, uint64_t deadline_ms,
                             parley__task_fn fn, void *data);
+/* Disarm t (loop thread only); nothing happens if it is not armed. */
 void parley__loop_timer_cancel(parley__loop *loop, parley__timer *t);
+/* Armed timers (loop thread only; for tests). */
+size_t parley__loop_timer_count(const parley__loop *loop);
 
 #endif

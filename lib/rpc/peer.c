@@ -112,6 +112,8 @@ PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_pr
     peer->max_message = PARLEY_DEFAULT_MAX_MESSAGE;
     peer->max_outstanding = PARLEY_DEFAULT_MAX_OUTSTANDING_CALLS;
     peer->max_handles = PARLEY_DEFAULT_MAX_HANDLES;
+    peer->max_output = PARLEY_DEFAULT_MAX_OUTPUT;
+    peer->send_ms = PARLEY_DEFAULT_SEND_TIMEOUT_MS;
     peer->max_clients = PARLEY_DEFAULT_MAX_CLIENTS;
     peer->listen_backlog = PARLEY_DEFAULT_LISTEN_BACKLOG;
     peer->listeners_tail = &peer->listeners;
@@ -603,10 +605,23 @@ PARLEY_PUBLIC parley_status parley_peer_set_timeout(parley_peer *peer, parley_ti
     case PARLEY_TIMEOUT_ESTABLISH: field = &peer->establish_ms; break;
     case PARLEY_TIMEOUT_IDLE: field = &peer->idle_ms; break;
     case PARLEY_TIMEOUT_CALL: field = &peer->call_ms; break;
+    case PARLEY_TIMEOUT_SEND: field = &peer->send_ms; break;
     default:
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "no timeout %d", (int)which);
     }
     __atomic_store_n(field, ms, __ATOMIC_RELAXED);
+    return PARLEY_OK;
+}
+
+/* ---- output per connection ---- */
+
+PARLEY_PUBLIC parley_status parley_peer_set_max_output(parley_peer *peer, size_t bytes)
+{
+    if (peer == NULL || bytes < PARLEY_MIN_MAX_OUTPUT || bytes > PARLEY_MAX_MAX_OUTPUT)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_peer_set_max_output needs a peer and %u..%u bytes",
+                             PARLEY_MIN_MAX_OUTPUT, PARLEY_MAX_MAX_OUTPUT);
+    __atomic_store_n(&peer->max_output, bytes, __ATOMIC_RELAXED);
     return PARLEY_OK;
 }
 

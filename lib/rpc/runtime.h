@@ -75,6 +75,8 @@ struct parley_peer {
     int64_t establish_ms;
     int64_t idle_ms;
     int64_t call_ms;
+    int64_t send_ms;                  /* enforced by the connection (lib/io/conn.c) */
+    size_t max_output;                /* per connection (parley_peer_set_max_output()) */
 
     /* Issue 5, "sessions": hooks and limits (hooks.c, handles.c). */
     parley_session_construct_fn session_construct;

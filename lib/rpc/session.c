@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "handshake.h"
 #include "runtime.h"
 #include "socket.h"
 #include "status.h"
@@ -64,6 +65,8 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
         return st;
     }
     parley__conn_set_max_fds(session->conn, parley__peer_max_fds(peer));
+    parley__conn_set_output(session->conn, __atomic_load_n(&peer->max_output, __ATOMIC_RELAXED),
+                            (uint64_t)__atomic_load_n(&peer->send_ms, __ATOMIC_RELAXED));
     pthread_mutex_lock(&peer->lock);
     if (peer->destroying) {
         pthread_mutex_unlock(&peer->lock);

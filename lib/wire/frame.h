@@ -1,5 +1,7 @@
-/* Internal: wire frames (16-byte header + payload) and the HELLO payload.
- * The byte layout is specified in doc/wire.md ("Frames"). */
+/* Internal: wire frames (16-byte header + payload) and message payloads:
+ * pure functions over bytes (no I/O, no global state), fuzzed by
+ * test/fuzz/fuzz_wire.c.  The HELLO payload is in handshake.h.  The byte layout
+ * is specified in doc/wire.md ("Frames"). */
 #ifndef PARLEY_LIB_FRAME_H
 #define PARLEY_LIB_FRAME_H
 
@@ -8,12 +10,9 @@
 #include <talloc.h>
 
 #include "parley/status.h"
-#include "parley/protocol.h"
 
 #define PARLEY__FRAME_HEADER_SIZE 16u
-#define PARLEY__HELLO_MAGIC 0x594c5250u     /* "PRLY" little-endian */
-#define PARLEY__WIRE_VERSION 1u
-/* Largest HELLO accepted, whatever the max message size. */
+/* Largest HELLO frame accepted, whatever the max message size. */
 #define PARLEY__HELLO_MAX (1u << 20)
 
 typedef enum parley__frame_kind {
@@ -33,23 +32,6 @@ typedef struct parley__frame_header {
     uint32_t call_id;
     uint32_t code;      /* method id (CALL, ONEWAY) or status (REPLY, BYE) */
 } parley__frame_header;
-
-/* One method entry of a HELLO. */
-typedef struct parley__hello_method {
-    uint32_t id;
-    uint64_t fingerprint;
-} parley__hello_method;
-
-/* A decoded HELLO. */
-typedef struct parley__hello {
-    uint32_t wire_version;
-    uint32_t protocol_version;
-    uint32_t max_message;
-    uint32_t features;
-    char *protocol_name;
-    size_t n_methods;
-    parley__hello_method *methods;
-} parley__hello;
 
 /* Little-endian helpers. */
 static inline void parley__put_u16(uint8_t *p, uint16_t v)
@@ -91,20 +73,6 @@ parley_status parley__frame_unpack(const uint8_t *in, uint32_t max_payload,
 
 /* The name of a frame kind ("CALL"), "?" if unknown. */
 const char *parley__frame_kind_name(unsigned kind);
-
-/* Encode the HELLO payload of protocol into a new buffer under mem_ctx. */
-parley_status parley__hello_encode(TALLOC_CTX *mem_ctx, const parley_protocol *protocol,
-                                   uint32_t max_message, uint32_t features,
-                                   uint8_t **ret_buf, size_t *ret_len);
-
-/* Decode a HELLO payload (untrusted) into a new parley__hello under mem_ctx. */
-parley_status parley__hello_decode(TALLOC_CTX *mem_ctx, const uint8_t *buf, size_t len,
-                                   parley__hello **ret_hello);
-
-/* Compare a received HELLO against our protocol.  Returns PARLEY_OK or
- * PROTOCOL_MISMATCH with a sentence naming the first difference (protocol
- * name, wire version, or a method whose fingerprint differs). */
-parley_status parley__hello_check(const parley__hello *hello, const parley_protocol *protocol);
 
 /* A message payload: u32 length + bytes (used by BYE and error REPLYs). */
 parley_status parley__message_encode(TALLOC_CTX *mem_ctx, const char *msg,
