@@ -29,18 +29,11 @@
 /* ---- the echo protocol ----------------------------------------------------- */
 
 
-static const parley_type echo_data_type = PARLEY_BYTES_TYPE("data", 0);
-static const parley_field echo_fields[] = {
-    { "data", offsetof(bench_echo_msg, data), &echo_data_type, 0 },
-};
-const parley_type bench_echo_type = PARLEY_STRUCT_TYPE(bench_echo_msg, echo_fields);
-parley_method bench_echo_methods[] = {
-    { 1, "echo", "bench", &bench_echo_type, &bench_echo_type, 0, 0 },
-};
-static const char *const echo_interfaces[] = { "bench" };
-const parley_protocol bench_echo_protocol = {
-    "bench_echo", 1, bench_echo_methods, 1, echo_interfaces, 1, NULL, 0,
-};
+_Static_assert(sizeof(bench_echo_msg) == sizeof(bench_echo_echo_request) &&
+                   sizeof(bench_echo_msg) == sizeof(bench_echo_echo_reply) &&
+                   offsetof(bench_echo_msg, data) == offsetof(bench_echo_echo_request, data) &&
+                   offsetof(bench_echo_msg, data) == offsetof(bench_echo_echo_reply, data),
+               "bench_echo_msg has the shape of the generated echo request and reply");
 
 /* Bytes Parley puts on the wire for one echo message of n payload bytes. */
 size_t bench_echo_wire_bytes(size_t n)
@@ -48,16 +41,14 @@ size_t bench_echo_wire_bytes(size_t n)
     return 16 + 4 + n;
 }
 
-parley_status bench_echo_handler(parley_call *call, const void *in, void *out, void *data)
+parley_status bench_echo_handler(parley_call *call, const bench_echo_echo_request *in,
+                                 bench_echo_echo_reply *out, void *data)
 {
-    const bench_echo_msg *req = in;
-    bench_echo_msg *rep = out;
-
     (void)call;
     (void)data;
-    rep->data.len = req->data.len;
+    out->data.len = in->data.len;
     /* The request lives until the reply is sent: no copy needed. */
-    rep->data.data = req->data.data;
+    out->data.data = in->data.data;
     return PARLEY_OK;
 }
 
@@ -103,7 +94,7 @@ static void raw_server_main(int lfd)
     }
 }
 
-static int listen_socket(int transport, const char *path, char *ret_endpoint, size_t cap)
+int bench_listen_socket(int transport, const char *path, char *ret_endpoint, size_t cap)
 {
     int fd;
 
@@ -137,13 +128,13 @@ static int listen_socket(int transport, const char *path, char *ret_endpoint, si
 int bench_start_raw_server(int transport, const char *path, int cpu, bench_server *s,
                             char *ret_endpoint, size_t cap)
 {
-    int lfd = listen_socket(transport, path, ret_endpoint, cap);
+    int lfd = bench_listen_socket(transport, path, ret_endpoint, cap);
 
     if (lfd < 0) {
         fprintf(stderr, "parley-bench call: raw listen: %s\n", strerror(errno));
         return -1;
     }
-    s->stdin_fd = -1;
+    s->stdin_fd = s->reply_fd = -1;
     s->pid = fork();
     if (s->pid == 0) {
         if (cpu >= 0)
@@ -155,6 +146,26 @@ int bench_start_raw_server(int transport, const char *path, int cpu, bench_serve
     return s->pid > 0 ? 0 : -1;
 }
 
+/* The Parley server's main thread: after its endpoint line, it answers each
+ * 'a' on its stdin with its allocation count and ends at EOF. */
+static void parley_server_control(int in_fd, int out_fd)
+{
+    char c, line[32];
+
+    while (read(in_fd, &c, 1) > 0) {
+        int n;
+
+        if (c != 'a')
+            continue;
+        if (bench_alloc_available)
+            n = snprintf(line, sizeof(line), "%llu\n", (unsigned long long)bench_alloc_count());
+        else
+            n = snprintf(line, sizeof(line), "-1\n");
+        if (write(out_fd, line, (size_t)n) != n)
+            break;
+    }
+}
+
 int bench_start_parley_server(const char *endpoint, int cpu, bench_server *s, char *ret_endpoint,
                                size_t cap)
 {
@@ -162,22 +173,26 @@ int bench_start_parley_server(const char *endpoint, int cpu, bench_server *s, ch
     char line[300];
     ssize_t n;
 
+    s->stdin_fd = s->reply_fd = -1;
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
         return -1;
     s->pid = fork();
     if (s->pid == 0) {
         TALLOC_CTX *mem = talloc_new(NULL);
         parley_peer *peer;
-        static const parley_dispatch table[] = { { 1, bench_echo_handler, PARLEY_NONBLOCKING } };
-        char *bound = NULL, c;
+        static const bench_echo_handlers handlers = {
+            .echo = { bench_echo_handler, PARLEY_NONBLOCKING },
+        };
+        char *bound = NULL;
 
         close(in[1]);
         close(out[0]);
         if (cpu >= 0)
             bench_pin_to(cpu);
+        bench_alloc_start();
         if (parley_peer_new(mem, &bench_echo_protocol, &peer) != PARLEY_OK ||
             parley_peer_set_workers(peer, 1) != PARLEY_OK ||
-            parley_peer_add_dispatch(peer, table, 1, NULL) != PARLEY_OK ||
+            bench_echo_register(peer, &handlers, NULL) != PARLEY_OK ||
             parley_peer_add_listen_endpoint(peer, endpoint, 0600) != PARLEY_OK ||
             parley_peer_start_listen(peer) != PARLEY_OK ||
             parley_peer_get_listen_endpoint(peer, 0, mem, &bound) != PARLEY_OK) {
@@ -185,22 +200,37 @@ int bench_start_parley_server(const char *endpoint, int cpu, bench_server *s, ch
             _exit(1);
         }
         dprintf(out[1], "%s\n", bound);
-        while (read(in[0], &c, 1) > 0)
-            ;
+        parley_server_control(in[0], out[1]);
         talloc_free(mem);
         _exit(0);
     }
     close(in[0]);
     close(out[1]);
     s->stdin_fd = in[1];
-    n = read(out[0], line, sizeof(line) - 1);
-    close(out[0]);
-    if (s->pid < 0 || n <= 0)
+    s->reply_fd = out[0];
+    n = s->pid < 0 ? -1 : read(out[0], line, sizeof(line) - 1);
+    if (n <= 0) {
+        bench_stop_server(s);
         return -1;
+    }
     line[n] = '\0';
     line[strcspn(line, "\n")] = '\0';
     snprintf(ret_endpoint, cap, "%s", line);
     return 0;
+}
+
+long bench_server_allocs(bench_server *s)
+{
+    char line[32];
+    ssize_t n;
+
+    if (s->pid <= 0 || s->stdin_fd < 0 || s->reply_fd < 0 || write(s->stdin_fd, "a", 1) != 1)
+        return -1;
+    n = read(s->reply_fd, line, sizeof(line) - 1);
+    if (n <= 0)
+        return -1;
+    line[n] = '\0';
+    return strtol(line, NULL, 10);
 }
 
 void bench_stop_server(bench_server *s)
@@ -211,8 +241,11 @@ void bench_stop_server(bench_server *s)
         close(s->stdin_fd);
     else
         kill(s->pid, SIGTERM);
+    if (s->reply_fd >= 0)
+        close(s->reply_fd);
     waitpid(s->pid, NULL, 0);
     s->pid = -1;
+    s->stdin_fd = s->reply_fd = -1;
 }
 
 long bench_rss_kib(pid_t pid)
