@@ -53,7 +53,11 @@ static const row_def all_rows[] = {
     { "raw-framed", &bench_impl_framed, NULL },
     { "parley-stub", &bench_impl_parley_stub, NULL },
     { "parley-call", &bench_impl_parley_call, NULL },
-    { "onc-rpc", NULL, "not written yet" },
+#ifdef HAVE_XDR
+    { "onc-rpc", &bench_impl_onc, NULL },
+#else
+    { "onc-rpc", NULL, "not built: configure found no libtirpc or rpcgen" },
+#endif
     { "sd-bus", NULL, "not written yet" },
 };
 #define N_ROWS (sizeof(all_rows) / sizeof(all_rows[0]))

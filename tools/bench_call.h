@@ -141,6 +141,9 @@ extern const bench_impl bench_impl_raw;           /* tools/bench_call_rows.c */
 extern const bench_impl bench_impl_parley_stub;
 extern const bench_impl bench_impl_parley_call;
 extern const bench_impl bench_impl_framed;        /* tools/bench_call_framed.c */
+#ifdef HAVE_XDR
+extern const bench_impl bench_impl_onc;           /* tools/bench_call_onc.c */
+#endif
 
 /* ---- allocation counting (tools/bench_alloc.c) ---- */
 
