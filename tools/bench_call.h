@@ -50,6 +50,9 @@ int bench_pin_to(int cpu);
  * port chosen by the kernel); its endpoint string goes to ret_endpoint.
  * The fd, or -1 with errno set. */
 int bench_listen_socket(int transport, const char *path, char *ret_endpoint, size_t cap);
+/* accept() on lfd, with TCP_NODELAY on a TCP connection (as Parley and the
+ * raw server set it).  The fd, or -1. */
+int bench_accept(int lfd);
 /* A raw byte-echo server for transport 1 (unix, at path) or 2 (TCP
  * loopback); its endpoint string goes to ret_endpoint.  0 or -1. */
 int bench_start_raw_server(int transport, const char *path, int cpu, bench_server *s,

@@ -64,6 +64,15 @@ int bench_pin_to(int cpu)
     return sched_setaffinity(0, sizeof(one), &one);
 }
 
+int bench_accept(int lfd)
+{
+    int fd = accept(lfd, NULL, NULL), one = 1;
+
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));   /* fails on unix */
+    return fd;
+}
+
 /* Raw byte echo: one connection at a time, every byte sent back. */
 static void raw_server_main(int lfd)
 {

@@ -165,7 +165,7 @@ static void framed_server_main(int lfd)
     if (rbuf == NULL || obuf == NULL)
         _exit(1);
     for (;;) {
-        int fd = accept(lfd, NULL, NULL);
+        int fd = bench_accept(lfd);
 
         if (fd < 0)
             _exit(errno == EINTR ? 0 : 1);
