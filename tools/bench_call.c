@@ -58,7 +58,11 @@ static const row_def all_rows[] = {
 #else
     { "onc-rpc", NULL, "not built: configure found no libtirpc or rpcgen" },
 #endif
-    { "sd-bus", NULL, "not written yet" },
+#ifdef HAVE_SDBUS
+    { "sd-bus", &bench_impl_sdbus, NULL },
+#else
+    { "sd-bus", NULL, "not built: configure found no libsystemd" },
+#endif
 };
 #define N_ROWS (sizeof(all_rows) / sizeof(all_rows[0]))
 enum { ROW_RAW, ROW_FRAMED, ROW_STUB, ROW_CALL, ROW_ONC, ROW_SDBUS };

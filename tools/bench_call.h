@@ -147,6 +147,9 @@ extern const bench_impl bench_impl_framed;        /* tools/bench_call_framed.c *
 #ifdef HAVE_XDR
 extern const bench_impl bench_impl_onc;           /* tools/bench_call_onc.c */
 #endif
+#ifdef HAVE_SDBUS
+extern const bench_impl bench_impl_sdbus;         /* tools/bench_call_sdbus.c */
+#endif
 
 /* ---- allocation counting (tools/bench_alloc.c) ---- */
 
