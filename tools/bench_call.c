@@ -73,7 +73,7 @@ static const size_t sizes[] = { 16, 1024, 64 * 1024, 1024 * 1024 };
 /* ---- options ---------------------------------------------------------------- */
 
 typedef struct call_opts {
-    bool split;          /* --cpus split: servers on another CPU */
+    unsigned cpus;       /* bit 0: servers on the client's CPU; bit 1: on another */
     bool syscalls;       /* --syscalls */
     int transports;      /* 1 unix, 2 tcp, 3 both */
     unsigned inflight;
@@ -138,9 +138,11 @@ static int handle_opt(int opt, const char *arg, void *data)
     switch (opt) {
     case OPT_CPUS:
         if (strcmp(arg, "same") == 0)
-            o->split = false;
+            o->cpus = 1;
         else if (strcmp(arg, "split") == 0)
-            o->split = true;
+            o->cpus = 2;
+        else if (strcmp(arg, "both") == 0)
+            o->cpus = 3;
         else
             goto bad;
         return 0;
@@ -221,8 +223,9 @@ void bench_call_usage(FILE *out)
           "  Parley's allocations per call, and the targets, which are reported,\n"
           "  never enforced.\n"
           "\n"
-          "      --cpus=same|split  same: client and servers pinned to one CPU\n"
-          "                         (default); split: servers on another CPU\n"
+          "      --cpus=same|split|both  same: client and servers pinned to one\n"
+          "                         CPU (default); split: servers on another CPU;\n"
+          "                         both: one table for each, in the same run\n"
           "      --transport=unix|tcp|both   (default both)\n"
           "      --rows=LIST        measure only these rows (comma-separated names\n"
           "                         from the list above, or all; default all)\n"
@@ -607,17 +610,17 @@ static void target(const char *label, const char *value, bool measured, bool met
            !measured ? "not measured" : met ? "met" : "NOT MET");
 }
 
-static void print_targets(const call_opts *o, const call_results *res)
+static void print_targets(const call_opts *o, const call_results *res, bool split)
 {
     char label[160], v[64];
     size_t z16 = 0, z64k = 2, z1m = 3;
 
-    printf("\ntargets (reported, not enforced; cpus %s):\n", o->split ? "split" : "same");
+    printf("\ntargets, --cpus %s (reported, not enforced):\n", split ? "split" : "same");
     for (int t = 0; t < 2; t++) {
         const double (*pp)[N_ROWS] = res->pp_us[t];
         const double (*pl)[N_ROWS] = res->pl_rate[t];
         const char *tn = transport_names[t];
-        double lim = (t == 0 && !o->split) ? 1.05 : 1.10, r;
+        double lim = (t == 0 && !split) ? 1.05 : 1.10, r;
 
         if (!(o->transports & (1 << t)))
             continue;
@@ -751,12 +754,16 @@ static int other_cpu(const cpu_set_t *allowed, int cpu)
     return -1;
 }
 
-static void print_header(const bench_config *cfg, const call_opts *o, int cpu, int server_cpu)
+static void print_header(const bench_config *cfg, const call_opts *o, int cpu, int split_cpu)
 {
     printf("parley-bench call: Parley calls beside raw, framed raw, ONC RPC and sd-bus echoes\n");
     bench_print_machine(stdout);
-    printf("cpu: pinned to CPU %d, servers on CPU %d (--cpus %s)\n", cpu, server_cpu,
-           o->split ? "split" : "same");
+    printf("cpu: pinned to CPU %d", cpu);
+    if (o->cpus & 1)
+        printf(", servers on CPU %d (--cpus same)", cpu);
+    if (o->cpus & 2)
+        printf("%s servers on CPU %d (--cpus split)", o->cpus & 1 ? "; then" : ",", split_cpu);
+    printf("\n");
     printf("call: echo of N payload bytes (%zu + N bytes on the wire each way for raw, "
            "raw-framed and Parley); median of %u runs of >= %.2f s, the rows of a payload "
            "interleaved\n",
@@ -768,8 +775,13 @@ static void print_header(const bench_config *cfg, const call_opts *o, int cpu, i
                    all_rows[i].impl != NULL ? all_rows[i].impl->what : all_rows[i].missing);
     printf("ping-pong: microseconds per call, vs raw = latency / raw's (lower is better);\n"
            "pipelined: calls per second with %u in flight on one connection, vs framed and\n"
-           "vs bulk = rate / raw-framed's and / raw's bulk echo (higher is better)\n\n",
+           "vs bulk = rate / raw-framed's and / raw's bulk echo (higher is better)\n",
            o->inflight);
+}
+
+static void print_table_header(bool split, int server_cpu)
+{
+    printf("\n--cpus %s: servers on CPU %d\n", split ? "split" : "same", server_cpu);
     printf("%-5s %8s  %-12s %10s %7s %9s  %11s %7s %9s %9s\n", "", "bytes", "row", "us/call",
            "spread", "vs raw", "calls/s", "spread", "vs framed", "vs bulk");
 }
@@ -780,10 +792,11 @@ int bench_call_main(int argc, char **argv)
     call_opts o;
     call_results *res;
     bool help = false;
-    int cpu, server_cpu, st;
+    int cpu, split_cpu = -1, st, first = -1;
     cpu_set_t allowed;
 
     memset(&o, 0, sizeof(o));
+    o.cpus = 1;
     o.transports = 3;
     o.inflight = 32;
     o.idle = 1000;
@@ -809,31 +822,53 @@ int bench_call_main(int argc, char **argv)
         CPU_ZERO(&allowed);
     if (bench_pin_cpu(&cfg, &cpu) != 0)
         return BENCH_EXIT_FAILED;
-    server_cpu = o.split ? other_cpu(&allowed, cpu) : cpu;
-    if (server_cpu < 0) {
-        fprintf(stderr, "parley-bench call: --cpus split needs a second allowed CPU\n");
-        return BENCH_EXIT_FAILED;
+    if (o.cpus & 2) {
+        split_cpu = other_cpu(&allowed, cpu);
+        if (split_cpu < 0) {
+            fprintf(stderr, "parley-bench call: --cpus split needs a second allowed CPU\n");
+            return BENCH_EXIT_FAILED;
+        }
     }
-    res = calloc(1, sizeof(*res));
+    /* res[0]: servers on the client's CPU; res[1]: on split_cpu. */
+    res = calloc(2, sizeof(*res));
     if (res == NULL)
         return BENCH_EXIT_FAILED;
-    for (int t = 0; t < 2; t++)
-        for (size_t i = 0; i < N_ROWS; i++)
-            res->allocs_server[t][i] = res->allocs_client[t][i] = res->syscalls[t][i] = -1;
-    print_header(&cfg, &o, cpu, server_cpu);
-    for (int t = 0; t < 2; t++) {
-        if (!(o.transports & (1 << t)))
+    for (int p = 0; p < 2; p++)
+        for (int t = 0; t < 2; t++)
+            for (size_t i = 0; i < N_ROWS; i++)
+                res[p].allocs_server[t][i] = res[p].allocs_client[t][i] =
+                    res[p].syscalls[t][i] = -1;
+    print_header(&cfg, &o, cpu, split_cpu);
+    for (int p = 0; p < 2; p++) {
+        int server_cpu = p == 0 ? cpu : split_cpu;
+
+        if (!(o.cpus & (1u << p)))
             continue;
-        st = run_transport(&cfg, &o, t, server_cpu, res);
-        if (st != BENCH_EXIT_OK)
-            goto done;
+        if (first < 0)
+            first = p;
+        print_table_header(p == 1, server_cpu);
+        for (int t = 0; t < 2; t++) {
+            if (!(o.transports & (1 << t)))
+                continue;
+            st = run_transport(&cfg, &o, t, server_cpu, &res[p]);
+            if (st != BENCH_EXIT_OK)
+                goto done;
+        }
     }
+    /* Syscalls are counted once (strace'd runs, not pinned); allocations
+     * are shown from the first placement measured. */
     if (o.syscalls)
-        count_syscalls(&o, res);
-    print_counts(&o, res);
-    print_targets(&o, res);
+        count_syscalls(&o, &res[first]);
+    print_counts(&o, &res[first]);
+    for (int p = 0; p < 2; p++) {
+        if (!(o.cpus & (1u << p)))
+            continue;
+        if (p != first)
+            memcpy(res[p].syscalls, res[first].syscalls, sizeof(res[p].syscalls));
+        print_targets(&o, &res[p], p == 1);
+    }
     st = BENCH_EXIT_OK;
-    if (o.idle > 1 && report_idle(o.idle, server_cpu) != 0)
+    if (o.idle > 1 && report_idle(o.idle, first == 0 ? cpu : split_cpu) != 0)
         st = BENCH_EXIT_FAILED;
 done:
     free(res);
