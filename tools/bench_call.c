@@ -638,11 +638,11 @@ static void print_targets(const call_opts *o, const call_results *res, bool spli
         target(label, v, pp[z16][ROW_STUB] > 0 && pp[z16][ROW_SDBUS] > 0,
                pp[z16][ROW_STUB] < pp[z16][ROW_SDBUS]);
         /* syscalls */
-        snprintf(label, sizeof(label), "%s syscalls per parley-stub call <= 5 (raw %s)", tn,
-                 res->syscalls[t][ROW_RAW] >= 0 && o->syscalls ? "" : "4");
         if (o->syscalls && res->syscalls[t][ROW_RAW] >= 0)
             snprintf(label, sizeof(label), "%s syscalls per parley-stub call <= 5 (raw %.2f)",
                      tn, res->syscalls[t][ROW_RAW]);
+        else
+            snprintf(label, sizeof(label), "%s syscalls per parley-stub call <= 5 (raw 4)", tn);
         snprintf(v, sizeof(v), "%.2f", res->syscalls[t][ROW_STUB]);
         target(label, v, o->syscalls && res->syscalls[t][ROW_STUB] >= 0,
                res->syscalls[t][ROW_STUB] <= 5.0);
