@@ -30,7 +30,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <talloc.h>
@@ -38,17 +37,11 @@
 #include "parley.h"
 #include "bench.h"
 #include "bench_call.h"
+#include "bench_call_cmd.h"
 
 /* ---- the rows ----------------------------------------------------------------- */
 
-/* Every row, in table order; a row this build lacks is NULL with a reason. */
-typedef struct row_def {
-    const char *name;
-    const bench_impl *impl;
-    const char *missing;     /* why impl is NULL */
-} row_def;
-
-static const row_def all_rows[] = {
+const row_def bench_call_rows[N_ROWS] = {
     { "raw", &bench_impl_raw, NULL },
     { "raw-framed", &bench_impl_framed, NULL },
     { "parley-stub", &bench_impl_parley_stub, NULL },
@@ -64,27 +57,11 @@ static const row_def all_rows[] = {
     { "sd-bus", NULL, "not built: configure found no libsystemd" },
 #endif
 };
-#define N_ROWS (sizeof(all_rows) / sizeof(all_rows[0]))
-enum { ROW_RAW, ROW_FRAMED, ROW_STUB, ROW_CALL, ROW_ONC, ROW_SDBUS };
 
-static const size_t sizes[] = { 16, 1024, 64 * 1024, 1024 * 1024 };
-#define N_SIZES (sizeof(sizes) / sizeof(sizes[0]))
+static const size_t sizes[N_SIZES] = { 16, 1024, 64 * 1024, 1024 * 1024 };
+const char *const bench_call_transports[2] = { "unix", "tcp" };
 
 /* ---- options ---------------------------------------------------------------- */
-
-typedef struct call_opts {
-    unsigned cpus;       /* bit 0: servers on the client's CPU; bit 1: on another */
-    bool syscalls;       /* --syscalls */
-    int transports;      /* 1 unix, 2 tcp, 3 both */
-    unsigned inflight;
-    unsigned idle;       /* sessions for the idle-memory figure, 0 = skip */
-    unsigned rows;       /* bit i: all_rows[i] is measured */
-    size_t max_size;     /* largest payload measured */
-    /* internal: the strace child */
-    const char *count_mode;
-    size_t count_size;
-    unsigned count_n;
-} call_opts;
 
 enum { OPT_CPUS = 1000, OPT_SYSCALLS, OPT_TRANSPORT, OPT_INFLIGHT, OPT_IDLE, OPT_ROWS,
        OPT_MAX_SIZE, OPT_COUNT };
@@ -104,7 +81,8 @@ static const struct option call_options[] = {
 static int row_index(const char *name, size_t len)
 {
     for (size_t i = 0; i < N_ROWS; i++)
-        if (strlen(all_rows[i].name) == len && strncmp(all_rows[i].name, name, len) == 0)
+        if (strlen(bench_call_rows[i].name) == len &&
+            strncmp(bench_call_rows[i].name, name, len) == 0)
             return (int)i;
     return -1;
 }
@@ -249,20 +227,20 @@ static int open_rows(unsigned set, int transport, int server_cpu, uint8_t *bytes
 {
     for (size_t i = 0; i < N_ROWS; i++) {
         open[i] = false;
-        if (!(set & (1u << i)) || all_rows[i].impl == NULL)
+        if (!(set & (1u << i)) || bench_call_rows[i].impl == NULL)
             continue;
-        bench_end_init(&ends[i], all_rows[i].name, transport, bytes);
+        bench_end_init(&ends[i], bench_call_rows[i].name, transport, bytes);
         open[i] = true;
-        if (all_rows[i].impl->start(&ends[i], server_cpu) != 0) {
+        if (bench_call_rows[i].impl->start(&ends[i], server_cpu) != 0) {
             fprintf(stderr, "parley-bench call: %s: the server did not start\n",
-                    all_rows[i].name);
+                    bench_call_rows[i].name);
             return -1;
         }
     }
     for (size_t i = 0; i < N_ROWS; i++)
-        if (open[i] && all_rows[i].impl->connect(&ends[i]) != 0) {
+        if (open[i] && bench_call_rows[i].impl->connect(&ends[i]) != 0) {
             fprintf(stderr, "parley-bench call: %s: the client did not connect\n",
-                    all_rows[i].name);
+                    bench_call_rows[i].name);
             return -1;
         }
     return 0;
@@ -274,7 +252,7 @@ static void close_rows(bench_end *ends, bool *open)
 {
     for (size_t i = N_ROWS; i-- > 0;)
         if (open[i]) {
-            all_rows[i].impl->close(&ends[i]);
+            bench_call_rows[i].impl->close(&ends[i]);
             open[i] = false;
         }
 }
@@ -345,21 +323,10 @@ static int measure_pipelined(const bench_config *cfg, size_t k, const bench_pipe
 
 /* ---- results ----------------------------------------------------------------------- */
 
-/* What one run measured (0 = not measured). */
-typedef struct call_results {
-    double pp_us[2][N_SIZES][N_ROWS];       /* ping-pong µs per call */
-    double pl_rate[2][N_SIZES][N_ROWS];     /* pipelined calls/s */
-    double allocs_server[2][N_ROWS];        /* per 16-byte call; < 0 not counted */
-    double allocs_client[2][N_ROWS];
-    double syscalls[2][N_ROWS];             /* per 16-byte call; < 0 not counted */
-} call_results;
-
-static const char *const transport_names[] = { "unix", "tcp" };
-
-static double spread(const bench_result *r, bool rate)
+/* (slowest - fastest) / median in %; for rates the min/max fields hold the
+ * lowest and highest rate. */
+static double spread(const bench_result *r)
 {
-    /* For rates, the min/max fields hold the slowest/fastest rate. */
-    (void)rate;
     return r->ns_per_op > 0 ? (r->max_ns - r->min_ns) / r->ns_per_op * 100.0 : 0;
 }
 
@@ -373,7 +340,6 @@ static void print_ratio(double v)
 
 /* ---- allocations per call ---------------------------------------------------------- */
 
-#define ALLOC_CALLS 2000
 
 /* Allocations per 16-byte ping-pong call of a Parley row, in its server (all
  * threads) and in this process (all threads), in the steady state: after
@@ -429,7 +395,7 @@ static int run_transport(const bench_config *cfg, const call_opts *o, int t, int
         double raw_us = 0, bulk = 0, framed = 0;
 
         for (size_t i = 0; i < N_ROWS; i++) {
-            const bench_impl *impl = all_rows[i].impl;
+            const bench_impl *impl = bench_call_rows[i].impl;
 
             if (!open[i])
                 continue;
@@ -458,15 +424,16 @@ static int run_transport(const bench_config *cfg, const call_opts *o, int t, int
 
             if (!(o->rows & (1u << i)))
                 continue;
-            printf("%-5s %8zu  %-12s", transport_names[t], sizes[z], all_rows[i].name);
+            printf("%-5s %8zu  %-12s", bench_call_transports[t], sizes[z],
+                   bench_call_rows[i].name);
             if (!open[i]) {
-                printf("  (%s)\n", all_rows[i].missing);
+                printf("  (%s)\n", bench_call_rows[i].missing);
                 continue;
             }
-            printf(" %10.1f %6.1f%%", us, spread(&pp[jp++], false));
+            printf(" %10.1f %6.1f%%", us, spread(&pp[jp++]));
             print_ratio(raw_us > 0 ? us / raw_us : 0);
             if (rate > 0) {
-                printf("  %11.0f %6.1f%%", rate, spread(&pl[jl++], true));
+                printf("  %11.0f %6.1f%%", rate, spread(&pl[jl++]));
                 print_ratio(framed > 0 ? rate / framed : 0);
                 print_ratio(bulk > 0 ? rate / bulk : 0);
             }
@@ -476,7 +443,7 @@ static int run_transport(const bench_config *cfg, const call_opts *o, int t, int
     }
     for (size_t i = ROW_STUB; i <= ROW_CALL; i++)
         if (open[i])
-            count_allocs(all_rows[i].impl, &ends[i], &res->allocs_server[t][i],
+            count_allocs(bench_call_rows[i].impl, &ends[i], &res->allocs_server[t][i],
                          &res->allocs_client[t][i]);
     status = BENCH_EXIT_OK;
 done:
@@ -499,10 +466,10 @@ static int count_child(const call_opts *o)
     if (i < 0 || bytes == NULL ||
         open_rows(1u << i, o->transports, -1, bytes, ends, open) != 0)
         goto done;
-    all_rows[i].impl->set_size(&ends[i], o->count_size);
+    bench_call_rows[i].impl->set_size(&ends[i], o->count_size);
     rc = 0;
     for (unsigned k = 0; k < o->count_n && rc == 0; k++)
-        if (all_rows[i].impl->pingpong(ends[i].client) != 0)
+        if (bench_call_rows[i].impl->pingpong(ends[i].client) != 0)
             rc = 1;
 done:
     close_rows(ends, open);
@@ -539,7 +506,6 @@ static long strace_total(const char *mode, const char *transport, size_t size, u
     return total;
 }
 
-#define SYSCALL_CALLS 2000
 
 static void count_syscalls(const call_opts *o, call_results *res)
 {
@@ -547,197 +513,18 @@ static void count_syscalls(const call_opts *o, call_results *res)
         if (!(o->transports & (1 << t)))
             continue;
         for (size_t i = 0; i < N_ROWS; i++) {
+            const char *row = bench_call_rows[i].name, *tn = bench_call_transports[t];
             long n0, n1;
 
             res->syscalls[t][i] = -1;
-            if (!(o->rows & (1u << i)) || all_rows[i].impl == NULL)
+            if (!(o->rows & (1u << i)) || bench_call_rows[i].impl == NULL)
                 continue;
-            n0 = strace_total(all_rows[i].name, transport_names[t], 16, 0);
-            n1 = strace_total(all_rows[i].name, transport_names[t], 16, SYSCALL_CALLS);
+            n0 = strace_total(row, tn, 16, 0);
+            n1 = strace_total(row, tn, 16, SYSCALL_CALLS);
             if (n0 >= 0 && n1 >= 0)
                 res->syscalls[t][i] = (double)(n1 - n0) / SYSCALL_CALLS;
         }
     }
-}
-
-/* ---- the per-call counts and the targets ------------------------------------------- */
-
-static void print_counts(const call_opts *o, const call_results *res)
-{
-    printf("\nper 16-byte ping-pong call, steady state:\n");
-    printf("  %-5s %-12s %12s %12s %12s\n", "", "", "syscalls", "server", "client");
-    printf("  %-5s %-12s %12s %12s %12s\n", "", "", "(both ends)", "allocations",
-           "allocations");
-    for (int t = 0; t < 2; t++) {
-        if (!(o->transports & (1 << t)))
-            continue;
-        for (size_t i = 0; i < N_ROWS; i++) {
-            bool parley = i == ROW_STUB || i == ROW_CALL;
-
-            if (!(o->rows & (1u << i)) || all_rows[i].impl == NULL)
-                continue;
-            printf("  %-5s %-12s", transport_names[t], all_rows[i].name);
-            if (!o->syscalls)
-                printf(" %12s", "-");
-            else if (res->syscalls[t][i] < 0)
-                printf(" %12s", "failed");
-            else
-                printf(" %12.2f", res->syscalls[t][i]);
-            if (parley && res->allocs_server[t][i] >= 0)
-                printf(" %12.2f", res->allocs_server[t][i]);
-            else
-                printf(" %12s", parley ? "not counted" : "-");
-            if (parley && res->allocs_client[t][i] >= 0)
-                printf(" %12.2f", res->allocs_client[t][i]);
-            else
-                printf(" %12s", parley ? "not counted" : "-");
-            printf("\n");
-        }
-    }
-    if (!o->syscalls)
-        printf("  (syscalls: run with --syscalls; strace -c -f, %u calls minus 0)\n",
-               SYSCALL_CALLS);
-    else
-        printf("  (syscalls: strace -c -f of %u calls minus 0 calls)\n", SYSCALL_CALLS);
-    printf("  (allocations: malloc, calloc, realloc and aligned forms, every thread, "
-           "around %u calls)\n", ALLOC_CALLS);
-}
-
-/* One target line: label, measured value, and whether it is met. */
-static void target(const char *label, const char *value, bool measured, bool met)
-{
-    printf("  %-58s %-18s %s\n", label, measured ? value : "-",
-           !measured ? "not measured" : met ? "met" : "NOT MET");
-}
-
-static void print_targets(const call_opts *o, const call_results *res, bool split)
-{
-    char label[160], v[64];
-    size_t z16 = 0, z64k = 2, z1m = 3;
-
-    printf("\ntargets, --cpus %s (reported, not enforced):\n", split ? "split" : "same");
-    for (int t = 0; t < 2; t++) {
-        const double (*pp)[N_ROWS] = res->pp_us[t];
-        const double (*pl)[N_ROWS] = res->pl_rate[t];
-        const char *tn = transport_names[t];
-        double lim = (t == 0 && !split) ? 1.05 : 1.10, r;
-
-        if (!(o->transports & (1 << t)))
-            continue;
-        /* 16 B synchronous call through the stub */
-        r = pp[z16][ROW_RAW] > 0 ? pp[z16][ROW_STUB] / pp[z16][ROW_RAW] : 0;
-        snprintf(label, sizeof(label), "%s 16 B parley-stub <= %.2fx raw ping-pong", tn, lim);
-        snprintf(v, sizeof(v), "%.2fx", r);
-        target(label, v, pp[z16][ROW_STUB] > 0 && r > 0, r <= lim);
-        snprintf(label, sizeof(label), "%s 16 B parley-stub faster than onc-rpc", tn);
-        snprintf(v, sizeof(v), "%.1f vs %.1f us", pp[z16][ROW_STUB], pp[z16][ROW_ONC]);
-        target(label, v, pp[z16][ROW_STUB] > 0 && pp[z16][ROW_ONC] > 0,
-               pp[z16][ROW_STUB] < pp[z16][ROW_ONC]);
-        snprintf(label, sizeof(label), "%s 16 B parley-stub faster than sd-bus", tn);
-        snprintf(v, sizeof(v), "%.1f vs %.1f us", pp[z16][ROW_STUB], pp[z16][ROW_SDBUS]);
-        target(label, v, pp[z16][ROW_STUB] > 0 && pp[z16][ROW_SDBUS] > 0,
-               pp[z16][ROW_STUB] < pp[z16][ROW_SDBUS]);
-        /* syscalls */
-        if (o->syscalls && res->syscalls[t][ROW_RAW] >= 0)
-            snprintf(label, sizeof(label), "%s syscalls per parley-stub call <= 5 (raw %.2f)",
-                     tn, res->syscalls[t][ROW_RAW]);
-        else
-            snprintf(label, sizeof(label), "%s syscalls per parley-stub call <= 5 (raw 4)", tn);
-        snprintf(v, sizeof(v), "%.2f", res->syscalls[t][ROW_STUB]);
-        target(label, v, o->syscalls && res->syscalls[t][ROW_STUB] >= 0,
-               res->syscalls[t][ROW_STUB] <= 5.0);
-        /* 32 in flight, 16 B */
-        r = pl[z16][ROW_FRAMED] > 0 ? pl[z16][ROW_CALL] / pl[z16][ROW_FRAMED] : 0;
-        snprintf(label, sizeof(label), "%s 16 B, %u in flight: parley-call >= 0.8x raw-framed",
-                 tn, o->inflight);
-        snprintf(v, sizeof(v), "%.2fx", r);
-        target(label, v, pl[z16][ROW_CALL] > 0 && r > 0, r >= 0.8);
-        r = pl[z16][ROW_RAW] > 0 ? pl[z16][ROW_CALL] / pl[z16][ROW_RAW] : 0;
-        snprintf(label, sizeof(label), "%s 16 B, %u in flight: parley-call >= 0.6x bulk echo",
-                 tn, o->inflight);
-        snprintf(v, sizeof(v), "%.2fx", r);
-        target(label, v, pl[z16][ROW_CALL] > 0 && r > 0, r >= 0.6);
-        r = pl[z16][ROW_SDBUS] > 0 ? pl[z16][ROW_CALL] / pl[z16][ROW_SDBUS] : 0;
-        snprintf(label, sizeof(label), "%s 16 B, %u in flight: parley-call >= 10x sd-bus", tn,
-                 o->inflight);
-        snprintf(v, sizeof(v), "%.1fx", r);
-        target(label, v, pl[z16][ROW_CALL] > 0 && r > 0, r >= 10.0);
-        /* large payloads, ping-pong */
-        for (size_t z = z64k; z <= z1m; z++) {
-            r = pp[z][ROW_RAW] > 0 ? pp[z][ROW_STUB] / pp[z][ROW_RAW] : 0;
-            snprintf(label, sizeof(label), "%s %s parley-stub <= 1.15x raw ping-pong", tn,
-                     z == z64k ? "64 KiB" : "1 MiB");
-            snprintf(v, sizeof(v), "%.2fx", r);
-            target(label, v, pp[z][ROW_STUB] > 0 && r > 0, r <= 1.15);
-            snprintf(label, sizeof(label), "%s %s parley-stub faster than sd-bus", tn,
-                     z == z64k ? "64 KiB" : "1 MiB");
-            snprintf(v, sizeof(v), "%.0f vs %.0f us", pp[z][ROW_STUB], pp[z][ROW_SDBUS]);
-            target(label, v, pp[z][ROW_STUB] > 0 && pp[z][ROW_SDBUS] > 0,
-                   pp[z][ROW_STUB] < pp[z][ROW_SDBUS]);
-        }
-        /* 1 MiB pipelined */
-        r = pl[z1m][ROW_RAW] > 0 ? pl[z1m][ROW_CALL] / pl[z1m][ROW_RAW] : 0;
-        snprintf(label, sizeof(label), "%s 1 MiB, %u in flight: parley-call >= 0.6x raw", tn,
-                 o->inflight);
-        snprintf(v, sizeof(v), "%.2fx", r);
-        target(label, v, pl[z1m][ROW_CALL] > 0 && r > 0, r >= 0.6);
-        /* allocations */
-        snprintf(label, sizeof(label), "%s server allocations per parley-stub call = 0", tn);
-        snprintf(v, sizeof(v), "%.2f", res->allocs_server[t][ROW_STUB]);
-        target(label, v, res->allocs_server[t][ROW_STUB] >= 0,
-               res->allocs_server[t][ROW_STUB] == 0);
-    }
-}
-
-/* ---- idle sessions ---------------------------------------------------------- */
-
-static int report_idle(unsigned n, int server_cpu)
-{
-    TALLOC_CTX *mem = talloc_new(NULL);
-    char path[128], ep[300], pep[300];
-    bench_server srv = BENCH_SERVER_NONE;
-    parley_peer *peer;
-    parley_session *s;
-    struct rlimit rl;
-    long before, after;
-    int rc = -1;
-
-    getrlimit(RLIMIT_NOFILE, &rl);
-    if (rl.rlim_cur < (rlim_t)n + 64) {
-        rl.rlim_cur = rl.rlim_max < (rlim_t)n + 64 ? rl.rlim_max : (rlim_t)n + 64;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    snprintf(path, sizeof(path), "/tmp/parley-bench-idle-%d.sock", (int)getpid());
-    snprintf(pep, sizeof(pep), "unix:%s", path);
-    if (bench_start_parley_server(pep, server_cpu, &srv, ep, sizeof(ep)) != 0 ||
-        parley_peer_new(mem, &bench_echo_protocol, &peer) != PARLEY_OK ||
-        parley_peer_add_connect_endpoint(peer, ep) != PARLEY_OK)
-        goto done;
-    /* One session first, so that lazily made things (buffers, threads) exist. */
-    if (parley_peer_connect(peer, &s) != PARLEY_OK)
-        goto done;
-    usleep(100000);
-    before = bench_rss_kib(srv.pid);
-    for (unsigned i = 1; i < n; i++) {
-        if (parley_peer_connect(peer, &s) != PARLEY_OK) {
-            fprintf(stderr, "parley-bench call: idle session %u: %s\n", i,
-                    parley_error_message());
-            goto done;
-        }
-    }
-    usleep(200000);
-    after = bench_rss_kib(srv.pid);
-    printf("\nserver memory per idle session: %.1f KiB (%u unix sessions, server RSS "
-           "%ld -> %ld KiB; target <= 16 KiB)\n",
-           (double)(after - before) / (double)(n - 1), n, before, after);
-    rc = 0;
-done:
-    if (rc != 0)
-        fprintf(stderr, "parley-bench call: idle sessions: %s\n", parley_error_message());
-    talloc_free(mem);
-    bench_stop_server(&srv);
-    unlink(path);
-    return rc;
 }
 
 /* ---- main --------------------------------------------------------------------- */
@@ -771,8 +558,9 @@ static void print_header(const bench_config *cfg, const call_opts *o, int cpu, i
     printf("rows:\n");
     for (size_t i = 0; i < N_ROWS; i++)
         if (o->rows & (1u << i))
-            printf("  %-12s %s\n", all_rows[i].name,
-                   all_rows[i].impl != NULL ? all_rows[i].impl->what : all_rows[i].missing);
+            printf("  %-12s %s\n", bench_call_rows[i].name,
+                   bench_call_rows[i].impl != NULL ? bench_call_rows[i].impl->what
+                                                   : bench_call_rows[i].missing);
     printf("ping-pong: microseconds per call, vs raw = latency / raw's (lower is better);\n"
            "pipelined: calls per second with %u in flight on one connection, vs framed and\n"
            "vs bulk = rate / raw-framed's and / raw's bulk echo (higher is better)\n",
@@ -859,16 +647,16 @@ int bench_call_main(int argc, char **argv)
      * are shown from the first placement measured. */
     if (o.syscalls)
         count_syscalls(&o, &res[first]);
-    print_counts(&o, &res[first]);
+    bench_call_print_counts(&o, &res[first]);
     for (int p = 0; p < 2; p++) {
         if (!(o.cpus & (1u << p)))
             continue;
         if (p != first)
             memcpy(res[p].syscalls, res[first].syscalls, sizeof(res[p].syscalls));
-        print_targets(&o, &res[p], p == 1);
+        bench_call_print_targets(&o, &res[p], p == 1);
     }
     st = BENCH_EXIT_OK;
-    if (o.idle > 1 && report_idle(o.idle, first == 0 ? cpu : split_cpu) != 0)
+    if (o.idle > 1 && bench_call_report_idle(o.idle, first == 0 ? cpu : split_cpu) != 0)
         st = BENCH_EXIT_FAILED;
 done:
     free(res);

@@ -373,5 +373,6 @@ static void framed_set_size(bench_end *e, size_t n)
 const bench_impl bench_impl_framed = {
     "raw-framed",
     "framed raw echo: header parse, dispatch by function pointer, memcpy echo",
-    framed_start, framed_connect, framed_close, framed_set_size, framed_pingpong_op, framed_pipelined,
+    framed_start, framed_connect, framed_close, framed_set_size, framed_pingpong_op,
+    framed_pipelined,
 };
