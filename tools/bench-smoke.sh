@@ -72,16 +72,24 @@ else
     echo "note: ./idl/parley-idl is not built here; 'parley-bench idl' not run"
 fi
 
-# call: a short unix-only run prints every payload row (numbers unchecked).
+# call: a short unix-only run prints every row of every payload (a row this
+# build lacks says why), the per-call counts and the targets (numbers unchecked).
 expect 0 call --time 0.01 --runs 1 --idle 0 --transport unix
-for pat in '^cpu: pinned to CPU [0-9]' '^unix  *16 ' '^unix  *1024 ' '^unix  *65536 ' \
-           '^unix  *1048576 ' '^targets'; do
+for pat in '^cpu: pinned to CPU [0-9]' '^--cpus same: servers on CPU [0-9]' \
+           '^per 16-byte ping-pong call' '^  unix  parley-stub ' '^targets, --cpus same' \
+           'server allocations per parley-stub call'; do
     has "$pat"
+done
+for size in 16 1024 65536 1048576; do
+    for row in raw raw-framed parley-stub parley-call onc-rpc sd-bus; do
+        has "^unix  *$size  $row "
+    done
 done
 expect 0 call --help
 has '^Usage: parley-bench call \[OPTION\]'
 expect 2 call --cpus sideways
 expect 2 call --inflight 0
+expect 2 call --rows raw,nonesuch
 
 expect 2
 expect 2 no-such-command

@@ -29,18 +29,11 @@
 /* ---- the echo protocol ----------------------------------------------------- */
 
 
-static const parley_type echo_data_type = PARLEY_BYTES_TYPE("data", 0);
-static const parley_field echo_fields[] = {
-    { "data", offsetof(bench_echo_msg, data), &echo_data_type, 0 },
-};
-const parley_type bench_echo_type = PARLEY_STRUCT_TYPE(bench_echo_msg, echo_fields);
-parley_method bench_echo_methods[] = {
-    { 1, "echo", "bench", &bench_echo_type, &bench_echo_type, 0, 0 },
-};
-static const char *const echo_interfaces[] = { "bench" };
-const parley_protocol bench_echo_protocol = {
-    "bench_echo", 1, bench_echo_methods, 1, echo_interfaces, 1, NULL, 0,
-};
+_Static_assert(sizeof(bench_echo_msg) == sizeof(bench_echo_echo_request) &&
+                   sizeof(bench_echo_msg) == sizeof(bench_echo_echo_reply) &&
+                   offsetof(bench_echo_msg, data) == offsetof(bench_echo_echo_request, data) &&
+                   offsetof(bench_echo_msg, data) == offsetof(bench_echo_echo_reply, data),
+               "bench_echo_msg has the shape of the generated echo request and reply");
 
 /* Bytes Parley puts on the wire for one echo message of n payload bytes. */
 size_t bench_echo_wire_bytes(size_t n)
@@ -48,16 +41,14 @@ size_t bench_echo_wire_bytes(size_t n)
     return 16 + 4 + n;
 }
 
-parley_status bench_echo_handler(parley_call *call, const void *in, void *out, void *data)
+parley_status bench_echo_handler(parley_call *call, const bench_echo_echo_request *in,
+                                 bench_echo_echo_reply *out, void *data)
 {
-    const bench_echo_msg *req = in;
-    bench_echo_msg *rep = out;
-
     (void)call;
     (void)data;
-    rep->data.len = req->data.len;
+    out->data.len = in->data.len;
     /* The request lives until the reply is sent: no copy needed. */
-    rep->data.data = req->data.data;
+    out->data.data = in->data.data;
     return PARLEY_OK;
 }
 
@@ -71,6 +62,15 @@ int bench_pin_to(int cpu)
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
     return sched_setaffinity(0, sizeof(one), &one);
+}
+
+int bench_accept(int lfd)
+{
+    int fd = accept(lfd, NULL, NULL), one = 1;
+
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));   /* fails on unix */
+    return fd;
 }
 
 /* Raw byte echo: one connection at a time, every byte sent back. */
@@ -103,7 +103,7 @@ static void raw_server_main(int lfd)
     }
 }
 
-static int listen_socket(int transport, const char *path, char *ret_endpoint, size_t cap)
+int bench_listen_socket(int transport, const char *path, char *ret_endpoint, size_t cap)
 {
     int fd;
 
@@ -137,13 +137,13 @@ static int listen_socket(int transport, const char *path, char *ret_endpoint, si
 int bench_start_raw_server(int transport, const char *path, int cpu, bench_server *s,
                             char *ret_endpoint, size_t cap)
 {
-    int lfd = listen_socket(transport, path, ret_endpoint, cap);
+    int lfd = bench_listen_socket(transport, path, ret_endpoint, cap);
 
     if (lfd < 0) {
         fprintf(stderr, "parley-bench call: raw listen: %s\n", strerror(errno));
         return -1;
     }
-    s->stdin_fd = -1;
+    s->stdin_fd = s->reply_fd = -1;
     s->pid = fork();
     if (s->pid == 0) {
         if (cpu >= 0)
@@ -155,6 +155,26 @@ int bench_start_raw_server(int transport, const char *path, int cpu, bench_serve
     return s->pid > 0 ? 0 : -1;
 }
 
+/* The Parley server's main thread: after its endpoint line, it answers each
+ * 'a' on its stdin with its allocation count and ends at EOF. */
+static void parley_server_control(int in_fd, int out_fd)
+{
+    char c, line[32];
+
+    while (read(in_fd, &c, 1) > 0) {
+        int n;
+
+        if (c != 'a')
+            continue;
+        if (bench_alloc_available)
+            n = snprintf(line, sizeof(line), "%llu\n", (unsigned long long)bench_alloc_count());
+        else
+            n = snprintf(line, sizeof(line), "-1\n");
+        if (write(out_fd, line, (size_t)n) != n)
+            break;
+    }
+}
+
 int bench_start_parley_server(const char *endpoint, int cpu, bench_server *s, char *ret_endpoint,
                                size_t cap)
 {
@@ -162,22 +182,26 @@ int bench_start_parley_server(const char *endpoint, int cpu, bench_server *s, ch
     char line[300];
     ssize_t n;
 
+    s->stdin_fd = s->reply_fd = -1;
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
         return -1;
     s->pid = fork();
     if (s->pid == 0) {
         TALLOC_CTX *mem = talloc_new(NULL);
         parley_peer *peer;
-        static const parley_dispatch table[] = { { 1, bench_echo_handler, PARLEY_NONBLOCKING } };
-        char *bound = NULL, c;
+        static const bench_echo_handlers handlers = {
+            .echo = { bench_echo_handler, PARLEY_NONBLOCKING },
+        };
+        char *bound = NULL;
 
         close(in[1]);
         close(out[0]);
         if (cpu >= 0)
             bench_pin_to(cpu);
+        bench_alloc_start();
         if (parley_peer_new(mem, &bench_echo_protocol, &peer) != PARLEY_OK ||
             parley_peer_set_workers(peer, 1) != PARLEY_OK ||
-            parley_peer_add_dispatch(peer, table, 1, NULL) != PARLEY_OK ||
+            bench_echo_register(peer, &handlers, NULL) != PARLEY_OK ||
             parley_peer_add_listen_endpoint(peer, endpoint, 0600) != PARLEY_OK ||
             parley_peer_start_listen(peer) != PARLEY_OK ||
             parley_peer_get_listen_endpoint(peer, 0, mem, &bound) != PARLEY_OK) {
@@ -185,22 +209,37 @@ int bench_start_parley_server(const char *endpoint, int cpu, bench_server *s, ch
             _exit(1);
         }
         dprintf(out[1], "%s\n", bound);
-        while (read(in[0], &c, 1) > 0)
-            ;
+        parley_server_control(in[0], out[1]);
         talloc_free(mem);
         _exit(0);
     }
     close(in[0]);
     close(out[1]);
     s->stdin_fd = in[1];
-    n = read(out[0], line, sizeof(line) - 1);
-    close(out[0]);
-    if (s->pid < 0 || n <= 0)
+    s->reply_fd = out[0];
+    n = s->pid < 0 ? -1 : read(out[0], line, sizeof(line) - 1);
+    if (n <= 0) {
+        bench_stop_server(s);
         return -1;
+    }
     line[n] = '\0';
     line[strcspn(line, "\n")] = '\0';
     snprintf(ret_endpoint, cap, "%s", line);
     return 0;
+}
+
+long bench_server_allocs(bench_server *s)
+{
+    char line[32];
+    ssize_t n;
+
+    if (s->pid <= 0 || s->stdin_fd < 0 || s->reply_fd < 0 || write(s->stdin_fd, "a", 1) != 1)
+        return -1;
+    n = read(s->reply_fd, line, sizeof(line) - 1);
+    if (n <= 0)
+        return -1;
+    line[n] = '\0';
+    return strtol(line, NULL, 10);
 }
 
 void bench_stop_server(bench_server *s)
@@ -211,8 +250,11 @@ void bench_stop_server(bench_server *s)
         close(s->stdin_fd);
     else
         kill(s->pid, SIGTERM);
+    if (s->reply_fd >= 0)
+        close(s->reply_fd);
     waitpid(s->pid, NULL, 0);
     s->pid = -1;
+    s->stdin_fd = s->reply_fd = -1;
 }
 
 long bench_rss_kib(pid_t pid)
@@ -323,15 +365,50 @@ done:
     return rc;
 }
 
-/* One message and its echo.  Written and read together (poll), so that a
- * message larger than the socket buffers cannot deadlock with the server. */
+/* One message larger than the socket buffers and its echo, written and read
+ * together (poll) so that it cannot deadlock with the server, straight from
+ * and into c->buf (the echo overwrites bytes already sent with the same
+ * bytes): no allocation and no copy per message, as for small ones. */
+static int raw_pingpong_large(bench_raw_client *c)
+{
+    size_t woff = 0, roff = 0;
+
+    while (roff < c->msg) {
+        struct pollfd p = { c->fd, POLLIN, 0 };
+
+        if (woff < c->msg)
+            p.events |= POLLOUT;
+        if (poll(&p, 1, 5000) <= 0)
+            return -1;
+        if (p.revents & POLLOUT) {
+            ssize_t w = send(c->fd, c->buf + woff, c->msg - woff, MSG_DONTWAIT);
+
+            if (w < 0 && errno != EAGAIN)
+                return -1;
+            if (w > 0)
+                woff += (size_t)w;
+        }
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t r = recv(c->fd, c->buf + roff, c->msg - roff, MSG_DONTWAIT);
+
+            if (r == 0 || (r < 0 && errno != EAGAIN))
+                return -1;
+            if (r > 0)
+                roff += (size_t)r;
+        }
+    }
+    bench_sink += c->buf[0];
+    return 0;
+}
+
+/* One message and its echo. */
 int bench_raw_pingpong_op(void *arg)
 {
     bench_raw_client *c = arg;
     size_t off = 0;
 
     if (c->msg > RAW_BLOCKING_MAX)
-        return bench_raw_pipelined(c, 1, 1);
+        return raw_pingpong_large(c);
     /* Small enough for the socket buffers: plain blocking write, then read. */
     while (off < c->msg) {
         ssize_t w = write(c->fd, c->buf + off, c->msg - off);

@@ -28,7 +28,7 @@ static const bench_command commands[] = {
     { "idl", bench_idl_main, bench_idl_usage,
       "parley-idl compile time on a generated 5,000-line protocol" },
     { "call", bench_call_main, bench_call_usage,
-      "call latency and throughput beside a raw socket echo" },
+      "calls beside raw, framed raw, ONC RPC and sd-bus echoes" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -112,7 +112,8 @@ awk '/session 1: connected/ || (/connected \(no credentials/ && !tcp++) || /watc
 
 if [ -n "$bench" ]; then
     step "parley-bench call: Parley calls beside a raw socket echo (about 5 s)"
-    "$bench" call --transport=unix --idle=0 --runs=1 --time=0.2 >"$tmp/bench.out" 2>&1 \
+    "$bench" call --transport=unix --idle=0 --runs=1 --time=0.2 --max-size=1024 \
+        --rows=raw,parley-stub,parley-call >"$tmp/bench.out" 2>&1 \
         || die "parley-bench failed: $(cat "$tmp/bench.out")"
     grep -E '^ping-pong:|^ +bytes|^unix +(16|1024) ' "$tmp/bench.out" | sed 's/^/  /'
     echo "  (more: build/tools/parley-bench call --help; doc/performance.md)"
