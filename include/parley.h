@@ -21,6 +21,7 @@
  * | parley/peer.h | peers: endpoints, listening, connecting, dispatch tables |
  * | parley/session.h | sessions: one connection between two peers |
  * | parley/call.h | calls: acquire, dispatch, release |
+ * | parley/introspect.h | introspection: a peer's protocol as data (method 0) |
  *
  * Conventions that hold for every function: output parameters come last,
  * are named `ret_*` and are set only on success; a function that allocates
@@ -40,5 +41,6 @@
 #include "parley/call.h"
 #include "parley/session.h"
 #include "parley/peer.h"
+#include "parley/introspect.h"
 
 #endif /* PARLEY_H */
