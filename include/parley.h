@@ -27,9 +27,9 @@
  * are named `ret_*` and are set only on success; a function that allocates
  * takes a talloc parent and says in its *Ownership* line who frees what; on
  * failure it returns a status and leaves a sentence in
- * parley_error_message().  The manual pages parley(7), parley-idl(1) and
- * parley-bench(1) give the overview and the tools; `doc/idl.md` and
- * `doc/wire.md` the language and the wire format.
+ * parley_error_message().  The manual pages parley(7), parley-idl(1),
+ * parley-bench(1) and parley-call(1) give the overview and the tools;
+ * `doc/idl.md` and `doc/wire.md` the language and the wire format.
  */
 #ifndef PARLEY_H
 #define PARLEY_H
