@@ -303,6 +303,18 @@ static void cycle_through_array(parley__description *d, TALLOC_CTX *mem)
     (void)mem;
     type_named(d, "every_row")->elem = index_named(d, "every_row");
 }
+static void optional_of_itself(parley__description *d, TALLOC_CTX *mem)
+{
+    (void)mem;
+    type_named(d, "every_maybe_short")->elem = index_named(d, "every_maybe_short");
+}
+static void sequence_optional_loop(parley__description *d, TALLOC_CTX *mem)
+{
+    /* forest = tree<>  ->  forest = subtree<>, subtree = optional forest */
+    (void)mem;
+    type_named(d, "every_forest")->elem = index_named(d, "every_subtree");
+    type_named(d, "every_subtree")->elem = index_named(d, "every_forest");
+}
 static void absurd_array(parley__description *d, TALLOC_CTX *mem)
 {
     (void)mem;
@@ -371,6 +383,8 @@ START_TEST(test_malformed)
     refuse(reply_not_struct, PARLEY_ERR_MALFORMED, "is not a struct");
     refuse(direct_cycle, PARLEY_ERR_MALFORMED, "contains itself");
     refuse(cycle_through_array, PARLEY_ERR_MALFORMED, "contains itself");
+    refuse(optional_of_itself, PARLEY_ERR_MALFORMED, "contains itself");
+    refuse(sequence_optional_loop, PARLEY_ERR_MALFORMED, "contains itself");
     refuse(absurd_array, PARLEY_ERR_MALFORMED, "fixed array of 1000000000");
     refuse(huge_nested_arrays, PARLEY_ERR_MALFORMED, "larger than");
     refuse(unknown_kind, PARLEY_ERR_MALFORMED, "unknown kind 99");

@@ -595,6 +595,34 @@ static parley_status build_head(struct builder *b, uint32_t i)
     return PARLEY_OK;
 }
 
+/* Refuse a cycle of optionals, sequences and arrays with no struct or union
+ * in it (an optional of itself): no finite wire shape has it, and the
+ * fingerprint walk would not end. */
+static parley_status check_pointer_cycles(struct builder *b)
+{
+    const parley__description *d = b->d;
+
+    for (uint32_t i = 0; i < d->n_types; i++) {
+        uint32_t t = i;
+
+        /* follow the element chain, marking it busy, until a type that is
+         * not a container, or one already cleared */
+        while (b->state[t] == LAYOUT_NONE && (d->types[t].kind == PARLEY_KIND_OPTIONAL ||
+                                              d->types[t].kind == PARLEY_KIND_SEQUENCE ||
+                                              d->types[t].kind == PARLEY_KIND_ARRAY)) {
+            b->state[t] = LAYOUT_BUSY;
+            t = d->types[t].elem;      /* in range: build_head() checked it */
+        }
+        if (b->state[t] == LAYOUT_BUSY)
+            return bad("type %u (%s) contains itself with no struct or union between",
+                       t, d->types[t].name);
+        for (t = i; b->state[t] == LAYOUT_BUSY; t = d->types[t].elem)
+            b->state[t] = LAYOUT_DONE;
+    }
+    memset(b->state, LAYOUT_NONE, d->n_types);
+    return PARLEY_OK;
+}
+
 static parley_status check_index(const parley__description *d, uint32_t idx, const char *what,
                                  const char *method, bool none_ok)
 {
@@ -648,6 +676,9 @@ parley_status parley__protocol_from_desc(TALLOC_CTX *mem_ctx, parley__descriptio
         if (st != PARLEY_OK)
             goto done;
     }
+    st = check_pointer_cycles(&b);
+    if (st != PARLEY_OK)
+        goto done;
     for (uint32_t i = 0; i < d->n_types; i++) {
         st = layout(&b, i);
         if (st != PARLEY_OK)
