@@ -4,6 +4,7 @@
  *   introspect_server [--no-introspection] ENDPOINT    listen; "READY" on stdout
  *   introspect_server [--no-introspection] --spawned   serve parley_peer_spawn()'s parent
  *   introspect_server --mute PATH                      accept on a unix socket, never answer
+ *   introspect_server --zoo ENDPOINT                   the zoo protocol, introspection only
  *
  * Methods served: prim_echo (the request back), nothing, multi (n = a; a
  * negative a is a remote error with code a), ping and notify (oneway), and
@@ -22,6 +23,59 @@
 #include <unistd.h>
 
 #include "every.h"
+#include "zoo.h"
+
+/* --zoo: a protocol over the hand-written zoo descriptors and shapes that
+ * one IDL declarator cannot write (a sequence of arrays, an array of
+ * sequences, an optional optional), served for introspection only. */
+typedef struct exotic {
+    size_t n_grid;
+    int32_t (*grid)[2];          /* int32[2] grid<> */
+    parley_seq lists[2];         /* int32 lists<>[2] */
+    int32_t **twice;             /* optional optional int32 */
+} exotic;
+static const parley_type pair_type = PARLEY_ARRAY_TYPE("int32[2]", int32_t, parley_type_int32, 2);
+static const parley_type grid_type = PARLEY_SEQUENCE_TYPE("int32[2]<>", pair_type, 0);
+static const parley_type list_type = PARLEY_SEQUENCE_TYPE("int32<>", parley_type_int32, 0);
+static const parley_type lists_type = PARLEY_ARRAY_TYPE("int32<>[2]", parley_seq, list_type, 2);
+static const parley_type opt_type = PARLEY_OPTIONAL_TYPE("optional int32", parley_type_int32);
+static const parley_type twice_type = PARLEY_OPTIONAL_TYPE("optional optional int32", opt_type);
+static const parley_field exotic_fields[] = {
+    PARLEY_SEQ_FIELD(exotic, grid, grid_type),
+    PARLEY_FIELD(exotic, lists, lists_type),
+    PARLEY_FIELD(exotic, twice, twice_type),
+};
+static const parley_type exotic_type = PARLEY_STRUCT_TYPE(exotic, exotic_fields);
+typedef struct zoo_req { zoo_all all; zoo_node node; } zoo_req;
+typedef struct zoo_rep { zoo_value value; exotic e; zoo_num num; } zoo_rep;
+static const parley_field zoo_req_fields[] = {
+    PARLEY_FIELD(zoo_req, all, zoo_all_type),
+    PARLEY_FIELD(zoo_req, node, zoo_node_type),
+};
+static const parley_field zoo_rep_fields[] = {
+    PARLEY_FIELD(zoo_rep, value, zoo_value_type),
+    PARLEY_FIELD(zoo_rep, e, exotic_type),
+    PARLEY_FIELD(zoo_rep, num, zoo_num_type),
+};
+static const parley_type zoo_req_type = PARLEY_STRUCT_TYPE(zoo_req, zoo_req_fields);
+static const parley_type zoo_rep_type = PARLEY_STRUCT_TYPE(zoo_rep, zoo_rep_fields);
+static parley_method zoo_methods[] = {
+    { 1, "everything", "zoo", &zoo_req_type, &zoo_rep_type, 0, 0 },
+    { 7, "tell", "zoo_events", &zoo_rep_type, NULL, 0, PARLEY_METHOD_ONEWAY },
+};
+static const char *const zoo_interfaces[] = { "zoo", "zoo_events" };
+static parley_protocol zoo_protocol = { "zoo", 3, zoo_methods, 2, zoo_interfaces, 2, NULL, 0 };
+
+static const parley_protocol *zoo(void)
+{
+    zoo_methods[0].fingerprint = parley_method_fingerprint(&zoo_req_type, &zoo_rep_type);
+    zoo_methods[1].fingerprint = parley_method_fingerprint(&zoo_rep_type, NULL);
+    /* the named types, but the handle: its name "cursor" is not one the
+     * IDL of protocol zoo can give (it would be zoo_cursor) */
+    zoo_protocol.types = zoo_types;
+    zoo_protocol.n_types = zoo_n_types - 1;
+    return &zoo_protocol;
+}
 
 static parley_status prim_echo(parley_call *call, const every_prim_echo_request *in,
                                every_prim_echo_reply *out, void *data)
@@ -123,6 +177,7 @@ int main(int argc, char **argv)
     };
     TALLOC_CTX *mem = talloc_new(NULL);
     parley_peer *peer;
+    const parley_protocol *protocol = &every_protocol;
     bool introspection = true;
     int i = 1, status = 0;
     sigset_t set;
@@ -135,6 +190,10 @@ int main(int argc, char **argv)
 
     if (argc > 2 && strcmp(argv[1], "--mute") == 0)
         return mute(argv[2]);
+    if (i < argc && strcmp(argv[i], "--zoo") == 0) {
+        protocol = zoo();
+        i++;
+    }
     if (i < argc && strcmp(argv[i], "--no-introspection") == 0) {
         introspection = false;
         i++;
@@ -145,9 +204,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[i], "--spawned") != 0)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
-    if (parley_peer_new(mem, &every_protocol, &peer) != PARLEY_OK)
+    if (parley_peer_new(mem, protocol, &peer) != PARLEY_OK)
         return fail("parley_peer_new");
-    if (every_register(peer, &handlers, NULL) != PARLEY_OK)
+    if (protocol == &every_protocol && every_register(peer, &handlers, NULL) != PARLEY_OK)
         return fail("every_register");
     if (parley_peer_set_introspection(peer, introspection) != PARLEY_OK)
         return fail("parley_peer_set_introspection");

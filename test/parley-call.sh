@@ -202,6 +202,23 @@ has out '^ +101  main\.oneway ping\(\)$'
 run 0 introspect "exec:$srv --spawned" && cp "$tmp/out" "$tmp/every-exec.idl"
 check_round_trip "$tmp/every-exec.idl" test/idl/ok/every.describe
 
+# hand-written descriptors: shapes one declarator cannot write get typedefs
+"$srv" --zoo "unix:$tmp/zoo.sock" >"$tmp/zoo.out" 2>&1 &
+pids="$pids $!"
+wait_ready "$tmp/zoo.out"
+run 0 introspect "unix:$tmp/zoo.sock" && cp "$tmp/out" "$tmp/zoo.idl"
+if "$idl" --describe "$tmp/zoo.idl" >"$tmp/zoo.describe" 2>"$tmp/idl.err"; then
+    ok
+    sed -n 's/^ .*) = \([0-9]*\);.*fingerprint \(0x[0-9a-f]*\)$/\1 \2/p' "$tmp/zoo.idl" | sort >"$tmp/zoo.server"
+    sed -n 's/^method \([0-9]*\) [^ ]* \(0x[0-9a-f]*\) .*/\1 \2/p' "$tmp/zoo.describe" | sort >"$tmp/zoo.idlfp"
+    if [ "$(wc -l <"$tmp/zoo.server")" = 2 ] && cmp -s "$tmp/zoo.server" "$tmp/zoo.idlfp"; then ok; else
+        bad "zoo: fingerprints differ"; diff "$tmp/zoo.server" "$tmp/zoo.idlfp"; fi
+else
+    bad "parley-idl refuses the zoo IDL"; sed 's/^/    /' "$tmp/idl.err" "$tmp/zoo.idl"
+fi
+has zoo.idl '^typedef int32 anon[0-9]+\[2\];$'
+has zoo.idl '^typedef optional int32 anon[0-9]+;$'
+
 "$srv" --no-introspection "unix:$tmp/closed.sock" >"$tmp/closed.out" 2>&1 &
 pids="$pids $!"
 wait_ready "$tmp/closed.out"
