@@ -51,7 +51,7 @@ static int open_at_file(const char *at, fd_list *fds)
 
 /* Walk v (of type t) for "@FILE" strings in fd positions (through structs,
  * arrays, sequences and optionals).  When v itself is one, *ret_new is set
- * to the number that replaces it.  Returns 0, or -1 on failure. */
+ * to the {"fd": N} that replaces it.  Returns 0, or -1 on failure. */
 static int fix_fds(const parley_type *t, json_t *v, fd_list *fds, json_t **ret_new)
 {
     json_t *repl = NULL;
@@ -64,7 +64,8 @@ static int fix_fds(const parley_type *t, json_t *v, fd_list *fds, json_t **ret_n
         if (json_is_string(v) && json_string_value(v)[0] == '@') {
             int fd = open_at_file(json_string_value(v), fds);
 
-            if (fd < 0 || (*ret_new = json_integer(fd)) == NULL)
+            /* an fd is {"fd": N} in parley/json.h's mapping */
+            if (fd < 0 || (*ret_new = json_pack("{s:i}", "fd", fd)) == NULL)
                 return -1;
         }
         return 0;

@@ -74,7 +74,9 @@ static parley_status cached_locked(parley_peer *peer, struct parley__introspect_
     parley_status st;
 
     if (c == NULL) {
-        c = talloc_zero(peer, struct parley__introspect_cache);
+        /* NULL-parented: the peer's tree is the application's thread's
+         * (runtime.h); the peer's destructor frees it */
+        c = talloc_zero(NULL, struct parley__introspect_cache);
         if (c == NULL)
             return parley__error(PARLEY_ERR_NOMEM, "out of memory describing the protocol");
         st = parley_protocol_describe(c, peer->protocol, &limits, &c->bytes, &c->len);

@@ -99,7 +99,7 @@ struct parley_peer {
     /* Introspection (introspect.c). */
     bool introspection_off;           /* method 0 gets NOT_FOUND (atomic access) */
     bool introspector;                /* any protocol's HELLO, method 0 only */
-    struct parley__introspect_cache *introspect_cache;   /* under lock */
+    struct parley__introspect_cache *introspect_cache;   /* under lock; NULL-parented */
 };
 
 typedef enum parley__session_state {
