@@ -40,10 +40,31 @@ static const char *const idl_keywords[] = {
     "float", "double", "fd",
 };
 
+/* Names parley-idl refuses for members because the generated C or C++ would
+ * not compile (doc/idl.md, "C mapping"). */
+static const char *const c_words[] = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "else", "enum",
+    "extern", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
+    "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned",
+    "void", "volatile", "while", "alignas", "alignof", "and", "and_eq", "asm", "bitand",
+    "bitor", "catch", "char16_t", "char32_t", "char8_t", "class", "compl", "concept",
+    "consteval", "constexpr", "constinit", "const_cast", "co_await", "co_return", "co_yield",
+    "decltype", "delete", "dynamic_cast", "explicit", "export", "false", "friend", "mutable",
+    "namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator", "or", "or_eq",
+    "private", "protected", "public", "reinterpret_cast", "requires", "static_assert",
+    "static_cast", "template", "this", "thread_local", "throw", "true", "try", "typeid",
+    "typename", "using", "virtual", "wchar_t", "xor", "xor_eq", "NULL", "size_t", "offsetof",
+    "errno", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t",
+    "uint64_t",
+};
+
 static bool is_keyword(const char *s)
 {
     for (size_t i = 0; i < sizeof(idl_keywords) / sizeof(idl_keywords[0]); i++)
         if (strcmp(idl_keywords[i], s) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof(c_words) / sizeof(c_words[0]); i++)
+        if (strcmp(c_words[i], s) == 0)
             return true;
     return false;
 }
@@ -347,7 +368,8 @@ static char *disc_name(pc_idl *w, const parley_type *t)
 {
     static const char *const fallback[] = { "kind", "tag", "which", "discriminator" };
 
-    if (t->discriminator_name && t->discriminator_name[0])
+    if (t->discriminator_name && t->discriminator_name[0] &&
+        strcmp(t->discriminator_name, "u") != 0 && !is_arm_name(t, t->discriminator_name))
         return identifier(w, t->discriminator_name);
     for (size_t i = 0; i < sizeof(fallback) / sizeof(fallback[0]); i++)
         if (!is_arm_name(t, fallback[i]))

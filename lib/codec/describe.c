@@ -117,39 +117,35 @@ struct describer {
     parley_status st;
 };
 
-static uint32_t type_index(struct describer *w, const parley_type *t);
-
-/* Index of t, adding it (and what it refers to) when new. */
-static uint32_t type_index(struct describer *w, const parley_type *t)
+/* Give t an index in the table when it has none, then what it refers to. */
+static void add_type(struct describer *w, const parley_type *t)
 {
     const parley_type **seen;
 
-    if (t == NULL)
-        return PARLEY__DESC_NONE;
+    if (t == NULL || w->st != PARLEY_OK)
+        return;
     for (size_t i = 0; i < w->n; i++)
         if (w->seen[i] == t)
-            return (uint32_t)i;
+            return;
     if (w->n >= TABLE_MAX) {
         w->st = parley__error(PARLEY_ERR_OVERFLOW, "describe: more than %u types", TABLE_MAX);
-        return PARLEY__DESC_NONE;
+        return;
     }
     seen = talloc_realloc(w->mem, w->seen, const parley_type *, w->n + 1);
     if (seen == NULL) {
         w->st = parley__error(PARLEY_ERR_NOMEM, "describe: out of memory");
-        return PARLEY__DESC_NONE;
+        return;
     }
     w->seen = seen;
     w->seen[w->n++] = t;
-    /* referred types get their indexes now; the entries are filled later */
-    type_index(w, t->elem);
-    type_index(w, t->discriminator);
+    add_type(w, t->elem);
+    add_type(w, t->discriminator);
     for (size_t i = 0; i < t->n_fields; i++)
-        type_index(w, t->fields[i].type);
+        add_type(w, t->fields[i].type);
     for (size_t i = 0; i < t->n_arms; i++)
-        type_index(w, t->arms[i].type);
+        add_type(w, t->arms[i].type);
     if (t->default_arm)
-        type_index(w, t->default_arm->type);
-    return (uint32_t)(w->n - 1);   /* not used: callers look the index up again */
+        add_type(w, t->default_arm->type);
 }
 
 static uint32_t lookup(struct describer *w, const parley_type *t)
@@ -261,10 +257,10 @@ PARLEY_PUBLIC parley_status parley_protocol_describe(TALLOC_CTX *mem_ctx,
     w.mem = tmp;
     w.st = PARLEY_OK;
     for (size_t i = 0; i < protocol->n_types; i++)
-        type_index(&w, protocol->types[i]);
+        add_type(&w, protocol->types[i]);
     for (size_t i = 0; i < protocol->n_methods; i++) {
-        type_index(&w, protocol->methods[i].request);
-        type_index(&w, protocol->methods[i].reply);
+        add_type(&w, protocol->methods[i].request);
+        add_type(&w, protocol->methods[i].reply);
     }
     st = w.st;
     if (st != PARLEY_OK)
@@ -686,14 +682,8 @@ parley_status parley__protocol_from_desc(TALLOC_CTX *mem_ctx, parley__descriptio
         if (d->types[i].flags & PARLEY__DESC_NAMED)
             named[n_named++] = &b.types[i];
     }
-    for (size_t i = 0; i < d->n_types; i++) {
-        st = parley_type_check(&b.types[i]);
-        if (st != PARLEY_OK) {
-            st = parley__error_prefix(PARLEY_ERR_MALFORMED, "protocol description: type %zu",
-                                      i);
-            goto done;
-        }
-    }
+    /* the named types, requests and replies pass parley_type_check() in
+     * parley_protocol_check() below; a type nothing uses is not checked */
     for (size_t i = 0; i < d->n_methods; i++) {
         const parley__desc_method *dm = &d->methods[i];
         bool oneway = (dm->flags & PARLEY_METHOD_ONEWAY) != 0;
