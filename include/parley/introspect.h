@@ -174,8 +174,9 @@ PARLEY_PUBLIC parley_status parley_session_introspect(parley_session *session,
  *
  * @param[in] mem_ctx talloc parent of the result
  * @param[in] endpoint e.g. "unix:/run/kv.sock", "tcp:localhost:7000"
- * @param[in] timeout_ms deadline of the call (and of the connection's
- *            handshake), 0 for none
+ * @param[in] timeout_ms deadline of the handshake and of the call; 0 for
+ *            none (the handshake then waits up to 10 s, as in
+ *            parley_peer_connect())
  * @param[out] ret_protocol as parley_protocol_from_description()
  * @param[out] ret_limits if not NULL, the limits the other end announced
  * @return the statuses of parley_peer_connect() and
