@@ -101,6 +101,21 @@ for a in "unix:$tmp/kvd.sock" "unix:@parley-call-test-$$" "$tcp"; do
     has out '^max handles per session: [0-9]+$'
 done
 kv="unix:$tmp/kvd.sock"
+# fd:N, an inherited connected socket (bash opens one to the tcp port)
+if command -v bash >/dev/null 2>&1; then
+    port=${tcp##*:}
+    if bash -c "exec 5<>/dev/tcp/127.0.0.1/$port && exec timeout 60 \"$pc\" info fd:5" \
+        >"$tmp/out" 2>"$tmp/err"; then
+        ok
+        has out '^protocol: kv$'
+    else
+        bad "parley-call info fd:5"; sed 's/^/    /' "$tmp/err"
+    fi
+else
+    echo "SKIP: fd:N (no bash to open a socket)"
+fi
+run 2 info fd:x
+run 3 info fd:77
 run 0 list "$kv"
 has out '^ +1  kv\.put\(string<256> key, bytes<65536> value\) -> \(uint64 version\)$'
 has out '^ +5  kv\.next\(cursor c, uint32 max\) -> \(entry items<100>\)$'
@@ -170,6 +185,8 @@ else
     has err "no method 'nosuchmethod'"
     run 1 call "$kv" get '{"key": '
     run 2 --oneway call "$kv" get '{"key": "a"}'
+    run 2 call fd:0 get '{"key": "a"}'
+    has err 'connects twice'
     run 0 --oneway call "$kv" log '{"line": "from parley-call"}'
     run 0 call "$kv" log '{"line": "from parley-call"}'
     run 0 call "$kv" snapshot "{\"out\": \"@$tmp/snap.txt\"}"

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,20 @@ static int open_session(parley_peer *peer, const char *address, const options *o
         if (argv == NULL)
             return usage_error("'%s': exec: needs a program", address);
         st = parley_peer_spawn(peer, argv, ret_session);
+        if (st != PARLEY_OK)
+            return fail(connect_status(st), st, address);
+        return PC_EXIT_OK;
+    }
+    if (strncmp(address, "fd:", 3) == 0) {
+        /* an inherited, connected socket: one connection */
+        char *end = NULL;
+        long fd;
+
+        errno = 0;
+        fd = strtol(address + 3, &end, 10);
+        if (errno || end == address + 3 || *end || fd < 0 || fd > INT_MAX)
+            return usage_error("'%s': fd: needs a descriptor number", address);
+        st = parley_peer_connect_fd(peer, (int)fd, ret_session);
         if (st != PARLEY_OK)
             return fail(connect_status(st), st, address);
         return PC_EXIT_OK;
@@ -259,6 +274,9 @@ static int cmd_call(TALLOC_CTX *mem, const char *address, const char *method, co
 
     if (!pc_have_json)
         return pc_call(mem, NULL, NULL, method, json, o->pretty, o->oneway);
+    if (strncmp(address, "fd:", 3) == 0)
+        return usage_error("call connects twice (to introspect, then to call); '%s' is one "
+                           "connection", address);
     rc = introspect(mem, address, o, &p, NULL);
     if (rc != PC_EXIT_OK)
         return rc;
