@@ -530,7 +530,7 @@ static char *interfaces(pc_idl *w, const bool *want)
             if (strcmp(in, names[k]) != 0 || (want && !want[i]))
                 continue;
             if (!opened)
-                append(w, &r, "\ninterface %s {\n", names[k]);
+                append(w, &r, "interface %s {\n", names[k]);
             opened = true;
             sig = pc_idl_signature(w, m);
             append(w, &r, "    %s = %" PRIu32 ";    // fingerprint 0x%016" PRIx64 "\n",
@@ -538,7 +538,7 @@ static char *interfaces(pc_idl *w, const bool *want)
             talloc_free(sig);
         }
         if (opened)
-            append(w, &r, "};\n");
+            append(w, &r, "};\n\n");
     }
     talloc_free(names);
     return r;
@@ -554,6 +554,12 @@ static char *assemble(pc_idl *w, char *ifaces)
     if (w->nomem || w->out == NULL) {
         talloc_free(r);
         return NULL;
+    }
+    if (r != NULL) {
+        size_t n = strlen(r);
+
+        while (n >= 2 && r[n - 1] == '\n' && r[n - 2] == '\n')
+            r[--n] = '\0';        /* one newline at the end */
     }
     return r;
 }
