@@ -22,14 +22,15 @@
  * | parley/peer.h | peers: endpoints, listening, connecting, dispatch tables |
  * | parley/session.h | sessions: one connection between two peers |
  * | parley/call.h | calls: acquire, dispatch, release |
+ * | parley/introspect.h | introspection: a peer's protocol as data (method 0) |
  *
  * Conventions that hold for every function: output parameters come last,
  * are named `ret_*` and are set only on success; a function that allocates
  * takes a talloc parent and says in its *Ownership* line who frees what; on
  * failure it returns a status and leaves a sentence in
- * parley_error_message().  The manual pages parley(7), parley-idl(1) and
- * parley-bench(1) give the overview and the tools; `doc/idl.md` and
- * `doc/wire.md` the language and the wire format.
+ * parley_error_message().  The manual pages parley(7), parley-idl(1),
+ * parley-bench(1) and parley-call(1) give the overview and the tools;
+ * `doc/idl.md` and `doc/wire.md` the language and the wire format.
  */
 #ifndef PARLEY_H
 #define PARLEY_H
@@ -42,5 +43,6 @@
 #include "parley/call.h"
 #include "parley/session.h"
 #include "parley/peer.h"
+#include "parley/introspect.h"
 
 #endif /* PARLEY_H */

@@ -8,6 +8,7 @@
 #include "parley/data.h"
 #include "fds.h"
 #include "frame_fds.h"
+#include "introspect.h"
 #include "runtime.h"
 #include "status.h"
 
@@ -287,7 +288,9 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
                              "parley_call_dispatch needs an acquired call and a request");
     session = call->session;
     peer = session->peer;
-    method = parley_protocol_find_method(peer->protocol, method_id);
+    method = method_id == PARLEY_METHOD_INTROSPECT ? parley__introspect_method()
+                                                   : parley_protocol_find_method(peer->protocol,
+                                                                                 method_id);
     if (method == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "protocol %s has no method %u",
                              peer->protocol->name, method_id);
@@ -674,6 +677,8 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     char text[PARLEY__ERROR_MAX];
     parley_status st;
 
+    if (hdr->code == PARLEY_METHOD_INTROSPECT && parley__introspect_serve(session, hdr))
+        return;
     if (m != NULL)
         entry = &peer->dispatch[m - peer->protocol->methods];
     if (m == NULL || entry->handler == NULL) {

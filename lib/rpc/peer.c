@@ -86,6 +86,7 @@ static int peer_destructor(parley_peer *peer)
         parley__session_destroy(s);
     }
     TALLOC_FREE(peer->loop);
+    TALLOC_FREE(peer->introspect_cache);   /* NULL-parented (introspect.c) */
     pthread_cond_destroy(&peer->cond);
     pthread_mutex_destroy(&peer->lock);
     return 0;

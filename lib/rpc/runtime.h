@@ -98,6 +98,10 @@ struct parley_peer {
     void *exception_data;
     parley_trace_fn trace_begin, trace_end;
     void *trace_data;
+    /* Introspection (introspect.c). */
+    bool introspection_off;           /* method 0 gets NOT_FOUND (atomic access) */
+    bool introspector;                /* any protocol's HELLO, method 0 only */
+    struct parley__introspect_cache *introspect_cache;   /* under lock; NULL-parented */
 };
 
 typedef enum parley__session_state {

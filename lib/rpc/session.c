@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "handshake.h"
+#include "introspect.h"
 #include "runtime.h"
 #include "socket.h"
 #include "status.h"
@@ -244,7 +245,7 @@ static void on_hello(parley_session *session, const parley__frame_header *hdr,
         return;
     }
     st = parley__hello_decode(NULL, payload, hdr->length, &hello);
-    if (st == PARLEY_OK)
+    if (st == PARLEY_OK && !parley__introspect_accepts_hello(session->peer, hello))
         st = parley__hello_check(hello, session->peer->protocol);
     if (st != PARLEY_OK) {
         snprintf(why, sizeof(why), "%s", parley_error_message());

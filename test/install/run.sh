@@ -42,6 +42,7 @@ step install 300 $MAKE -C "$abs_top_builddir" install DESTDIR="$root" || exit 1
 for f in \
     "$bindir/parley-idl" \
     "$bindir/parley-bench" \
+    "$bindir/parley-call" \
     "$libdir/pkgconfig/parley.pc" \
     "$includedir/parley.h" \
     "$includedir/parley/status.h" \
@@ -51,10 +52,12 @@ for f in \
     "$includedir/parley/peer.h" \
     "$includedir/parley/session.h" \
     "$includedir/parley/call.h" \
+    "$includedir/parley/introspect.h" \
     "$datadir/aclocal/parley.m4" \
     "$datadir/parley/parley-idl.mk" \
     "$mandir/man1/parley-idl.1" \
     "$mandir/man1/parley-bench.1" \
+    "$mandir/man1/parley-call.1" \
     "$mandir/man7/parley.7"
 do
     [ -e "$root$f" ] || bad "not installed: $f"
