@@ -176,6 +176,11 @@ extern const parley_type selfy_type;
 static const parley_field selfy_fields[] = { { "me", 0, &selfy_type, 0 } };
 const parley_type selfy_type = PARLEY_STRUCT_TYPE(selfy, selfy_fields);
 
+/* An optional whose element is itself: no struct in the cycle, no C type. */
+extern const parley_type loop_opt_type;
+const parley_type loop_opt_type = { .kind = PARLEY_KIND_OPTIONAL, .name = "loop",
+                                    .size = sizeof(void *), .elem = &loop_opt_type };
+
 static const struct {
     const char *what;
     const parley_type *type;
@@ -205,6 +210,8 @@ static const struct {
     { "self", &selfy_type,
       "type check selfy.me: type 'selfy' contains itself (only an optional or a sequence "
       "may recurse)" },
+    { "pointer loop", &loop_opt_type,
+      "type check loop.*: type 'loop' recurses with no struct or union in the cycle" },
 };
 
 START_TEST(test_broken_descriptors)

@@ -333,7 +333,15 @@ static parley_status check_type(struct checker *c, const parley_type *t)
             if (c->stack[i].indirections == c->indirections)
                 return check_fail(c, "type '%s' contains itself (only an optional or a "
                                   "sequence may recurse)", t->name ? t->name : "(unnamed)");
-            return PARLEY_OK; /* recursion through a pointer: checked by the outer frame */
+            /* recursion through a pointer: checked by the outer frame, but
+             * only a struct or a union in the cycle gives it a C type (a
+             * cycle of optionals and sequences alone never ends a walk) */
+            for (unsigned j = i; j < c->depth; j++)
+                if (c->stack[j].type->kind == PARLEY_KIND_STRUCT ||
+                    c->stack[j].type->kind == PARLEY_KIND_UNION)
+                    return PARLEY_OK;
+            return check_fail(c, "type '%s' recurses with no struct or union in the cycle",
+                              t->name ? t->name : "(unnamed)");
         }
     }
     if (kind_name(t->kind) == NULL)
