@@ -327,7 +327,7 @@ START_TEST(test_max_outstanding_busy)
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(parley_session_acquire_call(s, &calls[i]), PARLEY_OK);
     for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(parley_call_dispatch(calls[i], TP_ECHO, &req, mem, &reps[i], echo_done,
+        ck_assert_int_eq(parley_call_dispatch(calls[i], TP_ECHO, &req, NULL, &reps[i], echo_done,
                                               NULL), PARLEY_PENDING);
     wait_for(&n_entered, 2);
     /* Both slots are taken: the third is refused at once, the session stays. */
@@ -594,7 +594,7 @@ START_TEST(test_idle_timeout)
 
     /* A call running for longer than the idle period keeps the session. */
     ck_assert_int_eq(parley_session_acquire_call(s, &call), PARLEY_OK);
-    ck_assert_int_eq(parley_call_dispatch(call, TP_ECHO, &req, mem, &rep, echo_done, NULL),
+    ck_assert_int_eq(parley_call_dispatch(call, TP_ECHO, &req, NULL, &rep, echo_done, NULL),
                      PARLEY_PENDING);
     wait_for(&n_entered, 1);
     usleep(1000 * 1000);

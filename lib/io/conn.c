@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
 
 #include "conn_private.h"
 #include "fds.h"
@@ -85,6 +86,8 @@ static int conn_destructor(parley__conn *conn)
     }
     parley__fds_close(conn->rfds, conn->n_rfds);
     free(conn->rfds);
+    if (conn->wake_fd >= 0)
+        close(conn->wake_fd);
     pthread_cond_destroy(&conn->wcond);
     pthread_mutex_destroy(&conn->wlock);
     pthread_mutex_destroy(&conn->rlock);
@@ -107,6 +110,14 @@ parley_status parley__conn_new(TALLOC_CTX *mem_ctx, parley__loop *loop, int fd,
     conn->data = data;
     conn->max_payload = max_payload;
     conn->fd = fd;
+    conn->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (conn->wake_fd < 0) {
+        parley_status st = parley__error_errno(PARLEY_ERR_SYSTEM, errno, "eventfd");
+
+        close(fd);
+        talloc_free(conn);
+        return st;
+    }
     pthread_mutex_init(&conn->wlock, NULL);
     pthread_mutex_init(&conn->rlock, NULL);
     pthread_mutex_init(&conn->dlock, NULL);
@@ -183,7 +194,9 @@ void parley__conn_release_fd_locked(parley__conn *conn)
 void parley__conn_arm_locked(parley__conn *conn)
 {
     (void)parley__loop_mod(conn->loop, &conn->io,
-                           (conn->reader_claimed ? 0u : (uint32_t)EPOLLIN) |
+                           (conn->reader_claimed ||
+                            __atomic_load_n(&conn->read_paused, __ATOMIC_ACQUIRE) ?
+                            0u : (uint32_t)EPOLLIN) |
                            (conn->want_out ? (uint32_t)EPOLLOUT : 0u));
 }
 
@@ -526,6 +539,29 @@ void parley__conn_close(parley__conn *conn, parley_status status, const char *wh
     memcpy(req->why, why != NULL ? why : "", n + 1);
     if (parley__loop_post(conn->loop, close_task, req) != PARLEY_OK)
         free(req);
+}
+
+void parley__conn_wake_waiters(parley__conn *conn)
+{
+    uint64_t one = 1;
+
+    /* EAGAIN (the counter is full) still leaves it readable. */
+    (void)!write(conn->wake_fd, &one, sizeof(one));
+}
+
+void parley__conn_set_read_paused(parley__conn *conn, bool paused)
+{
+    pthread_mutex_lock(&conn->wlock);
+    if (__atomic_load_n(&conn->read_paused, __ATOMIC_RELAXED) != paused) {
+        __atomic_store_n(&conn->read_paused, paused, __ATOMIC_RELEASE);
+        if (!conn->closed && conn->io.active)
+            parley__conn_arm_locked(conn);
+    }
+    pthread_mutex_unlock(&conn->wlock);
+    if (!paused) {
+        parley__conn_wake_waiters(conn);
+        parley__conn_kick(conn);   /* frames read before the pause */
+    }
 }
 
 static void free_task(void *data)

@@ -77,6 +77,15 @@ bool parley__conn_is_closed(parley__conn *conn);
 int parley__conn_fd(parley__conn *conn);
 /* Change the payload limit (after the handshake). */
 void parley__conn_set_max_payload(parley__conn *conn, uint32_t max_payload);
+/* Any thread: a caller blocked in parley__conn_wait_reply() wakes and
+ * re-checks *done (a wake with nobody waiting makes the next waiter check
+ * once more). */
+void parley__conn_wake_waiters(parley__conn *conn);
+/* Any thread: the layer above stops (paused) or resumes the reading and
+ * delivery of frames; frames already read wait, in order.  Combines with
+ * the connection's own reasons not to read. */
+void parley__conn_set_read_paused(parley__conn *conn, bool paused);
+
 /* Free conn on the loop thread after everything queued there so far. */
 void parley__conn_free_later(parley__conn *conn);
 

@@ -74,6 +74,11 @@ struct parley__conn {
     bool rfds_broken;         /* a control message was cut short */
     unsigned max_fds;         /* per received frame */
     bool is_unix;             /* an AF_UNIX socket: fds can travel */
+
+    /* Asked for by the layer above (parley__conn_set_read_paused(),
+     * parley__conn_wake_waiters()). */
+    bool read_paused;         /* atomic: frames are not read or delivered */
+    int wake_fd;              /* eventfd a caller in wait_reply polls beside fd */
 };
 
 /* conn_read.c: deliver one frame with its fds (closed after, unless taken). */
@@ -88,6 +93,8 @@ void parley__conn_arm_locked(parley__conn *conn);
 bool parley__conn_flush_locked(parley__conn *conn);
 /* conn.c, loop thread: close now (BYE first if bye), run `closed` once. */
 void parley__conn_do_close(parley__conn *conn, parley_status status, const char *why, bool bye);
+/* conn_read.c, any thread: the loop thread processes what is buffered. */
+void parley__conn_kick(parley__conn *conn);
 /* conn_read.c, loop thread: the epoll callback of a connection. */
 void parley__conn_io(void *data, uint32_t events);
 

@@ -211,12 +211,19 @@ static void shrink_idle(parley__conn *conn)
     }
 }
 
+static bool paused(parley__conn *conn)
+{
+    return __atomic_load_n(&conn->read_paused, __ATOMIC_ACQUIRE);
+}
+
 /* Loop thread: the frames a caller set aside, in order.  False once closed. */
 static bool drain_deferred(parley__conn *conn)
 {
     for (;;) {
         deferred_frame *d;
 
+        if (paused(conn))
+            return !conn->closed;   /* they wait, in order, for the resume */
         /* Nothing set aside (the usual case): no lock.  A caller that sets a
          * frame aside posts drain_task after, which finds it. */
         if (__atomic_load_n(&conn->deferred, __ATOMIC_ACQUIRE) == NULL)
@@ -254,11 +261,11 @@ static bool process(parley__conn *conn)
     const uint8_t *payload;
     parley_status st = PARLEY_OK;
     int fds[PARLEY__FDS_HARD_MAX];
-    int r;
+    int r = 0;
 
     if (!drain_deferred(conn))
         return false;
-    while ((r = next_frame(conn, &h, &payload, fds, &st)) == 1) {
+    while (!paused(conn) && (r = next_frame(conn, &h, &payload, fds, &st)) == 1) {
         /* More frames waiting: replies queue up and leave together. */
         conn->corked = conn->rlen - conn->rpos >= PARLEY__FRAME_HEADER_SIZE;
         parley__conn_deliver(conn, &h, payload, fds);
@@ -285,7 +292,9 @@ static void conn_read(parley__conn *conn)
         return;   /* a caller reads its reply; EPOLLIN is re-armed when it is done */
     if (!process(conn))
         goto done;
-    while (budget > 0 && !conn->closed) {
+    /* Paused: a hangup is reported all the same, so this may run again
+     * before the resume; it reads nothing. */
+    while (budget > 0 && !conn->closed && !paused(conn)) {
         size_t room = conn->rcap - conn->rlen;
         ssize_t n = fill(conn, conn->fd, false);
 
@@ -337,6 +346,11 @@ static void kick_task(void *data)
 
     if (!conn->closed && conn->fd >= 0)
         conn_read(conn);
+}
+
+void parley__conn_kick(parley__conn *conn)
+{
+    (void)parley__loop_post(conn->loop, kick_task, conn);
 }
 
 bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
@@ -411,22 +425,36 @@ bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
         }
         if (finished || r < 0)
             break;   /* done, or a framing error the loop thread reports */
-        /* With a deadline, wait no longer than it (the I/O thread's timer
-         * then completes the call); otherwise in recv() itself. */
-        if (deadline_ms != 0) {
-            uint64_t now = parley__now_ms();
-            struct pollfd pfd = { .fd = fd, .events = POLLIN, .revents = 0 };
-            int pr;
+        /* Wait for the socket, the deadline (the I/O thread's timer then
+         * completes the call) or a wake-up (a canceller: re-check done). */
+        if (paused(conn))
+            break;   /* the loop thread reads again on the resume */
+        {
+            struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN, .revents = 0 },
+                                     { .fd = conn->wake_fd, .events = POLLIN, .revents = 0 } };
+            int timeout = -1, pr;
 
-            if (now >= deadline_ms)
-                break;
-            pr = poll(&pfd, 1, (int)(deadline_ms - now));
+            if (deadline_ms != 0) {
+                uint64_t now = parley__now_ms();
+
+                if (now >= deadline_ms)
+                    break;
+                timeout = (int)(deadline_ms - now);
+            }
+            pr = poll(pfd, 2, timeout);
             if (pr == 0)
                 break;
             if (pr < 0 && errno != EINTR)
                 break;
             if (pr < 0)
                 continue;
+            if (pfd[1].revents & POLLIN) {
+                uint64_t junk;
+
+                (void)!read(conn->wake_fd, &junk, sizeof(junk));
+            }
+            if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;   /* woken: look at done again */
         }
         n = fill(conn, fd, true);
         if (n == 0 || n == -2)

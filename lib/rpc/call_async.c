@@ -277,6 +277,8 @@ PARLEY_PUBLIC parley_status parley_call_cancel(parley_call *call)
     parley_session *session;
     parley_call *mine = NULL;
     char text[PARLEY__ERROR_MAX];
+    bool deliver = false;
+    uint32_t id = 0;
 
     if (call == NULL || call->incoming)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
@@ -285,14 +287,21 @@ PARLEY_PUBLIC parley_status parley_call_cancel(parley_call *call)
     pthread_mutex_lock(&session->lock);
     if (call->state == PARLEY__CALL_OUTSTANDING && call->id != 0)
         mine = parley__call_table_remove(session, call->id);
+    if (mine == call) {
+        id = call->id;
+        snprintf(text, sizeof(text), "the call of %s was cancelled", call->method->name);
+        deliver = parley__call_record_locked(call, PARLEY_ERR_CANCELLED, NULL, text);
+    }
     pthread_mutex_unlock(&session->lock);
     if (mine != call)
         return parley__error(PARLEY_ERR_INVALID_STATE,
                              "parley_call_cancel: the call is not outstanding");
     /* Best effort: a closed connection has nobody left to tell. */
-    (void)parley__conn_send(session->conn, PARLEY__FRAME_CANCEL, call->id, 0, NULL, 0);
-    snprintf(text, sizeof(text), "the call of %s was cancelled", call->method->name);
-    parley__call_complete_outgoing(call, PARLEY_ERR_CANCELLED, NULL, text);
+    (void)parley__conn_send(session->conn, PARLEY__FRAME_CANCEL, id, 0, NULL, 0);
+    if (deliver)
+        parley__call_deliver(call, false);
+    else
+        parley__conn_wake_waiters(session->conn);   /* a synchronous caller reading */
     return PARLEY_OK;
 }
 
@@ -364,13 +373,19 @@ static void timer_stop(parley_session *session)
     }
 }
 
+/* Calls expired per firing at most; more are left for the next one, due at
+ * once. */
+#define CANCEL_BATCH 64u
+
 static void timer_fire(void *data)
 {
     parley_session *session = data;
     parley_call *expired = NULL;
     uint64_t now = parley__now_ms(), next = 0;
     char text[PARLEY__ERROR_MAX];
-    bool closed;
+    uint32_t cancel_ids[CANCEL_BATCH];
+    unsigned n_cancel = 0;
+    bool closed, wake = false;
 
     pthread_mutex_lock(&session->lock);
     session->timer_armed = false;   /* fired: its reference is ours now */
@@ -380,11 +395,19 @@ static void timer_fire(void *data)
         while (*pp != NULL) {
             parley_call *c = *pp;
 
-            if (c->deadline_ms != 0 && c->deadline_ms <= now) {
+            if (c->deadline_ms != 0 && c->deadline_ms <= now && n_cancel < CANCEL_BATCH) {
                 *pp = c->hnext;
                 session->n_outstanding--;
-                c->hnext = expired;
-                expired = c;
+                c->hnext = NULL;
+                cancel_ids[n_cancel++] = c->id;
+                snprintf(text, sizeof(text), "the call of %s timed out after its deadline",
+                         c->method->name);
+                if (parley__call_record_locked(c, PARLEY_ERR_TIMEOUT, NULL, text)) {
+                    c->hnext = expired;
+                    expired = c;
+                } else {
+                    wake = true;
+                }
                 continue;
             }
             if (c->deadline_ms != 0 && (next == 0 || c->deadline_ms < next))
@@ -397,15 +420,16 @@ static void timer_fire(void *data)
     pthread_mutex_unlock(&session->lock);
     if (next != 0 && !closed)
         arm_for_due(session);
+    for (unsigned i = 0; i < n_cancel; i++)
+        (void)parley__conn_send(session->conn, PARLEY__FRAME_CANCEL, cancel_ids[i], 0, NULL, 0);
+    if (wake)
+        parley__conn_wake_waiters(session->conn);
     while (expired != NULL) {
         parley_call *c = expired;
 
         expired = c->hnext;
         c->hnext = NULL;
-        (void)parley__conn_send(session->conn, PARLEY__FRAME_CANCEL, c->id, 0, NULL, 0);
-        snprintf(text, sizeof(text), "the call of %s timed out after its deadline",
-                 c->method->name);
-        parley__call_complete_outgoing(c, PARLEY_ERR_TIMEOUT, NULL, text);
+        parley__call_deliver(c, true);
     }
     parley__session_unref(session);
 }

@@ -120,6 +120,8 @@ struct parley_session {
     uint32_t remote_max_message;
     uint32_t next_call_id;
     unsigned n_outstanding;
+    unsigned n_sending;               /* dispatches between their check and send */
+    bool close_requested;             /* parley_session_close() ran */
     parley_call *calls[PARLEY__CALL_BUCKETS];   /* outgoing calls awaiting a reply */
 
     /* Issue 5, "sessions" (hooks.c, handles.c). */
@@ -157,30 +159,35 @@ struct parley_call {
     uint32_t id;
     const parley_method *method;
     parley_call *hnext;               /* bucket chain */
+    bool traced;                      /* begin trace ran: end trace runs once */
+    bool remote_set;                  /* a REMOTE error's code and message are here */
+    int32_t remote_code;
+    char *remote_message;             /* under the call */
 
-    /* Outgoing. */
-    pthread_cond_t cond;              /* with session->lock: completed */
-    TALLOC_CTX *mem_ctx;
+    /* Outgoing: the dispatch. */
+    pthread_cond_t cond;              /* with session->lock: completed, callback done */
+    TALLOC_CTX *mem_ctx;              /* synchronous: parent of the reply */
     void **ret_out;
     parley_call_done_fn done;
     void *done_data;
+    int64_t timeout_ms;               /* PARLEY_TIMEOUT_DEFAULT or ms (0 none) */
+    uint64_t deadline_ms;             /* while outstanding: 0 or CLOCK_MONOTONIC ms */
+    /* Outgoing: the outcome, under session->lock once recorded. */
+    bool completed;                   /* result is set */
     parley_status result;
-    bool completed;                   /* under session->lock: result is set */
     void *reply;                      /* decoded reply, NULL-parented until handed over */
-    char *message;                    /* the failure's sentence */
+    char *message;                    /* the failure's sentence, NULL-parented */
+    TALLOC_CTX *replies;              /* asynchronous: the reply's parent, under the call */
+    /* Outgoing, asynchronous: who may touch the call (under session->lock). */
+    bool dispatching;                 /* parley_call_dispatch() still uses it */
+    bool cb_pending;                  /* outcome recorded, callback not run yet */
+    bool cb_running;                  /* the callback runs (on the I/O thread) */
+    bool released;                    /* released meanwhile: freed after the callback */
 
     /* Incoming. */
     const parley__dispatch_entry *entry;
     void *in;                         /* decoded request, under the call */
     void *out;                        /* zeroed reply, under the call */
-
-    /* Issue 5 (call_async.c). */
-    int64_t timeout_ms;               /* outgoing: PARLEY_TIMEOUT_DEFAULT or ms (0 none) */
-    uint64_t deadline_ms;             /* outgoing, while outstanding: 0 or CLOCK_MONOTONIC ms */
-    bool remote_set;                  /* a REMOTE error's code and message are here */
-    int32_t remote_code;
-    char *remote_message;             /* under the call */
-    bool traced;                      /* begin trace ran: end trace runs once */
     /* Incoming, under session->lock. */
     parley_call *inext, *iprev;       /* session->incoming_calls */
     parley_call_cancel_fn cancel_fn;
@@ -242,8 +249,15 @@ unsigned parley__peer_max_fds(parley_peer *peer);
 void parley__spawn_reap_all(parley_peer *peer);
 /* call.c, used by call_async.c. */
 parley_call *parley__call_table_remove(parley_session *session, uint32_t id);
-void parley__call_complete_outgoing(parley_call *call, parley_status st, void *reply,
-                                    const char *msg);
+/* Under session->lock: record the outcome of an outgoing call just removed
+ * from the table (reply NULL-parented or NULL; msg the failure's sentence)
+ * and wake a synchronous dispatcher.  True: an asynchronous call whose
+ * callback the caller must hand to parley__call_deliver() once unlocked. */
+bool parley__call_record_locked(parley_call *call, parley_status st, void *reply,
+                                const char *msg);
+/* No lock held: run the recorded call's callback on the I/O thread; here if
+ * direct (an I/O thread event, not an API call) and on it, else posted. */
+void parley__call_deliver(parley_call *call, bool direct);
 /* Send the reply of an incoming call (unlinked already) and free it. */
 void parley__call_finish_incoming(parley_call *call, parley_status st);
 
