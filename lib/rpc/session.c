@@ -251,7 +251,8 @@ static void on_hello(parley_session *session, const parley__frame_header *hdr,
     }
     pthread_mutex_lock(&session->lock);
     session->remote_max_message = hello->max_message;
-    session->state = PARLEY__SESSION_READY;
+    if (session->state == PARLEY__SESSION_HANDSHAKE)
+        session->state = PARLEY__SESSION_READY;
     pthread_cond_broadcast(&session->cond);
     pthread_mutex_unlock(&session->lock);
     talloc_free(hello);
@@ -282,6 +283,8 @@ static void session_frame(void *data, const parley__frame_header *hdr, const uin
 
     if (session->refused)
         return;   /* closing: the construct hook refused the client */
+    if (__atomic_load_n(&session->close_requested, __ATOMIC_RELAXED))
+        return;   /* parley_session_close() ran: the connection is closing */
     parley__session_touch(session);
     switch (hdr->kind) {
     case PARLEY__FRAME_HELLO:
@@ -335,19 +338,50 @@ static void session_closed(void *data, parley_status status, const char *why)
     parley__session_unref(session);
 }
 
+static void close_task(void *data)
+{
+    parley_session *session = data;
+
+    parley__session_close_conn(session, PARLEY_ERR_CONNECTION_CLOSED, session->close_why);
+    parley__session_unref(session);   /* the task's */
+}
+
 PARLEY_PUBLIC void parley_session_close(parley_session *session)
 {
-    if (session == NULL || session->incoming)
+    bool drop_user;
+
+    if (session == NULL)
         return;
     pthread_mutex_lock(&session->lock);
-    if (session->user_closed) {
+    if (__atomic_load_n(&session->close_requested, __ATOMIC_RELAXED) || session->peer == NULL) {
         pthread_mutex_unlock(&session->lock);
         return;
     }
+    __atomic_store_n(&session->close_requested, true, __ATOMIC_RELAXED);
+    drop_user = !session->user_closed;
     session->user_closed = true;
+    if (session->state != PARLEY__SESSION_CLOSED) {
+        session->state = PARLEY__SESSION_CLOSED;
+        session->close_status = PARLEY_ERR_CONNECTION_CLOSED;
+        snprintf(session->close_why, sizeof(session->close_why), "%s",
+                 session->incoming ? "the server closed the session" :
+                 "the client closed the session");
+        pthread_cond_broadcast(&session->cond);
+    }
+    /* A dispatch that passed its check before sends first: after this
+     * returns nothing more is sent on the session. */
+    while (session->n_sending > 0)
+        pthread_cond_wait(&session->cond, &session->lock);
+    session->refs++;   /* the close task's */
     pthread_mutex_unlock(&session->lock);
-    parley__session_close_conn(session, PARLEY_OK, "the client closed the session");
-    parley__session_unref(session);
+    /* The connection closes (a BYE with the reason) on the I/O thread, so
+     * that no callback (a cancel function, a completion) runs in here. */
+    if (parley__loop_post(session->peer->loop, close_task, session) != PARLEY_OK) {
+        parley__session_close_conn(session, PARLEY_ERR_CONNECTION_CLOSED, session->close_why);
+        parley__session_unref(session);
+    }
+    if (drop_user)
+        parley__session_unref(session);
 }
 
 PARLEY_PUBLIC bool parley_session_is_connected(parley_session *session)
