@@ -170,15 +170,22 @@ PARLEY_PUBLIC parley_status parley_peer_start_listen(parley_peer *peer);
 /**
  * @brief Stop accepting and end every incoming session.
  *
- * Closes the listeners (unix socket files are removed), closes every incoming
- * connection, and returns once every incoming session is gone, i.e. once
- * handlers still running have returned.  Outgoing sessions are not touched.
+ * Closes the listeners (unix socket files are removed) and every incoming
+ * connection (with a BYE saying the server stopped listening).  Outgoing
+ * sessions are not touched.
+ *
+ * From any other thread it returns once every incoming session is gone,
+ * i.e. once handlers still running have returned.  From a handler of this
+ * peer (BLOCKING or NONBLOCKING) or a callback on its I/O thread, where
+ * waiting would wait for itself, it completes asynchronously: the listeners
+ * and connections are closed on the I/O thread right after, and the
+ * sessions end as their handlers return.  It never deadlocks.
  *
  * @param[in] peer the peer
- * @return PARLEY_OK; INVALID_ARGUMENT (NULL); INVALID_STATE when called from
- *         a handler or callback of this peer (it would wait for itself).
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL); NOMEM (asynchronous case:
+ *         nothing was stopped).
  *
- * Ownership: nothing allocated.  Errors: as above.
+ * Ownership: nothing allocated.  Threads: any.  Errors: as above.
  */
 PARLEY_PUBLIC parley_status parley_peer_stop_listen(parley_peer *peer);
 

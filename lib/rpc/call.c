@@ -828,10 +828,23 @@ void parley__call_finish_incoming(parley_call *call, parley_status st)
     parley__session_call_done(session);
 }
 
+/* The peer whose handler runs on this thread (NULL: none). */
+static __thread parley_peer *handler_peer;
+
+bool parley__in_handler_of(const parley_peer *peer)
+{
+    return handler_peer == peer;
+}
+
 static void run_handler(void *data)
 {
     parley_call *call = data;
-    parley_status st = call->entry->handler(call, call->in, call->out, call->entry->data);
+    parley_peer *outer = handler_peer;
+    parley_status st;
+
+    handler_peer = call->session->peer;
+    st = call->entry->handler(call, call->in, call->out, call->entry->data);
+    handler_peer = outer;
 
     /* The request is freed with the call, once the reply is sent. */
     parley__call_handler_returned(call, st);

@@ -418,21 +418,52 @@ PARLEY_PUBLIC parley_status parley_peer_start_listen(parley_peer *peer)
     return PARLEY_OK;
 }
 
+static void stop_listen_task(void *data)
+{
+    close_all *ca = data;
+    parley_peer *peer = ca->peer;
+
+    close_all_task(ca);
+    pthread_mutex_lock(&peer->lock);
+    peer->listening = false;
+    peer->stopping_listen = false;
+    pthread_mutex_unlock(&peer->lock);
+    talloc_free(ca);
+}
+
 PARLEY_PUBLIC parley_status parley_peer_stop_listen(parley_peer *peer)
 {
-    close_all ca;
+    close_all ca, *async;
 
     if (peer == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "parley_peer_stop_listen needs a peer");
     if (!peer->started)
         return PARLEY_OK;
-    if (parley__loop_in_thread(peer->loop))
-        return parley__error(PARLEY_ERR_INVALID_STATE,
-                             "parley_peer_stop_listen from the I/O thread would wait for itself");
     ca.peer = peer;
     ca.incoming_only = true;
     ca.listeners = true;
     ca.why = "the server stopped listening";
+    if (parley__loop_in_thread(peer->loop) || parley__in_handler_of(peer)) {
+        /* A handler (or callback) waiting for the incoming sessions to end
+         * would wait for itself: the work is done on the I/O thread. */
+        pthread_mutex_lock(&peer->lock);
+        if (peer->stopping_listen || !peer->listening) {
+            pthread_mutex_unlock(&peer->lock);
+            return PARLEY_OK;
+        }
+        peer->stopping_listen = true;
+        pthread_mutex_unlock(&peer->lock);
+        async = talloc(NULL, close_all);
+        if (async == NULL ||
+            (*async = ca, parley__loop_post(peer->loop, stop_listen_task, async)) != PARLEY_OK) {
+            talloc_free(async);
+            pthread_mutex_lock(&peer->lock);
+            peer->stopping_listen = false;
+            pthread_mutex_unlock(&peer->lock);
+            return parley__error(PARLEY_ERR_NOMEM, "out of memory stopping to listen");
+        }
+        return PARLEY_OK;
+    }
     parley__loop_call(peer->loop, close_all_task, &ca);
     pthread_mutex_lock(&peer->lock);
     while (peer->n_incoming > 0)

@@ -62,6 +62,7 @@ struct parley_peer {
     parley__workers *workers;
     bool started;
     bool listening;
+    bool stopping_listen;             /* an asynchronous stop_listen is posted */
     bool destroying;
     unsigned n_workers;
     uint32_t max_message;
@@ -258,6 +259,8 @@ bool parley__call_record_locked(parley_call *call, parley_status st, void *reply
 /* No lock held: run the recorded call's callback on the I/O thread; here if
  * direct (an I/O thread event, not an API call) and on it, else posted. */
 void parley__call_deliver(parley_call *call, bool direct);
+/* True on a thread that runs a handler of peer right now. */
+bool parley__in_handler_of(const parley_peer *peer);
 /* Send the reply of an incoming call (unlinked already) and free it. */
 void parley__call_finish_incoming(parley_call *call, parley_status st);
 
