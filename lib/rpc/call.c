@@ -842,12 +842,40 @@ static void run_handler(void *data)
     parley_peer *outer = handler_peer;
     parley_status st;
 
+    call->traced = parley__trace_wanted(call->session->peer);
+    if (call->traced)
+        parley__trace_begin(call);
     handler_peer = call->session->peer;
     st = call->entry->handler(call, call->in, call->out, call->entry->data);
     handler_peer = outer;
 
     /* The request is freed with the call, once the reply is sent. */
     parley__call_handler_returned(call, st);
+}
+
+/* A worker (or the I/O thread): the session's queued oneway messages, one
+ * after the other, in the order received. */
+static void run_oneways(void *data)
+{
+    parley_session *session = data;
+
+    for (;;) {
+        parley_call *call;
+
+        pthread_mutex_lock(&session->lock);
+        call = session->oneway_head;
+        if (call == NULL) {
+            session->oneway_active = false;
+            pthread_mutex_unlock(&session->lock);
+            break;
+        }
+        session->oneway_head = call->inext_oneway;
+        if (session->oneway_head == NULL)
+            session->oneway_tail = NULL;
+        pthread_mutex_unlock(&session->lock);
+        run_handler(call);
+    }
+    parley__session_unref(session);   /* the drain's */
 }
 
 void parley__call_on_call(parley_session *session, const parley__frame_header *hdr,
@@ -860,6 +888,7 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     parley_call *call;
     char text[PARLEY__ERROR_MAX];
     parley_status st;
+    bool pause = false, queued = false, drain = false;
 
     if (m != NULL)
         entry = &peer->dispatch[m - peer->protocol->methods];
@@ -921,27 +950,52 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
             return;
         }
     }
-    /* Issue 5: at most peer->max_outstanding incoming calls run at once. */
+    /* At most peer->max_outstanding calls run at once: a call beyond is
+     * refused with BUSY.  A oneway message is never refused (its sender
+     * would not know): it waits its turn, and reading the connection pauses
+     * until the session is below the limit again, so the sender feels it. */
     pthread_mutex_lock(&session->lock);
-    if (session->n_running >= peer->max_outstanding) {
+    if (!oneway && session->n_running >= peer->max_outstanding) {
         unsigned n = session->n_running;
 
         pthread_mutex_unlock(&session->lock);
-        if (!oneway) {
-            snprintf(text, sizeof(text), "%s: the session has %u calls running, the most "
-                     "allowed", m->name, n);
-            send_error_reply(session, hdr->call_id, PARLEY_ERR_BUSY, text);
-        }
+        snprintf(text, sizeof(text), "%s: the session has %u calls running, the most "
+                 "allowed", m->name, n);
+        send_error_reply(session, hdr->call_id, PARLEY_ERR_BUSY, text);
         talloc_free(call);
         return;
     }
     session->n_running++;
     session->refs++;                         /* the call's, dropped in finish_incoming */
     parley__call_incoming_link_locked(call);
+    if (oneway && session->n_running >= peer->max_outstanding && !session->read_paused) {
+        session->read_paused = true;
+        pause = true;
+    }
+    if (oneway && (entry->mode == PARLEY_BLOCKING || session->oneway_head != NULL ||
+                   session->oneway_active)) {
+        /* In order: one oneway message of the session at a time, on a worker. */
+        call->inext_oneway = NULL;
+        if (session->oneway_tail != NULL)
+            session->oneway_tail->inext_oneway = call;
+        else
+            session->oneway_head = call;
+        session->oneway_tail = call;
+        queued = true;
+        if (!session->oneway_active) {
+            session->oneway_active = true;
+            session->refs++;                 /* the drain's */
+            drain = true;
+        }
+    }
     pthread_mutex_unlock(&session->lock);
-    call->traced = parley__trace_wanted(peer);
-    if (call->traced)
-        parley__trace_begin(call);
+    if (pause)
+        parley__conn_set_read_paused(session->conn, true);
+    if (queued) {
+        if (drain && parley__workers_submit(peer->workers, run_oneways, session) != PARLEY_OK)
+            run_oneways(session);
+        return;
+    }
     if (entry->mode == PARLEY_NONBLOCKING ||
         parley__workers_submit(peer->workers, run_handler, call) != PARLEY_OK)
         run_handler(call);

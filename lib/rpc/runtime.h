@@ -140,6 +140,9 @@ struct parley_session {
     /* Issue 5, calls: incoming calls not yet finished (under lock), and the
      * timer of outgoing calls' deadlines (loop thread; due under lock). */
     parley_call *incoming_calls;
+    parley_call *oneway_head, *oneway_tail;   /* oneway messages waiting their turn */
+    bool oneway_active;               /* a drain runs them (holds a reference) */
+    bool read_paused;                 /* reading paused: max outstanding reached */
     parley__timer call_timer;
     uint64_t timer_due;               /* under lock: 0 or when call_timer should fire */
     bool timer_armed;                 /* loop thread: armed, holds a reference */
@@ -191,6 +194,7 @@ struct parley_call {
     void *out;                        /* zeroed reply, under the call */
     /* Incoming, under session->lock. */
     parley_call *inext, *iprev;       /* session->incoming_calls */
+    parley_call *inext_oneway;        /* session->oneway_head */
     parley_call_cancel_fn cancel_fn;
     void *cancel_data;
     bool pended;                      /* parley_call_pend() ran */
