@@ -79,11 +79,17 @@ static int peer_destructor(parley_peer *peer)
         parley__loop_stop(peer->loop);   /* runs what is still posted */
     }
     close_listeners(peer);
+    /* Every connection is closed, every outstanding call completed (its
+     * callback ran), every handler returned.  Pended incoming calls that
+     * their cancel functions did not complete are freed; a session that
+     * calls still acquired by the application point at outlives the peer,
+     * closed, until they are released. */
     while (peer->sessions != NULL) {
         parley_session *s = peer->sessions;
 
         peer->sessions = s->next;
-        parley__session_destroy(s);
+        s->prev = s->next = NULL;
+        parley__session_orphan(s);
     }
     TALLOC_FREE(peer->loop);
     pthread_cond_destroy(&peer->cond);

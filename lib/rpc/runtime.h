@@ -217,8 +217,11 @@ void parley__session_call_done(parley_session *session);
 parley_status parley__session_wait_ready(parley_session *session);
 /* Close the session's connection (any thread). */
 void parley__session_close_conn(parley_session *session, parley_status status, const char *why);
-/* Free a session regardless of references (peer destructor, loop stopped). */
-void parley__session_destroy(parley_session *session);
+/* The peer goes (its loop stopped, every handler returned): end the session
+ * and free it, or, while calls acquired by the application still point at
+ * it, leave it closed with no peer and no connection until they are
+ * released. */
+void parley__session_orphan(parley_session *session);
 
 /* call.c: frames for calls, on the loop thread. */
 void parley__call_on_call(parley_session *session, const parley__frame_header *hdr,

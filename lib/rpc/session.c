@@ -148,6 +148,10 @@ void parley__session_ref(parley_session *session)
 
 static void session_gone(parley_session *session)
 {
+    if (session->peer == NULL) {
+        talloc_free(session);   /* orphaned by the peer's end: nothing else left */
+        return;
+    }
     parley__session_end(session);
     parley__peer_session_gone(session->peer, session);
     parley__conn_free_later(session->conn);
@@ -185,11 +189,41 @@ void parley__session_call_done(parley_session *session)
         session_gone(session);
 }
 
-void parley__session_destroy(parley_session *session)
+void parley__session_orphan(parley_session *session)
 {
+    unsigned refs;
+
+    /* Incoming calls still pended: nobody will complete them now. */
+    pthread_mutex_lock(&session->lock);
+    while (session->incoming_calls != NULL) {
+        parley_call *call = session->incoming_calls;
+
+        session->incoming_calls = call->inext;
+        session->n_running--;
+        session->refs--;
+        talloc_free(call);
+    }
+    if (!session->user_closed) {
+        session->user_closed = true;
+        session->refs--;
+    }
+    if (session->timer_armed) {
+        session->timer_armed = false;
+        session->refs--;
+    }
+    session->state = PARLEY__SESSION_CLOSED;
+    if (session->close_why[0] == '\0')
+        snprintf(session->close_why, sizeof(session->close_why), "the peer was freed");
+    refs = session->refs;
+    pthread_mutex_unlock(&session->lock);
     parley__session_end(session);
     talloc_free(session->conn);
-    talloc_free(session);
+    pthread_mutex_lock(&session->lock);
+    session->conn = NULL;
+    session->peer = NULL;
+    pthread_mutex_unlock(&session->lock);
+    if (refs == 0)
+        talloc_free(session);
 }
 
 void parley__session_close_conn(parley_session *session, parley_status status, const char *why)
