@@ -726,23 +726,55 @@ void parley__call_fail_all(parley_session *session, parley_status status, const 
 
 /* ---- incoming --------------------------------------------------------- */
 
+/* msg cut to at most room bytes (at a UTF-8 character boundary), as a new
+ * string under mem_ctx; NULL when out of memory. */
+static char *fit_text(TALLOC_CTX *mem_ctx, const char *msg, size_t room)
+{
+    size_t n = strlen(msg);
+
+    if (n > room) {
+        n = room;
+        /* msg[n] is the first byte left out: not inside a character. */
+        while (n > 0 && ((unsigned char)msg[n] & 0xC0) == 0x80)
+            n--;
+    }
+    return talloc_strndup(mem_ctx, msg, n);
+}
+
+/* The room for a message's text in a payload of at most the other end's
+ * max message size, after `overhead` bytes. */
+static size_t text_room(parley_session *session, size_t overhead)
+{
+    uint32_t max;
+
+    pthread_mutex_lock(&session->lock);
+    max = session->remote_max_message;
+    pthread_mutex_unlock(&session->lock);
+    return max > overhead ? max - overhead : 0;
+}
+
+/* An error REPLY: {string message}, cut to the other end's max message. */
 static void send_error_reply(parley_session *session, uint32_t id, parley_status st,
                              const char *msg)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
+    char *text = fit_text(NULL, msg, text_room(session, 4));
 
-    if (parley__message_encode(NULL, msg, &buf, &len) == PARLEY_OK)
+    if (text != NULL && parley__message_encode(NULL, text, &buf, &len) == PARLEY_OK)
         (void)parley__conn_send(session->conn, PARLEY__FRAME_REPLY, id, (uint32_t)st, buf, len);
     talloc_free(buf);
+    talloc_free(text);
 }
 
-/* The REPLY of an application error: {i32 code, string message}. */
+/* The REPLY of an application error: {i32 code, string message}, the
+ * message cut to the other end's max message. */
 static void send_remote_reply(parley_call *call)
 {
     parley_session *session = call->session;
     char text[PARLEY__ERROR_MAX];
     const char *msg = call->remote_message;
+    char *fitted;
     uint8_t *buf = NULL;
     size_t len = 0;
 
@@ -751,13 +783,15 @@ static void send_remote_reply(parley_call *call)
                  call->method->name);
         msg = text;
     }
-    if (parley__remote_encode(NULL, call->remote_set ? call->remote_code : 0, msg, &buf,
-                              &len) == PARLEY_OK)
+    fitted = fit_text(NULL, msg, text_room(session, 8));
+    if (fitted != NULL && parley__remote_encode(NULL, call->remote_set ? call->remote_code : 0,
+                                                fitted, &buf, &len) == PARLEY_OK)
         (void)parley__conn_send(session->conn, PARLEY__FRAME_REPLY, call->id,
                                 (uint32_t)PARLEY_ERR_REMOTE, buf, len);
     else
         send_error_reply(session, call->id, PARLEY_ERR_NOMEM, "the server is out of memory");
     talloc_free(buf);
+    talloc_free(fitted);
 }
 
 /* Send the reply of an incoming call and free it.  Any thread; the call is
@@ -769,7 +803,9 @@ void parley__call_finish_incoming(parley_call *call, parley_status st)
     char text[PARLEY__ERROR_MAX];
     parley_status traced_st = st;
 
-    if ((m->flags & PARLEY_METHOD_ONEWAY) == 0 && st == PARLEY_ERR_REMOTE) {
+    if (__atomic_load_n(&session->close_requested, __ATOMIC_RELAXED)) {
+        /* parley_session_close() ran: nothing more is sent. */
+    } else if ((m->flags & PARLEY_METHOD_ONEWAY) == 0 && st == PARLEY_ERR_REMOTE) {
         send_remote_reply(call);
     } else if ((m->flags & PARLEY_METHOD_ONEWAY) == 0) {
         if (st == PARLEY_OK) {
