@@ -924,7 +924,7 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     parley_call *call;
     char text[PARLEY__ERROR_MAX];
     parley_status st;
-    bool pause = false, queued = false, drain = false;
+    bool queued = false, drain = false;
 
     if (m != NULL)
         entry = &peer->dispatch[m - peer->protocol->methods];
@@ -1005,8 +1005,10 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     session->refs++;                         /* the call's, dropped in finish_incoming */
     parley__call_incoming_link_locked(call);
     if (oneway && session->n_running >= peer->max_outstanding && !session->read_paused) {
+        /* Told to the connection under the lock, so that a resume (from
+         * parley__session_call_done()) cannot overtake it. */
         session->read_paused = true;
-        pause = true;
+        parley__conn_set_read_paused(session->conn, true);
     }
     if (oneway && (entry->mode == PARLEY_BLOCKING || session->oneway_head != NULL ||
                    session->oneway_active)) {
@@ -1025,8 +1027,6 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
         }
     }
     pthread_mutex_unlock(&session->lock);
-    if (pause)
-        parley__conn_set_read_paused(session->conn, true);
     if (queued) {
         if (drain && parley__workers_submit(peer->workers, run_oneways, session) != PARLEY_OK)
             run_oneways(session);

@@ -172,19 +172,17 @@ void parley__session_unref(parley_session *session)
 void parley__session_call_done(parley_session *session)
 {
     unsigned refs;
-    bool resume = false;
 
     pthread_mutex_lock(&session->lock);
     session->n_running--;
-    if (session->read_paused && session->n_running < session->peer->max_outstanding) {
-        session->read_paused = false;
-        resume = true;
-    }
     refs = --session->refs;
-    pthread_mutex_unlock(&session->lock);
-    /* Reading resumes (refs 0: the connection is closed already). */
-    if (resume && refs > 0)
+    if (session->read_paused && session->n_running < session->peer->max_outstanding &&
+        refs > 0) {
+        /* Under the lock, in order with the pause (refs 0: closed already). */
+        session->read_paused = false;
         parley__conn_set_read_paused(session->conn, false);
+    }
+    pthread_mutex_unlock(&session->lock);
     if (refs == 0)
         session_gone(session);
 }
