@@ -1,4 +1,4 @@
-/* Calls, issue 5: pended handlers and their completion, application errors,
+/* Calls: pended handlers and their completion, application errors,
  * cancellation in both directions, and deadlines of outgoing calls.
  *
  * Incoming: every incoming call is linked in its session (incoming_calls)

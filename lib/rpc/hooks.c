@@ -1,4 +1,4 @@
-/* Session hooks and credentials (issue 5): the construct hook that may
+/* Session hooks and credentials: the construct hook that may
  * refuse a client, the destruct hook, per-session data, SO_PEERCRED. */
 #include "config.h"
 

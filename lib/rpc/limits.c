@@ -1,4 +1,4 @@
-/* Max clients and the listen backlog (issue 5).
+/* Max clients and the listen backlog.
  *
  * The kernel's accept queue is drained eagerly; the limits are kept here:
  * an accepted connection becomes a session while fewer than max_clients

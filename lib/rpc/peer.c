@@ -623,7 +623,7 @@ PARLEY_PUBLIC parley_status parley_peer_disconnect(parley_peer *peer)
     return PARLEY_OK;
 }
 
-/* ---- timeouts (issue 5) ---------------------------------------------------- */
+/* ---- timeouts ---------------------------------------------------------------- */
 
 #define TIMEOUT_MAX_MS (24 * 3600 * 1000LL)
 

@@ -9,10 +9,15 @@
  * NULL-parented talloc trees (different threads allocate and free them at
  * once, and one talloc tree must not be touched by two threads), linked from
  * the peer by lists and freed explicitly; the peer's destructor frees what is
- * left.  A session is reference counted: its open connection, its user (an
- * outgoing session until parley_session_close()), and each call hold one.
+ * left (or orphans a session that acquired calls still point at).  A session
+ * is reference counted: its open connection, its user (an outgoing session
+ * until parley_session_close()), each call, and posted work hold one.
  *
- * Locks: peer->lock before session->lock; no callback runs with a lock held.
+ * Callbacks: none runs with a lock held or inside the API call that caused
+ * it; outgoing calls' completion callbacks run on the I/O thread (call.c).
+ *
+ * Locks: peer->lock before session->lock before the connection's locks
+ * (parley__conn_set_read_paused() is called under session->lock).
  */
 #ifndef PARLEY_LIB_RUNTIME_H
 #define PARLEY_LIB_RUNTIME_H
@@ -30,7 +35,8 @@
 #include "workers.h"
 
 #define PARLEY__CALL_BUCKETS 64u
-/* How long connect waits for the other end's HELLO (issue 5 makes it a setting). */
+/* How long connect waits for the other end's HELLO when PARLEY_TIMEOUT_ESTABLISH
+ * is 0 (none set). */
 #define PARLEY__HANDSHAKE_TIMEOUT_MS 10000u
 
 typedef struct parley__dispatch_entry {
@@ -58,45 +64,53 @@ struct parley_peer {
     const parley_protocol *protocol;
     pthread_mutex_t lock;
     pthread_cond_t cond;              /* incoming sessions gone */
+
+    /* Threads. */
     parley__loop *loop;
     parley__workers *workers;
-    bool started;
-    bool listening;
-    bool stopping_listen;             /* an asynchronous stop_listen is posted */
-    bool destroying;
     unsigned n_workers;
-    uint32_t max_message;
+    bool started;
+    bool destroying;
+
+    /* Serving: dispatch table, listeners and admission (limits.c). */
     parley__dispatch_entry *dispatch; /* by method index; handler NULL = not served */
     parley__listener *listeners, **listeners_tail;
+    bool listening;
+    bool stopping_listen;             /* an asynchronous stop_listen is posted */
+    unsigned max_clients;             /* incoming sessions at once */
+    unsigned listen_backlog;          /* accepted connections waiting for a slot */
+    struct parley__waiting *waiting;  /* under lock */
+    bool admit_posted;                /* under lock */
+
+    /* Connecting. */
     parley__connect_ep *connects, **connects_tail;
+
+    /* Sessions, under lock. */
     parley_session *sessions;         /* every live session */
     unsigned n_incoming;
-    /* Timeouts in ms, 0 = none (parley_peer_set_timeout(); atomic access).
-     * establish_ms and idle_ms are enforced by the sessions code. */
+
+    /* Limits and timeouts.  Timeouts in ms, 0 = none, atomic access. */
+    uint32_t max_message;
+    unsigned max_outstanding;         /* incoming calls running per session */
+    unsigned max_handles;             /* registered handles per session */
+    unsigned max_fds;                 /* under lock (fdpass) */
+    bool max_fds_set;
     int64_t establish_ms;
     int64_t idle_ms;
     int64_t call_ms;
 
-    /* Issue 5, "sessions": hooks and limits (hooks.c, handles.c). */
+    /* Application hooks (hooks.c, call_hooks.c; set before the peer starts). */
     parley_session_construct_fn session_construct;
     parley_session_destruct_fn session_destruct;
     void *session_fn_data;
-    unsigned max_outstanding;         /* incoming calls running per session */
-    unsigned max_handles;             /* registered handles per session */
-    unsigned max_clients;             /* incoming sessions at once (limits.c) */
-    unsigned listen_backlog;          /* accepted connections waiting for a slot */
-    struct parley__waiting *waiting;  /* under lock */
-    bool admit_posted;                /* under lock */
-    /* fds (lib/fdpass.c, lib/spawn.c), under lock. */
-    unsigned max_fds;
-    bool max_fds_set;
-    struct parley__child *children;   /* spawned children not yet reaped */
-    unsigned n_reapers;               /* reaper threads still running */
-    /* Exception and trace hooks (call_hooks.c; set before the peer starts). */
     parley_exception_fn exception_fn;
     void *exception_data;
     parley_trace_fn trace_begin, trace_end;
     void *trace_data;
+
+    /* Spawned children (spawn.c), under lock. */
+    struct parley__child *children;   /* not yet reaped */
+    unsigned n_reapers;               /* reaper threads still running */
 };
 
 typedef enum parley__session_state {
@@ -106,46 +120,52 @@ typedef enum parley__session_state {
 } parley__session_state;
 
 struct parley_session {
-    parley_peer *peer;
+    parley_peer *peer;                /* NULL once the peer is freed (orphaned) */
     parley_session *prev, *next;      /* peer->sessions, under peer->lock */
-    parley__conn *conn;
+    parley__conn *conn;               /* NULL once orphaned */
     bool incoming;
-    bool user_closed;                 /* the user's reference is gone */
-    bool idle_closed;                 /* closed by our idle timeout: not an exception */
     pthread_mutex_t lock;
-    pthread_cond_t cond;              /* handshake finished */
-    unsigned refs;                    /* under lock */
+
+    /* Life: state, references and closing, under lock. */
+    pthread_cond_t cond;              /* handshake finished; sends drained on close */
     parley__session_state state;
+    unsigned refs;
+    bool user_closed;                 /* the user's reference is gone */
+    bool close_requested;             /* parley_session_close() ran (atomic reads) */
+    bool idle_closed;                 /* closed by our idle timeout: not an exception */
+    bool refused;                     /* the construct hook refused it: frames ignored */
     parley_status close_status;
     char close_why[256];
     uint32_t remote_max_message;
+
+    /* Timers: establish, then idle (loop thread), and outgoing deadlines. */
+    parley__timer timer;
+    uint64_t last_activity_ms;        /* atomic: last frame or finished call */
+    parley__timer call_timer;
+    uint64_t timer_due;               /* under lock: 0 or when call_timer should fire */
+    bool timer_armed;                 /* under lock: armed, holds a reference */
+
+    /* Outgoing calls, under lock. */
     uint32_t next_call_id;
     unsigned n_outstanding;
     unsigned n_sending;               /* dispatches between their check and send */
-    bool close_requested;             /* parley_session_close() ran */
-    parley_call *calls[PARLEY__CALL_BUCKETS];   /* outgoing calls awaiting a reply */
+    parley_call *calls[PARLEY__CALL_BUCKETS];   /* awaiting a reply */
 
-    /* Issue 5, "sessions" (hooks.c, handles.c). */
+    /* Incoming calls, under lock. */
+    unsigned n_running;               /* not finished (oneway ones waiting included) */
+    parley_call *incoming_calls;
+    parley_call *oneway_head, *oneway_tail;   /* oneway messages waiting their turn */
+    bool oneway_active;               /* a drain runs them (holds a reference) */
+    bool read_paused;                 /* reading paused: max outstanding reached */
+
+    /* Application data (hooks.c, handles.c). */
     void *session_data;               /* from the construct hook */
     bool constructed;                 /* the construct hook accepted it: destruct runs */
     bool ended;                       /* end hooks ran */
     bool have_creds;                  /* a unix socket: creds is valid */
     parley_credentials creds;
-    unsigned n_running;               /* incoming calls not finished, under lock */
     struct parley__handle_table *handles;   /* under lock; NULL until the first */
-    bool refused;                     /* the construct hook refused it: frames ignored */
-    parley__timer timer;              /* establish, then idle (loop thread) */
-    uint64_t last_activity_ms;        /* atomic: last frame or finished call */
     struct parley__proxy_table *proxies;    /* handles of the other end, under lock */
-    /* Issue 5, calls: incoming calls not yet finished (under lock), and the
-     * timer of outgoing calls' deadlines (loop thread; due under lock). */
-    parley_call *incoming_calls;
-    parley_call *oneway_head, *oneway_tail;   /* oneway messages waiting their turn */
-    bool oneway_active;               /* a drain runs them (holds a reference) */
-    bool read_paused;                 /* reading paused: max outstanding reached */
-    parley__timer call_timer;
-    uint64_t timer_due;               /* under lock: 0 or when call_timer should fire */
-    bool timer_armed;                 /* loop thread: armed, holds a reference */
 };
 
 typedef enum parley__call_state {
@@ -153,7 +173,7 @@ typedef enum parley__call_state {
     PARLEY__CALL_OUTSTANDING, /* outgoing: awaiting its reply */
     PARLEY__CALL_COMPLETED,   /* outgoing: reply or failure recorded */
     PARLEY__CALL_RUNNING,     /* incoming: handler running */
-    PARLEY__CALL_PENDED       /* incoming: handler pended (issue 5) */
+    PARLEY__CALL_PENDED       /* incoming: handler pended */
 } parley__call_state;
 
 struct parley_call {
@@ -231,18 +251,18 @@ void parley__call_on_reply(parley_session *session, const parley__frame_header *
 /* Fail every outstanding outgoing call of a closed session (loop thread). */
 void parley__call_fail_all(parley_session *session, parley_status status, const char *why);
 
-/* hooks.c: credentials, construct/destruct (issue 5). */
+/* hooks.c: credentials, construct/destruct. */
 void parley__session_read_credentials(parley_session *session, int fd);
 /* Run the construct hook of an incoming session; not OK: refuse it. */
 parley_status parley__session_construct(parley_session *session);
 /* The session is going away: clean its handles, run the destruct hook (once). */
 void parley__session_end(parley_session *session);
-/* session_timers.c: establish and idle timeouts (issue 5). */
+/* session_timers.c: establish and idle timeouts. */
 void parley__session_timers_start(parley_session *session);   /* any thread */
 void parley__session_timers_ready(parley_session *session);   /* loop thread, after HELLO */
 void parley__session_timers_stop(parley_session *session);    /* loop thread, closed */
 void parley__session_touch(parley_session *session);          /* any thread */
-/* limits.c: max clients and the listen backlog (issue 5). */
+/* limits.c: max clients and the listen backlog. */
 void parley__limits_accept(parley_peer *peer, int fd);          /* loop thread */
 void parley__limits_slot_freed_locked(parley_peer *peer);       /* under peer->lock */
 void parley__limits_drop_waiting(parley_peer *peer);            /* closes waiting fds */
@@ -271,7 +291,7 @@ bool parley__in_handler_of(const parley_peer *peer);
 /* Send the reply of an incoming call (unlinked already) and free it. */
 void parley__call_finish_incoming(parley_call *call, parley_status st);
 
-/* call_async.c (issue 5). */
+/* call_async.c. */
 /* Incoming: link a new call into the session (loop thread). */
 void parley__call_incoming_link_locked(parley_call *call);   /* session->lock held */
 /* The handler returned st: finish now, or leave a pended call waiting. */
@@ -286,7 +306,7 @@ uint64_t parley__call_deadline(parley_call *call);
 /* Outgoing: a call with deadline is in the table now (any thread). */
 void parley__call_deadline_added(parley_session *session, uint64_t deadline_ms);
 
-/* call_hooks.c (issue 5). */
+/* call_hooks.c. */
 /* Whether the peer has trace functions (begin or end). */
 bool parley__trace_wanted(const parley_peer *peer);
 /* Run the begin function, if any (the caller set call->traced). */
