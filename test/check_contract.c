@@ -34,6 +34,8 @@ static struct {
     bool gate_open;
     parley_status stop_status;
     bool stop_ran;
+    /* server calling back */
+    int srv_pending, srv_cb_runs, srv_bad;
     /* client */
     int cb_runs;
 } g;
@@ -57,6 +59,7 @@ static void reset(void)
     g.gate_open = false;
     g.stop_status = PARLEY_OK;
     g.stop_ran = false;
+    g.srv_pending = g.srv_cb_runs = g.srv_bad = 0;
     g.cb_runs = 0;
     pthread_mutex_unlock(&g.lock);
 }
@@ -206,6 +209,38 @@ static parley_status h_remote(parley_call *call, const void *in, void *out, void
     return PARLEY_ERR_REMOTE;
 }
 
+static void back_done(parley_call *call, parley_status status, void *data)
+{
+    (void)data;
+    pthread_mutex_lock(&g.lock);
+    if (status != PARLEY_OK && status != PARLEY_ERR_CONNECTION_CLOSED)
+        g.srv_bad++;
+    g.srv_cb_runs++;
+    pthread_cond_broadcast(&g.cond);
+    pthread_mutex_unlock(&g.lock);
+    parley_call_release(call);
+}
+
+/* NONBLOCKING: calls ADD back on the caller's session, asynchronously. */
+static parley_status h_call_back(parley_call *call, const void *in, void *out, void *data)
+{
+    parley_call *back;
+    tp_pair req = { ((const tp_int *)in)->v, 1 };
+    static tp_int *rep;
+
+    (void)data;
+    ((tp_int *)out)->v = 0;
+    if (parley_session_acquire_call(parley_call_get_session(call), &back) != PARLEY_OK)
+        return PARLEY_OK;   /* the session is closing */
+    if (parley_call_dispatch(back, TP_ADD, &req, NULL, &rep, back_done, NULL) ==
+        PARLEY_PENDING) {
+        bump(&g.srv_pending);
+    } else {
+        parley_call_release(back);
+    }
+    return PARLEY_OK;
+}
+
 /* ---- peers ---------------------------------------------------------------- */
 
 typedef struct server_opts {
@@ -225,6 +260,7 @@ static parley_peer *server_start(TALLOC_CTX *mem, const server_opts *o, char **r
         { TP_CANCELS, h_stop_listen, PARLEY_NONBLOCKING },
         { TP_NOTES, h_close_mine, PARLEY_BLOCKING },
         { TP_REMOTE, h_remote, PARLEY_BLOCKING },
+        { TP_CALLBACK, h_call_back, PARLEY_NONBLOCKING },
     };
 
     ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &peer), PARLEY_OK);
@@ -687,6 +723,41 @@ START_TEST(test_dispatch_races_session_close)
 }
 END_TEST
 
+/* The same race from the server's side: a handler's callback call to the
+ * client against the client closing the session. */
+START_TEST(test_server_callback_races_session_close)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    server_opts o = { 0, PARLEY_NONBLOCKING };
+    static const parley_dispatch client_table[] = { { TP_ADD, h_add, PARLEY_NONBLOCKING } };
+    char *ep;
+    parley_peer *client;
+    int n = iterations(300);
+
+    reset();
+    (void)server_start(mem, &o, &ep);
+    client = client_new(mem, ep, 0);
+    ck_assert_int_eq(parley_peer_add_dispatch(client, client_table, 1, NULL), PARLEY_OK);
+    for (int i = 0; i < n; i++) {
+        parley_session *session = connect_to(client);
+        parley_call *call;
+        tp_int req = { i }, *rep = NULL;
+        parley_status st;
+
+        ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
+        st = parley_call_dispatch(call, TP_CALLBACK, &req, mem, &rep, NULL, NULL);
+        ck_assert_msg(st == PARLEY_OK, "%s", parley_error_message());
+        parley_session_close(session);
+        parley_call_release(call);
+    }
+    /* Every callback call the server started completed exactly once. */
+    WAIT_FOR(g.srv_pending == n);
+    WAIT_FOR(g.srv_cb_runs == g.srv_pending);
+    ck_assert_int_eq(g.srv_bad, 0);
+    talloc_free(mem);
+}
+END_TEST
+
 typedef struct flood {
     parley_session *session;
     int pending, stopped;
@@ -1122,6 +1193,7 @@ Suite *parley_contract_suite(void)
     tc = tcase_create("teardown");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_dispatch_races_session_close);
+    tcase_add_test(tc, test_server_callback_races_session_close);
     tcase_add_test(tc, test_dispatch_races_peer_kill);
     tcase_add_test(tc, test_cancel_sync_call_at_once);
     tcase_add_test(tc, test_release_sends_cancel);
