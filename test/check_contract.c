@@ -926,7 +926,7 @@ START_TEST(test_release_sends_cancel)
 END_TEST
 
 typedef struct spammer {
-    parley_session *session;
+    parley_call *call;
     atomic_bool closed, stop;
     int sent_after_close;
 } spammer;
@@ -934,11 +934,9 @@ typedef struct spammer {
 static void *spam_thread(void *arg)
 {
     spammer *s = arg;
-    parley_call *call;
+    parley_call *call = s->call;
     TALLOC_CTX *tmp = talloc_new(NULL);
 
-    if (parley_session_acquire_call(s->session, &call) != PARLEY_OK)
-        return NULL;
     while (!s->stop) {
         bool closed = s->closed;
         tp_pair req = { 1, 1 };
@@ -976,7 +974,7 @@ START_TEST(test_session_close_is_synchronous)
     ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
     ck_assert_int_eq(parley_call_dispatch(call, TP_ADD, &req, mem, &rep, NULL, NULL), PARLEY_OK);
     memset(&s, 0, sizeof(s));
-    s.session = session;
+    ck_assert_int_eq(parley_session_acquire_call(session, &s.call), PARLEY_OK);
     ck_assert_int_eq(pthread_create(&t, NULL, spam_thread, &s), 0);
     usleep(2000);
     parley_session_close(session);
