@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fds.h"
+#include "incall.h"
 #include "runtime.h"
 #include "socket.h"
 #include "status.h"

@@ -14,7 +14,10 @@
  * until parley_session_close()), each call, and posted work hold one.
  *
  * Callbacks: none runs with a lock held or inside the API call that caused
- * it; outgoing calls' completion callbacks run on the I/O thread (call.c).
+ * it; outgoing calls' completion callbacks run on the I/O thread (outcall.c).
+ *
+ * Calls: outcall.h (outgoing), incall.h (incoming), call_codec.h (values
+ * on the wire); call.c has what a handle says about itself.
  *
  * Locks: peer->lock before session->lock before the connection's locks
  * (parley__conn_set_read_paused() is called under session->lock).
@@ -243,14 +246,6 @@ void parley__session_close_conn(parley_session *session, parley_status status, c
  * released. */
 void parley__session_orphan(parley_session *session);
 
-/* call.c: frames for calls, on the loop thread. */
-void parley__call_on_call(parley_session *session, const parley__frame_header *hdr,
-                          const uint8_t *payload);
-void parley__call_on_reply(parley_session *session, const parley__frame_header *hdr,
-                           const uint8_t *payload);
-/* Fail every outstanding outgoing call of a closed session (loop thread). */
-void parley__call_fail_all(parley_session *session, parley_status status, const char *why);
-
 /* hooks.c: credentials, construct/destruct. */
 void parley__session_read_credentials(parley_session *session, int fd);
 /* Run the construct hook of an incoming session; not OK: refuse it. */
@@ -275,37 +270,6 @@ unsigned parley__peer_max_fds(parley_peer *peer);
 /* spawn.c: close the sessions of spawned children and reap them (peer
  * destructor, before the sessions go). */
 void parley__spawn_reap_all(parley_peer *peer);
-/* call.c, used by call_async.c. */
-parley_call *parley__call_table_remove(parley_session *session, uint32_t id);
-/* Under session->lock: record the outcome of an outgoing call just removed
- * from the table (reply NULL-parented or NULL; msg the failure's sentence)
- * and wake a synchronous dispatcher.  True: an asynchronous call whose
- * callback the caller must hand to parley__call_deliver() once unlocked. */
-bool parley__call_record_locked(parley_call *call, parley_status st, void *reply,
-                                const char *msg);
-/* No lock held: run the recorded call's callback on the I/O thread; here if
- * direct (an I/O thread event, not an API call) and on it, else posted. */
-void parley__call_deliver(parley_call *call, bool direct);
-/* True on a thread that runs a handler of peer right now. */
-bool parley__in_handler_of(const parley_peer *peer);
-/* Send the reply of an incoming call (unlinked already) and free it. */
-void parley__call_finish_incoming(parley_call *call, parley_status st);
-
-/* call_async.c. */
-/* Incoming: link a new call into the session (loop thread). */
-void parley__call_incoming_link_locked(parley_call *call);   /* session->lock held */
-/* The handler returned st: finish now, or leave a pended call waiting. */
-void parley__call_handler_returned(parley_call *call, parley_status st);
-/* A CANCEL frame for an incoming call (loop thread). */
-void parley__call_on_cancel(parley_session *session, const parley__frame_header *hdr);
-/* The session ended: run the cancel functions of its pended calls, stop its
- * call timer (loop thread). */
-void parley__call_session_closed(parley_session *session);
-/* Outgoing: the deadline of a call about to be sent (0: none). */
-uint64_t parley__call_deadline(parley_call *call);
-/* Outgoing: a call with deadline is in the table now (any thread). */
-void parley__call_deadline_added(parley_session *session, uint64_t deadline_ms);
-
 /* call_hooks.c. */
 /* Whether the peer has trace functions (begin or end). */
 bool parley__trace_wanted(const parley_peer *peer);

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "incall.h"
+#include "outcall.h"
 #include "runtime.h"
 #include "socket.h"
 #include "status.h"
