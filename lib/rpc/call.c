@@ -1,7 +1,7 @@
 /* Calls in either direction: what a handle says about itself. */
 #include "config.h"
 
-#include "runtime.h"
+#include "call.h"
 
 PARLEY_PUBLIC parley_session *parley_call_get_session(parley_call *call)
 {

@@ -10,7 +10,7 @@
 #include "call_codec.h"
 #include "fds.h"
 #include "frame_fds.h"
-#include "runtime.h"
+#include "call.h"
 #include "status.h"
 
 /* Requests and replies are encoded into a buffer that belongs to the thread

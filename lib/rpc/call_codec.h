@@ -4,7 +4,7 @@
 #define PARLEY_LIB_CALL_CODEC_H
 
 #include "parley/data.h"
-#include "runtime.h"
+#include "call.h"
 
 /* Encode value into this thread's buffer; *ret_buf is valid until this
  * thread's next parley__encode_scratch() or parley__scratch_done(). */

@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "runtime.h"
+#include "call.h"
 #include "status.h"
 
 PARLEY_PUBLIC parley_status parley_peer_set_exception_function(parley_peer *peer,

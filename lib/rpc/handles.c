@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "runtime.h"
+#include "session.h"
 #include "status.h"
 
 typedef struct handle_entry {

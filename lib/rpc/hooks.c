@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "runtime.h"
+#include "session.h"
 #include "status.h"
 
 PARLEY_PUBLIC parley_status parley_peer_set_session_functions(parley_peer *peer,

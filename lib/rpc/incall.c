@@ -18,7 +18,7 @@
 #include "call_codec.h"
 #include "fds.h"
 #include "incall.h"
-#include "runtime.h"
+#include "call.h"
 #include "status.h"
 
 /* msg cut to at most room bytes (at a UTF-8 character boundary), as a new

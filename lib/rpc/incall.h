@@ -2,7 +2,7 @@
 #ifndef PARLEY_LIB_INCALL_H
 #define PARLEY_LIB_INCALL_H
 
-#include "runtime.h"
+#include "call.h"
 
 /* Loop thread: a CALL or ONEWAY frame. */
 void parley__call_on_call(parley_session *session, const parley__frame_header *hdr,

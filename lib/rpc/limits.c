@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "runtime.h"
+#include "session.h"
 #include "socket.h"
 #include "status.h"
 

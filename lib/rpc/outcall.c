@@ -13,7 +13,7 @@
 #include "call_codec.h"
 #include "fds.h"
 #include "outcall.h"
-#include "runtime.h"
+#include "call.h"
 #include "status.h"
 
 /* An outgoing call's life, under session->lock:

@@ -9,7 +9,7 @@
 #ifndef PARLEY_LIB_OUTCALL_H
 #define PARLEY_LIB_OUTCALL_H
 
-#include "runtime.h"
+#include "call.h"
 
 /* Loop thread: a REPLY frame. */
 void parley__call_on_reply(parley_session *session, const parley__frame_header *hdr,

@@ -10,7 +10,7 @@
 
 #include "fds.h"
 #include "incall.h"
-#include "runtime.h"
+#include "session.h"
 #include "socket.h"
 #include "status.h"
 

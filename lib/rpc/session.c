@@ -9,7 +9,7 @@
 
 #include "incall.h"
 #include "outcall.h"
-#include "runtime.h"
+#include "call.h"
 #include "socket.h"
 #include "status.h"
 

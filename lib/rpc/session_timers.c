@@ -11,7 +11,7 @@
 
 #include <stdio.h>
 
-#include "runtime.h"
+#include "session.h"
 #include "status.h"
 
 static int64_t load_ms(const int64_t *field)
