@@ -1,6 +1,6 @@
-/* Internal: the peer (peer.c, limits.c, spawn.c, call_hooks.c), and the
- * runtime's objects as a whole: the session is in session.h, the call in
- * call.h.
+/* Internal: the peer (peer.c, spawn.c, call_hooks.c; listening in listen.h),
+ * and the runtime's objects as a whole: the session is in session.h, the
+ * call in call.h.
  *
  * Threads: one I/O thread (the loop) reads every connection and runs the
  * session callbacks; workers run blocking handlers and send their replies
@@ -71,7 +71,7 @@ struct parley_peer {
     bool started;
     bool destroying;
 
-    /* Serving: dispatch table, listeners and admission (limits.c). */
+    /* Serving: dispatch table, listeners and admission (listen.c). */
     parley__dispatch_entry *dispatch; /* by method index; handler NULL = not served */
     parley__listener *listeners, **listeners_tail;
     bool listening;
@@ -113,11 +113,6 @@ struct parley_peer {
 };
 
 
-/* limits.c: max clients and the listen backlog. */
-void parley__limits_accept(parley_peer *peer, int fd);          /* loop thread */
-void parley__limits_slot_freed_locked(parley_peer *peer);       /* under peer->lock */
-void parley__limits_drop_waiting(parley_peer *peer);            /* closes waiting fds */
-
 /* fdpass.c: the max fds per frame (default or set). */
 unsigned parley__peer_max_fds(parley_peer *peer);
 /* spawn.c: close the sessions of spawned children and reap them (peer
@@ -134,6 +129,9 @@ void parley__exception(parley_session *session, parley_status status, const char
 
 /* peer.c */
 parley_status parley__peer_start(parley_peer *peer);
+/* Loop thread: close the connections of every session (or of the incoming
+ * ones) with a BYE carrying why. */
+void parley__peer_close_sessions(parley_peer *peer, bool incoming_only, const char *why);
 void parley__peer_session_gone(parley_peer *peer, parley_session *session);
 
 
