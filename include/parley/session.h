@@ -21,9 +21,11 @@ extern "C" {
 /**
  * @brief End a session, synchronously for the caller.
  *
- * When it returns, parley_session_is_connected() is false and nothing more
- * is sent on the session: a dispatch that had passed its checks finished
- * sending first, and every later dispatch fails with CONNECTION_CLOSED.
+ * When it returns, parley_session_is_connected() is false and every later
+ * dispatch fails with CONNECTION_CLOSED; a dispatch on another thread that
+ * had passed its checks has finished sending (or failed) by then, except
+ * when close is called on the I/O thread, which such a sender may be
+ * waiting for.
  * The connection then closes on the I/O thread with a BYE carrying the
  * reason: outstanding calls complete with CONNECTION_CLOSED (their
  * callbacks on the I/O thread), pended incoming calls get their cancel

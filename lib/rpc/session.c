@@ -383,8 +383,13 @@ static void session_closed(void *data, parley_status status, const char *why)
 static void close_task(void *data)
 {
     parley_session *session = data;
+    char why[sizeof(session->close_why)];
 
-    parley__session_close_conn(session, PARLEY_ERR_CONNECTION_CLOSED, session->close_why);
+    /* A copy: closing writes session->close_why. */
+    pthread_mutex_lock(&session->lock);
+    memcpy(why, session->close_why, sizeof(why));
+    pthread_mutex_unlock(&session->lock);
+    parley__session_close_conn(session, PARLEY_ERR_CONNECTION_CLOSED, why);
     parley__session_unref(session);   /* the task's */
 }
 
@@ -410,17 +415,21 @@ PARLEY_PUBLIC void parley_session_close(parley_session *session)
                  "the client closed the session");
         pthread_cond_broadcast(&session->cond);
     }
-    /* A dispatch that passed its check before sends first: after this
-     * returns nothing more is sent on the session. */
-    while (session->n_sending > 0)
-        pthread_cond_wait(&session->cond, &session->lock);
     session->refs++;   /* the close task's */
     pthread_mutex_unlock(&session->lock);
     /* The connection closes (a BYE with the reason) on the I/O thread, so
-     * that no callback (a cancel function, a completion) runs in here. */
-    if (parley__loop_post(session->peer->loop, close_task, session) != PARLEY_OK) {
-        parley__session_close_conn(session, PARLEY_ERR_CONNECTION_CLOSED, session->close_why);
-        parley__session_unref(session);
+     * that no callback (a cancel function, a completion) runs in here; a
+     * sender waiting for room in the output wakes then. */
+    if (parley__loop_post(session->peer->loop, close_task, session) != PARLEY_OK)
+        close_task(session);   /* out of memory: here rather than never */
+    /* A dispatch that passed its check before has sent (or failed) when this
+     * returns.  Not on the I/O thread, which such a sender may be waiting
+     * for: there the closed state alone stops later dispatches. */
+    if (!parley__loop_in_thread(session->peer->loop)) {
+        pthread_mutex_lock(&session->lock);
+        while (session->n_sending > 0)
+            pthread_cond_wait(&session->cond, &session->lock);
+        pthread_mutex_unlock(&session->lock);
     }
     if (drop_user)
         parley__session_unref(session);
