@@ -22,7 +22,8 @@ static const suite_fn suites[] = {
     parley_fds_suite,
     parley_spawn_suite,
     parley_calls_suite,
-    parley_contract_suite,
+    parley_callbacks_suite,
+    parley_teardown_suite,
 };
 
 int main(void)

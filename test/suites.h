@@ -19,6 +19,7 @@ Suite *parley_handles_suite(void);
 Suite *parley_fds_suite(void);
 Suite *parley_spawn_suite(void);
 Suite *parley_calls_suite(void);
-Suite *parley_contract_suite(void);
+Suite *parley_callbacks_suite(void);
+Suite *parley_teardown_suite(void);
 
 #endif
