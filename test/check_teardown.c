@@ -484,6 +484,43 @@ START_TEST(test_free_peers_with_calls_in_flight)
 }
 END_TEST
 
+static void release_in_callback(parley_call *call, parley_status status, void *data)
+{
+    (void)status;
+    parley_call_release(call);
+    ct_bump((int *)data);
+}
+
+/* Callbacks that run while the peer is being freed may release their calls. */
+START_TEST(test_free_peer_callbacks_release)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    server_opts o = { 0, PARLEY_NONBLOCKING };
+    char *ep;
+    parley_peer *client;
+    parley_session *session;
+    tp_sleep req = { 0, 3 };
+    static tp_tag *reps[2];
+    int runs = 0;
+
+    ct_reset();
+    (void)ct_server_start(mem, &o, &ep);
+    client = ct_client_new(NULL, ep, 0);
+    session = ct_connect_to(client);
+    for (int i = 0; i < 2; i++) {
+        parley_call *call;
+
+        ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
+        ck_assert_int_eq(parley_call_dispatch(call, TP_PEND, &req, NULL, &reps[i],
+                                              release_in_callback, &runs), PARLEY_PENDING);
+    }
+    WAIT_FOR(ct.pended == 2);
+    talloc_free(client);
+    ck_assert_int_eq(runs, 2);
+    talloc_free(mem);
+}
+END_TEST
+
 Suite *parley_teardown_suite(void)
 {
     Suite *s = suite_create("teardown");
@@ -500,6 +537,7 @@ Suite *parley_teardown_suite(void)
     tcase_add_test(tc, test_stop_listen_from_blocking_handler);
     tcase_add_test(tc, test_stop_listen_from_nonblocking_handler);
     tcase_add_test(tc, test_free_peers_with_calls_in_flight);
+    tcase_add_test(tc, test_free_peer_callbacks_release);
     suite_add_tcase(s, tc);
     return s;
 }

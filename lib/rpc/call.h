@@ -41,7 +41,8 @@ struct parley_call {
     /* Outgoing, asynchronous: who may touch the call (under session->lock). */
     bool dispatching;                 /* parley_call_dispatch() still uses it */
     bool cb_pending;                  /* outcome recorded, callback not run yet */
-    bool cb_running;                  /* the callback runs (on the I/O thread) */
+    bool cb_running;                  /* the callback runs, on cb_thread */
+    pthread_t cb_thread;
     bool released;                    /* released meanwhile: freed after the callback */
 
     /* Incoming. */

@@ -152,6 +152,7 @@ static void run_callback(void *data)
     call->message = NULL;
     call->cb_pending = false;
     call->cb_running = true;
+    call->cb_thread = pthread_self();
     call->completed = false;
     call->state = PARLEY__CALL_IDLE;
     done = call->done;
@@ -228,7 +229,7 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     uint8_t *buf = NULL;
     size_t len = 0;
     parley_status st;
-    bool oneway, alone, traced;
+    bool oneway, alone, traced, released;
     uint64_t deadline = 0;
     parley_codec codec;
     int fds[PARLEY__FDS_HARD_MAX];
@@ -396,6 +397,11 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
         TALLOC_FREE(call->message);
         TALLOC_FREE(call->reply);
     }
+    pthread_mutex_lock(&session->lock);
+    released = call->released;
+    pthread_mutex_unlock(&session->lock);
+    if (released)
+        free_released(call);   /* released meanwhile by another thread (a misuse) */
     return st;
 failed:
     parley__scratch_done();
@@ -427,11 +433,10 @@ static void send_cancel(parley_session *session, uint32_t id)
 static void release_call(parley_call *call)
 {
     parley_session *session = call->session;
-    bool cancel = false, deliver = false, keep = false, on_loop;
+    bool cancel = false, deliver = false, keep = false;
     uint32_t id = 0;
     char text[PARLEY__ERROR_MAX];
 
-    on_loop = session->peer != NULL && parley__loop_in_thread(session->peer->loop);
     pthread_mutex_lock(&session->lock);
     for (;;) {
         if (call->state == PARLEY__CALL_OUTSTANDING && call->id != 0) {
@@ -447,8 +452,8 @@ static void release_call(parley_call *call)
                      call->method->name);
             deliver = parley__call_record_locked(call, PARLEY_ERR_CANCELLED, NULL, text);
         }
-        if (call->cb_running && !on_loop) {
-            /* Its callback runs on the I/O thread: wait for it, then look
+        if (call->cb_running && !pthread_equal(call->cb_thread, pthread_self())) {
+            /* Its callback runs on another thread: wait for it, then look
              * again (it may have dispatched the call again). */
             pthread_cond_wait(&call->cond, &session->lock);
             continue;
