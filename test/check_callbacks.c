@@ -78,6 +78,7 @@ START_TEST(test_release_races_completion)
     parley_session *session;
     int n = ct_iterations(300) * 4;
     int *runs = talloc_zero_array(mem, int, n);
+    tp_int **reps = talloc_zero_array(mem, tp_int *, n);   /* valid until the callbacks ran */
     int pending = 0;
 
     ct_reset();
@@ -87,10 +88,9 @@ START_TEST(test_release_races_completion)
     for (int i = 0; i < n; i++) {
         parley_call *call;
         tp_pair req = { i, 1 };
-        tp_int *rep = NULL;
 
         ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
-        ck_assert_int_eq(parley_call_dispatch(call, TP_ADD, &req, NULL, &rep, ct_count_done,
+        ck_assert_int_eq(parley_call_dispatch(call, TP_ADD, &req, NULL, &reps[i], ct_count_done,
                                               &runs[i]), PARLEY_PENDING);
         pending++;
         if (i % 3 == 1)

@@ -33,7 +33,7 @@ static void *dispatch_thread(void *arg)
 {
     racer *r = arg;
     tp_pair req = { 1, 2 };
-    static __thread tp_int *rep;
+    static tp_int *rep;   /* written by the callbacks, on the I/O thread, after this returns */
 
     r->st = parley_call_dispatch(r->call, TP_ADD, &req, NULL, &rep, ct_count_done, &r->runs);
     return NULL;
@@ -118,7 +118,7 @@ typedef struct flood {
 static void *flood_thread(void *arg)
 {
     flood *f = arg;
-    static __thread tp_int *rep;
+    static tp_int *rep;   /* written by the callbacks, on the I/O thread, after this returns */
 
     for (;;) {
         parley_call *call;

@@ -134,7 +134,8 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
  * @param[in] call the call (NULL and incoming calls are ignored)
  *
  * Ownership: the handle, and a reply still under it, are freed; the
- * callback's data must stay valid until the callback ran.  Threads: any.
+ * dispatch's ret_out and the callback's data must stay valid until the
+ * callback ran (it may still complete with PARLEY_OK if the reply won).  Threads: any.
  * Errors: none.
  */
 PARLEY_PUBLIC void parley_call_release(parley_call *call);

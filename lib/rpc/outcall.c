@@ -50,9 +50,11 @@ PARLEY_PUBLIC parley_status parley_session_acquire_call(parley_session *session,
                              "parley_session_acquire_call needs a session and ret_call");
     pthread_mutex_lock(&session->lock);
     if (session->state == PARLEY__SESSION_CLOSED || session->peer == NULL) {
+        char why[sizeof(session->close_why)];
+
+        memcpy(why, session->close_why, sizeof(why));
         pthread_mutex_unlock(&session->lock);
-        return parley__error(PARLEY_ERR_CONNECTION_CLOSED, "the session is closed: %s",
-                             session->close_why);
+        return parley__error(PARLEY_ERR_CONNECTION_CLOSED, "the session is closed: %s", why);
     }
     session->refs++;
     pthread_mutex_unlock(&session->lock);
@@ -290,9 +292,11 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
 
     pthread_mutex_lock(&session->lock);
     if (session->state != PARLEY__SESSION_READY) {
+        char why[sizeof(session->close_why)];
+
+        memcpy(why, session->close_why, sizeof(why));
         pthread_mutex_unlock(&session->lock);
-        st = parley__error(PARLEY_ERR_CONNECTION_CLOSED, "the session is closed: %s",
-                           session->close_why);
+        st = parley__error(PARLEY_ERR_CONNECTION_CLOSED, "the session is closed: %s", why);
         goto failed;
     }
     if (len > session->remote_max_message) {

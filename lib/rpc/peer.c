@@ -53,6 +53,14 @@ static int peer_destructor(parley_peer *peer)
     parley__spawn_reap_all(peer);
     if (peer->started) {
         parley__loop_call(peer->loop, shutdown_task, peer);
+        /* Incoming sessions end once their handlers returned and their
+         * pended calls were completed (by their cancel functions, or by
+         * whoever completes them later): nothing may complete a call of a
+         * freed peer. */
+        pthread_mutex_lock(&peer->lock);
+        while (peer->n_incoming > 0)
+            pthread_cond_wait(&peer->cond, &peer->lock);
+        pthread_mutex_unlock(&peer->lock);
         TALLOC_FREE(peer->workers);      /* runs queued handlers, joins */
         parley__loop_stop(peer->loop);   /* runs what is still posted */
     }

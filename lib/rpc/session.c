@@ -211,7 +211,7 @@ void parley__session_orphan(parley_session *session)
         session->timer_armed = false;
         session->refs--;
     }
-    session->state = PARLEY__SESSION_CLOSED;
+    __atomic_store_n(&session->state, PARLEY__SESSION_CLOSED, __ATOMIC_RELAXED);
     if (session->close_why[0] == '\0')
         snprintf(session->close_why, sizeof(session->close_why), "the peer was freed");
     refs = session->refs;
@@ -294,7 +294,7 @@ static void on_hello(parley_session *session, const parley__frame_header *hdr,
     pthread_mutex_lock(&session->lock);
     session->remote_max_message = hello->max_message;
     if (session->state == PARLEY__SESSION_HANDSHAKE)
-        session->state = PARLEY__SESSION_READY;
+        __atomic_store_n(&session->state, PARLEY__SESSION_READY, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&session->cond);
     pthread_mutex_unlock(&session->lock);
     talloc_free(hello);
@@ -338,7 +338,8 @@ static void session_frame(void *data, const parley__frame_header *hdr, const uin
     default:
         break;
     }
-    if (session->state != PARLEY__SESSION_READY) {
+    /* Written under the lock, by other threads too (parley_session_close()). */
+    if (__atomic_load_n(&session->state, __ATOMIC_RELAXED) != PARLEY__SESSION_READY) {
         snprintf(why, sizeof(why), "a %s frame before the HELLO",
                  parley__frame_kind_name(hdr->kind));
         parley__session_close_conn(session, PARLEY_ERR_MALFORMED, why);
@@ -367,7 +368,7 @@ static void session_closed(void *data, parley_status status, const char *why)
 
     pthread_mutex_lock(&session->lock);
     expected = session->idle_closed;
-    session->state = PARLEY__SESSION_CLOSED;
+    __atomic_store_n(&session->state, PARLEY__SESSION_CLOSED, __ATOMIC_RELAXED);
     session->close_status = status == PARLEY_OK ? PARLEY_ERR_CONNECTION_CLOSED : status;
     snprintf(session->close_why, sizeof(session->close_why), "%s", why);
     pthread_cond_broadcast(&session->cond);
@@ -408,7 +409,7 @@ PARLEY_PUBLIC void parley_session_close(parley_session *session)
     drop_user = !session->user_closed;
     session->user_closed = true;
     if (session->state != PARLEY__SESSION_CLOSED) {
-        session->state = PARLEY__SESSION_CLOSED;
+        __atomic_store_n(&session->state, PARLEY__SESSION_CLOSED, __ATOMIC_RELAXED);
         session->close_status = PARLEY_ERR_CONNECTION_CLOSED;
         snprintf(session->close_why, sizeof(session->close_why), "%s",
                  session->incoming ? "the server closed the session" :
