@@ -88,10 +88,10 @@ PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
  * Ownership: the peer is a talloc chunk under mem_ctx; talloc_free() closes
  * every session and listener, completes outstanding calls with
  * CONNECTION_CLOSED (their callbacks run before it returns), runs the cancel
- * functions of pended incoming calls and waits until every incoming session
- * has ended, i.e. its running handlers returned and its pended calls were
- * completed (from their cancel functions or any thread), joins the I/O
- * thread and the workers and closes every fd.  Session pointers are invalid afterwards; a call handle
+ * functions of pended incoming calls and waits until every incoming call
+ * has finished (running handlers returned, pended calls completed from
+ * their cancel functions or any thread), joins the I/O thread and the
+ * workers and closes every fd.  Session pointers are invalid afterwards; a call handle
  * still acquired stays valid until released (its dispatch gives
  * CONNECTION_CLOSED).  Not from a handler or callback of the peer.
  * Errors: as above, with a sentence in parley_error_message().

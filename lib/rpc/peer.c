@@ -45,20 +45,32 @@ static void shutdown_task(void *data)
     parley__peer_close_sessions(peer, false, "the peer is shutting down");
 }
 
+/* Under peer->lock: does any session still have incoming calls? */
+static bool incoming_calls_left_locked(parley_peer *peer)
+{
+    bool left = false;
+
+    for (parley_session *s = peer->sessions; s != NULL && !left; s = s->next) {
+        pthread_mutex_lock(&s->lock);
+        left = s->n_running > 0;
+        pthread_mutex_unlock(&s->lock);
+    }
+    return left;
+}
+
 static int peer_destructor(parley_peer *peer)
 {
     pthread_mutex_lock(&peer->lock);
-    peer->destroying = true;
+    __atomic_store_n(&peer->destroying, true, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&peer->lock);
     parley__spawn_reap_all(peer);
     if (peer->started) {
         parley__loop_call(peer->loop, shutdown_task, peer);
-        /* Incoming sessions end once their handlers returned and their
-         * pended calls were completed (by their cancel functions, or by
-         * whoever completes them later): nothing may complete a call of a
-         * freed peer. */
+        /* Every incoming call finishes: its handler returns, a pended one
+         * is completed (by its cancel function, or by whoever completes it
+         * later): nothing may complete a call of a freed peer. */
         pthread_mutex_lock(&peer->lock);
-        while (peer->n_incoming > 0)
+        while (incoming_calls_left_locked(peer))
             pthread_cond_wait(&peer->cond, &peer->lock);
         pthread_mutex_unlock(&peer->lock);
         TALLOC_FREE(peer->workers);      /* runs queued handlers, joins */
