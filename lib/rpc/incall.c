@@ -94,6 +94,7 @@ static void send_remote_reply(parley_call *call)
 void parley__call_finish_incoming(parley_call *call, parley_status st)
 {
     parley_session *session = call->session;
+    parley_peer *peer = session->peer;
     const parley_method *m = call->method;
     char text[PARLEY__ERROR_MAX];
     parley_status traced_st = st;
@@ -157,6 +158,7 @@ void parley__call_finish_incoming(parley_call *call, parley_status st)
     talloc_free(call);
     parley__session_touch(session);
     parley__session_call_done(session);
+    parley__peer_call_done(peer);   /* last: the peer may be freed right after */
 }
 
 /* The peer whose handler runs on this thread (NULL: none). */
@@ -297,6 +299,7 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
         return;
     }
     session->n_running++;
+    __atomic_add_fetch(&peer->n_calls_in, 1, __ATOMIC_RELAXED);
     session->refs++;                         /* the call's, dropped in finish_incoming */
     parley__call_incoming_link_locked(call);
     if (oneway && session->n_running >= peer->max_outstanding && !session->read_paused) {

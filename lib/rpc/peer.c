@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fds.h"
@@ -45,23 +46,25 @@ static void shutdown_task(void *data)
     parley__peer_close_sessions(peer, false, "the peer is shutting down");
 }
 
-/* Under peer->lock: does any session still have incoming calls? */
-static bool incoming_calls_left_locked(parley_peer *peer)
+void parley__peer_call_done(parley_peer *peer)
 {
-    bool left = false;
-
-    for (parley_session *s = peer->sessions; s != NULL && !left; s = s->next) {
-        pthread_mutex_lock(&s->lock);
-        left = s->n_running > 0;
-        pthread_mutex_unlock(&s->lock);
+    if (__atomic_load_n(&peer->destroying, __ATOMIC_ACQUIRE)) {
+        /* Under the lock: the destructor cannot go on before the unlock. */
+        pthread_mutex_lock(&peer->lock);
+        if (__atomic_sub_fetch(&peer->n_calls_in, 1, __ATOMIC_ACQ_REL) == 0)
+            pthread_cond_broadcast(&peer->cond);
+        pthread_mutex_unlock(&peer->lock);
+        return;
     }
-    return left;
+    /* The last touch of the peer (a destructor that starts meanwhile sees the
+     * count drop on its next look). */
+    __atomic_sub_fetch(&peer->n_calls_in, 1, __ATOMIC_ACQ_REL);
 }
 
 static int peer_destructor(parley_peer *peer)
 {
     pthread_mutex_lock(&peer->lock);
-    __atomic_store_n(&peer->destroying, true, __ATOMIC_RELAXED);
+    __atomic_store_n(&peer->destroying, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&peer->lock);
     parley__spawn_reap_all(peer);
     if (peer->started) {
@@ -70,8 +73,19 @@ static int peer_destructor(parley_peer *peer)
          * is completed (by its cancel function, or by whoever completes it
          * later): nothing may complete a call of a freed peer. */
         pthread_mutex_lock(&peer->lock);
-        while (incoming_calls_left_locked(peer))
-            pthread_cond_wait(&peer->cond, &peer->lock);
+        while (__atomic_load_n(&peer->n_calls_in, __ATOMIC_ACQUIRE) > 0) {
+            struct timespec t;
+
+            /* Woken by the last call, or looks again every 10 ms (a call that
+             * finished as the destructor started does not wake it). */
+            clock_gettime(CLOCK_REALTIME, &t);
+            t.tv_nsec += 10000000L;
+            if (t.tv_nsec >= 1000000000L) {
+                t.tv_sec++;
+                t.tv_nsec -= 1000000000L;
+            }
+            (void)pthread_cond_timedwait(&peer->cond, &peer->lock, &t);
+        }
         pthread_mutex_unlock(&peer->lock);
         TALLOC_FREE(peer->workers);      /* runs queued handlers, joins */
         parley__loop_stop(peer->loop);   /* runs what is still posted */

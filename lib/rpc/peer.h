@@ -87,6 +87,7 @@ struct parley_peer {
     /* Sessions, under lock. */
     parley_session *sessions;         /* every live session */
     unsigned n_incoming;
+    unsigned n_calls_in;              /* atomic: incoming calls not finished */
 
     /* Limits and timeouts.  Timeouts in ms, 0 = none, atomic access. */
     uint32_t max_message;
@@ -129,6 +130,9 @@ void parley__exception(parley_session *session, parley_status status, const char
 
 /* peer.c */
 parley_status parley__peer_start(parley_peer *peer);
+/* An incoming call finished, its last touch of the peer and its session
+ * (the destructor waits for the count to reach 0). */
+void parley__peer_call_done(parley_peer *peer);
 /* Loop thread: close the connections of every session (or of the incoming
  * ones) with a BYE carrying why. */
 void parley__peer_close_sessions(parley_peer *peer, bool incoming_only, const char *why);

@@ -173,14 +173,13 @@ void parley__session_unref(parley_session *session)
 
 void parley__session_call_done(parley_session *session)
 {
-    parley_peer *peer = session->peer;
-    unsigned refs, running;
+    unsigned refs;
 
     pthread_mutex_lock(&session->lock);
-    running = --session->n_running;
+    session->n_running--;
     refs = --session->refs;
-    if (session->read_paused && session->n_running < session->peer->max_outstanding &&
-        refs > 0) {
+    if (session->read_paused && session->peer != NULL &&
+        session->n_running < session->peer->max_outstanding && refs > 0) {
         /* Under the lock, in order with the pause (refs 0: closed already). */
         session->read_paused = false;
         parley__conn_set_read_paused(session->conn, false);
@@ -188,12 +187,6 @@ void parley__session_call_done(parley_session *session)
     pthread_mutex_unlock(&session->lock);
     if (refs == 0)
         session_gone(session);
-    if (running == 0 && peer != NULL && __atomic_load_n(&peer->destroying, __ATOMIC_RELAXED)) {
-        /* The peer's destructor waits for the incoming calls to finish. */
-        pthread_mutex_lock(&peer->lock);
-        pthread_cond_broadcast(&peer->cond);
-        pthread_mutex_unlock(&peer->lock);
-    }
 }
 
 void parley__session_orphan(parley_session *session)
