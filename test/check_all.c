@@ -24,6 +24,8 @@ static const suite_fn suites[] = {
     parley_spawn_suite,
     parley_calls_suite,
     parley_flow_suite,
+    parley_callbacks_suite,
+    parley_teardown_suite,
 };
 
 int main(void)

@@ -268,7 +268,7 @@ START_TEST(test_server_dies_mid_call)
     client(mem, srv.endpoint, &session);
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(parley_session_acquire_call(session, &calls[i]), PARLEY_OK);
-        ck_assert_int_eq(parley_call_dispatch(calls[i], TP_SLEEP, &req, mem, &reps[i],
+        ck_assert_int_eq(parley_call_dispatch(calls[i], TP_SLEEP, &req, NULL, &reps[i],
                                               count_done, &w), PARLEY_PENDING);
     }
     ck_assert_int_eq(parley_session_acquire_call(session, &die), PARLEY_OK);
@@ -460,7 +460,7 @@ START_TEST(test_stop_listen)
     client(mem, ep, &s2);
     check_alive(mem, session);
     ck_assert_int_eq(parley_session_acquire_call(session, &slow), PARLEY_OK);
-    ck_assert_int_eq(parley_call_dispatch(slow, TP_SLEEP, &req, mem, &rep, count_done, &w),
+    ck_assert_int_eq(parley_call_dispatch(slow, TP_SLEEP, &req, NULL, &rep, count_done, &w),
                      PARLEY_PENDING);
     /* Returns once the incoming sessions are gone (the handler has returned). */
     ck_assert_int_eq(parley_peer_stop_listen(server), PARLEY_OK);
@@ -503,7 +503,7 @@ START_TEST(test_disconnect_and_free_with_calls_outstanding)
     ck_assert_int_eq(parley_peer_connect_fd(peer, sv[0], &session), PARLEY_OK);
     for (int i = 0; i < 2; i++) {
         ck_assert_int_eq(parley_session_acquire_call(session, &calls[i]), PARLEY_OK);
-        ck_assert_int_eq(parley_call_dispatch(calls[i], TP_SLEEP, &req, replies, &reps[i],
+        ck_assert_int_eq(parley_call_dispatch(calls[i], TP_SLEEP, &req, NULL, &reps[i],
                                               count_done, &w), PARLEY_PENDING);
     }
     ck_assert_int_eq(parley_peer_disconnect(peer), PARLEY_OK);
@@ -520,7 +520,7 @@ START_TEST(test_disconnect_and_free_with_calls_outstanding)
     ck_assert_int_eq(parley_peer_connect_fd(peer, sv[0], &session), PARLEY_OK);
     for (int i = 0; i < 4; i++) {
         ck_assert_int_eq(parley_session_acquire_call(session, &calls[i]), PARLEY_OK);
-        ck_assert_int_eq(parley_call_dispatch(calls[i], TP_SLEEP, &req, replies, &reps[i],
+        ck_assert_int_eq(parley_call_dispatch(calls[i], TP_SLEEP, &req, NULL, &reps[i],
                                               count_done, &w), PARLEY_PENDING);
     }
     talloc_free(server);

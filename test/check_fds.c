@@ -490,9 +490,9 @@ START_TEST(test_fd_frame_queued_behind_a_full_socket)
     atomic_store(&n_done, 0);
     ck_assert_int_eq(parley_session_acquire_call(session, &c1), PARLEY_OK);
     ck_assert_int_eq(parley_session_acquire_call(session, &c2), PARLEY_OK);
-    ck_assert_int_eq(parley_call_dispatch(c1, FDT_WRITE, &big_req, mem, &out1, count_done, NULL),
+    ck_assert_int_eq(parley_call_dispatch(c1, FDT_WRITE, &big_req, NULL, &out1, count_done, NULL),
                      PARLEY_PENDING);
-    ck_assert_int_eq(parley_call_dispatch(c2, FDT_ECHO, &box, mem, &out2, count_done, NULL),
+    ck_assert_int_eq(parley_call_dispatch(c2, FDT_ECHO, &box, NULL, &out2, count_done, NULL),
                      PARLEY_PENDING);
     /* Ours can go: the queue holds duplicates until they leave. */
     close(p[0]);

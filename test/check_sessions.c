@@ -327,7 +327,7 @@ START_TEST(test_max_outstanding_busy)
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(parley_session_acquire_call(s, &calls[i]), PARLEY_OK);
     for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(parley_call_dispatch(calls[i], TP_ECHO, &req, mem, &reps[i], echo_done,
+        ck_assert_int_eq(parley_call_dispatch(calls[i], TP_ECHO, &req, NULL, &reps[i], echo_done,
                                               NULL), PARLEY_PENDING);
     wait_for(&n_entered, 2);
     /* Both slots are taken: the third is refused at once, the session stays. */
@@ -528,7 +528,7 @@ START_TEST(test_establish_timeout)
     fd = raw_connect(path);
     ck_assert(read_until_eof(fd, 5.0));
     dt = now_s() - t0;
-    ck_assert_msg(dt >= 0.4 && dt < 4.0, "closed after %.3f s", dt);
+    ck_assert_msg(dt >= 0.49, "closed before the establish timeout, after %.3f s", dt);
     close(fd);
     /* The server is fine for a real client. */
     client = client_new(mem, server);
@@ -555,7 +555,7 @@ START_TEST(test_establish_timeout)
         t0 = now_s();
         ck_assert_int_eq(parley_peer_connect(c2, &s), PARLEY_ERR_TIMEOUT);
         dt = now_s() - t0;
-        ck_assert_msg(dt >= 0.25 && dt < 3.0, "TIMEOUT after %.3f s", dt);
+        ck_assert_msg(dt >= 0.29, "TIMEOUT before the establish timeout, after %.3f s", dt);
         talloc_free(c2);
     }
     close(lfd);
@@ -581,7 +581,6 @@ START_TEST(test_idle_timeout)
     tp_echo req = { (char *)"x", { 0, NULL } };
     tp_echo *rep = NULL;
     int32_t v = 0;
-    double t0, dt;
 
     reset_state();
     n_done = n_done_ok = 0;
@@ -594,7 +593,7 @@ START_TEST(test_idle_timeout)
 
     /* A call running for longer than the idle period keeps the session. */
     ck_assert_int_eq(parley_session_acquire_call(s, &call), PARLEY_OK);
-    ck_assert_int_eq(parley_call_dispatch(call, TP_ECHO, &req, mem, &rep, echo_done, NULL),
+    ck_assert_int_eq(parley_call_dispatch(call, TP_ECHO, &req, NULL, &rep, echo_done, NULL),
                      PARLEY_PENDING);
     wait_for(&n_entered, 1);
     usleep(1000 * 1000);
@@ -607,13 +606,10 @@ START_TEST(test_idle_timeout)
     ck_assert_int_eq(n_done_ok, 1);
     parley_call_release(call);
 
-    /* Then nothing happens: closed after about 400 ms. */
-    t0 = now_s();
-    for (int i = 0; i < 1000 && parley_session_is_connected(s); i++)
+    /* Then nothing happens: the idle timeout closes it (bounded wait). */
+    for (int i = 0; i < 2000 && parley_session_is_connected(s); i++)
         usleep(5000);
-    dt = now_s() - t0;
     ck_assert(!parley_session_is_connected(s));
-    ck_assert_msg(dt >= 0.3 && dt < 4.0, "closed after %.3f s", dt);
     ck_assert_int_eq(call_add(s, 1, 2, &v), PARLEY_ERR_CONNECTION_CLOSED);
     ck_assert_ptr_nonnull(strstr(parley_error_message(), "idle"));
     /* a configured idle close is not an unexpected error on the server */
@@ -730,7 +726,6 @@ START_TEST(test_max_clients_and_backlog)
     int go[2], out[2];
     int ok = -1, busy = -1, other = -1, finished = -1, status = 0;
     pid_t pid;
-    double t0, dt;
     ssize_t n;
 
     reset_state();
@@ -761,7 +756,6 @@ START_TEST(test_max_clients_and_backlog)
         ck_assert_int_eq(parley_peer_set_max_clients(srv, 10), PARLEY_ERR_INVALID_STATE);
         server = srv;
     }
-    t0 = now_s();
     ck_assert_int_eq(write(go[1], "g", 1), 1);
     {
         struct pollfd p = { out[0], POLLIN, 0 };
@@ -772,7 +766,6 @@ START_TEST(test_max_clients_and_backlog)
     ck_assert_int_gt(n, 0);
     line[n] = '\0';
     ck_assert_int_eq(sscanf(line, "%d %d %d %d", &ok, &busy, &other, &finished), 4);
-    dt = now_s() - t0;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client process status %#x",
                   (unsigned)status);
@@ -781,7 +774,6 @@ START_TEST(test_max_clients_and_backlog)
     ck_assert_int_eq(other, 0);
     ck_assert_int_eq(ok, 70);
     ck_assert_int_eq(busy, 130);
-    ck_assert_msg(dt < 120.0, "took %.1f s", dt);
     close(go[1]);
     close(out[0]);
     talloc_free(server);

@@ -21,5 +21,7 @@ Suite *parley_fds_suite(void);
 Suite *parley_spawn_suite(void);
 Suite *parley_calls_suite(void);
 Suite *parley_flow_suite(void);
+Suite *parley_callbacks_suite(void);
+Suite *parley_teardown_suite(void);
 
 #endif

@@ -486,7 +486,7 @@ static void pipe_done(parley_call *call, parley_status status, void *data)
     else if (st->done == st->started)
         pthread_cond_signal(&st->cond);   /* only the last one wakes the waiter */
     pthread_mutex_unlock(&st->lock);
-    if (again && parley_call_dispatch(call, 1, st->req, st->mem, &st->reps[slot->i], pipe_done,
+    if (again && parley_call_dispatch(call, 1, st->req, NULL, &st->reps[slot->i], pipe_done,
                                       slot) != PARLEY_PENDING) {
         pthread_mutex_lock(&st->lock);
         st->failed = 1;
@@ -524,7 +524,7 @@ int bench_parley_pipelined(bench_parley_client *c, unsigned inflight, uint64_t n
     }
     pthread_mutex_unlock(&st.lock);
     for (unsigned i = 0; i < started; i++)
-        if (parley_call_dispatch(calls[i], 1, &c->req, c->mem, &st.reps[i], pipe_done,
+        if (parley_call_dispatch(calls[i], 1, &c->req, NULL, &st.reps[i], pipe_done,
                                  &slots[i]) != PARLEY_PENDING) {
             pthread_mutex_lock(&st.lock);
             st.failed = 1;

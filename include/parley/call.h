@@ -26,9 +26,21 @@ typedef struct parley_session parley_session;
 typedef struct parley_call parley_call;
 
 /**
- * Completion callback of an asynchronous dispatch.  Runs exactly once, on the
- * peer's I/O thread, with the call's final status; never runs when
- * parley_call_dispatch() itself returned an error.
+ * Completion callback of an asynchronous dispatch.
+ *
+ * It runs exactly once per dispatch that returned PARLEY_PENDING, with the
+ * call's final status, on the peer's I/O thread, with no Parley lock held,
+ * and never inside the API call that caused it (not inside
+ * parley_call_dispatch(), parley_call_cancel(), parley_call_release() or
+ * parley_session_close()); it never runs when parley_call_dispatch()
+ * returned anything else.  On PARLEY_OK the reply (`*ret_out`) is allocated
+ * under the call (see parley_call_dispatch()); on failure
+ * parley_error_message() holds the sentence while it runs.
+ *
+ * A callback may dispatch the same call again, release it, dispatch or
+ * cancel other calls (asynchronously: a synchronous dispatch from the I/O
+ * thread returns INVALID_STATE), and close the session.  It must not block:
+ * it holds up the I/O thread, which serves every session of the peer.
  */
 typedef void (*parley_call_done_fn)(parley_call *call, parley_status status, void *data);
 
@@ -62,26 +74,42 @@ PARLEY_PUBLIC parley_status parley_session_acquire_call(parley_session *session,
 /**
  * @brief Send a request and receive its reply.
  *
- * With done == NULL the call is synchronous: it returns the final status and
- * on PARLEY_OK *ret_out points to the reply allocated under mem_ctx.  With a
- * done callback it returns PARLEY_PENDING at once and done runs later with
- * the final status, *ret_out being set before it runs; on any other return
- * value done never runs.  A oneway method needs no mem_ctx or ret_out and
- * completes once the request is queued.
+ * Synchronous (done == NULL): returns the final status; on PARLEY_OK
+ * *ret_out points to the reply, allocated under mem_ctx on this thread (no
+ * other thread touches mem_ctx).  Not from the I/O thread (a non-blocking
+ * handler or a completion callback): INVALID_STATE.
  *
- * @param[in] call an acquired, idle call
+ * Asynchronous (done != NULL): mem_ctx must be NULL.  Returns
+ * PARLEY_PENDING, and done runs later on the I/O thread (see
+ * parley_call_done_fn); any other return value means done never runs.
+ * Before done runs with PARLEY_OK, *ret_out is set to the reply, allocated
+ * under the call itself: it stays valid until the call is dispatched again
+ * or released.  To keep it, talloc_steal() it onto a context of your own on
+ * a thread that owns that context (in the callback if that is the I/O
+ * thread's context, otherwise after the callback told your thread).  The
+ * I/O thread never touches any talloc context but the call's.
+ *
+ * A oneway method needs no mem_ctx or ret_out: it completes (PARLEY_OK, or
+ * its callback runs with PARLEY_OK) once the request is queued.
+ *
+ * @param[in] call an acquired, idle call (no callback pending)
  * @param[in] method_id the method
  * @param[in] in the request struct of the method
- * @param[in] mem_ctx talloc parent of the reply
+ * @param[in] mem_ctx talloc parent of a synchronous call's reply; NULL for
+ *            an asynchronous one
  * @param[out] ret_out where the reply pointer is stored (a `T **`)
  * @param[in] done completion callback, or NULL for a synchronous call
  * @param[in] data passed to done
  * @return PARLEY_OK, PENDING, or the call's failure: NOT_FOUND (method not
- *         served), MALFORMED, TIMEOUT, CANCELLED, CONNECTION_CLOSED, REMOTE
- *         (the handler's application error), INVALID_ARGUMENT (request does not
- *         encode), INVALID_STATE (call busy), BUSY, OVERFLOW.
+ *         served), MALFORMED, TIMEOUT, CANCELLED, CONNECTION_CLOSED (also
+ *         once parley_session_close() returned, or the peer was freed),
+ *         REMOTE (the handler's application error), INVALID_ARGUMENT (request
+ *         does not encode; mem_ctx with done), INVALID_STATE (call busy; a
+ *         synchronous call on the I/O thread), BUSY, OVERFLOW.
  *
- * Ownership: the reply is a talloc graph under mem_ctx.
+ * Ownership: synchronous: the reply is a talloc graph under mem_ctx.
+ * Asynchronous: under the call, as above.  Threads: any thread; one
+ * dispatch at a time per call.
  * Errors: the statuses under @return, each with a sentence in
  * parley_error_message().
  */
@@ -92,14 +120,23 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
 
 /**
  * @brief Release a call handle acquired with parley_session_acquire_call().
- * @param[in] call the call (NULL is ignored).  An outstanding asynchronous
- *            call is given up: its reply, if it comes, is dropped, and its
- *            completion callback runs once, at once, on the releasing thread
- *            with PARLEY_ERR_CANCELLED (unless it is running on the I/O thread
- *            right now, in which case release waits for it).  Release from
- *            the callback itself is fine.
  *
- * Ownership: the handle is freed.  Errors: none.
+ * An outstanding call is given up: a CANCEL frame tells the other end (its
+ * pended handler's cancel function runs and its slot frees), a late reply
+ * is dropped, and the completion callback of an asynchronous call still runs
+ * once, with PARLEY_ERR_CANCELLED, on the I/O thread after release returned
+ * (never inside it); the handle is freed after that callback.  If the
+ * callback is running on the I/O thread when release is called from another
+ * thread, release waits for it to return.  Release from inside the call's
+ * own callback is fine: the handle is freed when the callback returns.
+ * Do not release a call that another thread is dispatching synchronously.
+ *
+ * @param[in] call the call (NULL and incoming calls are ignored)
+ *
+ * Ownership: the handle, and a reply still under it, are freed; the
+ * dispatch's ret_out and the callback's data must stay valid until the
+ * callback ran (it may still complete with PARLEY_OK if the reply won).  Threads: any.
+ * Errors: none.
  */
 PARLEY_PUBLIC void parley_call_release(parley_call *call);
 
@@ -209,19 +246,19 @@ PARLEY_PUBLIC parley_status parley_call_get_remote_error(parley_call *call, int3
 /**
  * @brief Cancel an outstanding outgoing call.
  *
- * The call completes with PARLEY_ERR_CANCELLED at once: an asynchronous
- * call's done callback runs on this thread before this returns; a
- * synchronous caller blocked in parley_call_dispatch() (on another thread)
- * returns CANCELLED once it wakes, i.e. at once when it waits for the I/O
- * thread, otherwise when the connection next delivers a frame or at the
- * call's deadline.  A CANCEL frame tells the other end, which runs the
- * pended call's cancel function; its late reply is dropped.
+ * The call completes with PARLEY_ERR_CANCELLED at once, whatever the other
+ * end does: a synchronous caller blocked in parley_call_dispatch() on
+ * another thread wakes and returns CANCELLED; an asynchronous call's
+ * callback runs on the I/O thread after this returned.  A CANCEL frame
+ * tells the other end, which runs the pended call's cancel function; its
+ * late reply is dropped.
  *
  * @param[in] call an outstanding outgoing call (not oneway)
  * @return PARLEY_OK; INVALID_ARGUMENT (NULL, incoming call); INVALID_STATE
- *         (not outstanding, or completing right now).
+ *         (not outstanding, or completed already).
  *
- * Ownership: the call stays acquired.  Errors: as above.
+ * Ownership: the call stays acquired.  Threads: any, the I/O thread
+ * included.  Errors: as above.
  */
 PARLEY_PUBLIC parley_status parley_call_cancel(parley_call *call);
 

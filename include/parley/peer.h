@@ -86,9 +86,14 @@ PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
  *         parley_protocol_check(), named); SYSTEM; NOMEM.
  *
  * Ownership: the peer is a talloc chunk under mem_ctx; talloc_free() closes
- * every session and listener, fails outstanding calls with CONNECTION_CLOSED,
- * joins the I/O thread and the workers and closes every fd.  Release your
- * calls before freeing the peer; session pointers are invalid afterwards.
+ * every session and listener, completes outstanding calls with
+ * CONNECTION_CLOSED (their callbacks run before it returns), runs the cancel
+ * functions of pended incoming calls and waits until every incoming call
+ * has finished (running handlers returned, pended calls completed from
+ * their cancel functions or any thread), joins the I/O thread and the
+ * workers and closes every fd.  Session pointers are invalid afterwards; a call handle
+ * still acquired stays valid until released (its dispatch gives
+ * CONNECTION_CLOSED).  Not from a handler or callback of the peer.
  * Errors: as above, with a sentence in parley_error_message().
  */
 PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_protocol *protocol,
@@ -170,15 +175,22 @@ PARLEY_PUBLIC parley_status parley_peer_start_listen(parley_peer *peer);
 /**
  * @brief Stop accepting and end every incoming session.
  *
- * Closes the listeners (unix socket files are removed), closes every incoming
- * connection, and returns once every incoming session is gone, i.e. once
- * handlers still running have returned.  Outgoing sessions are not touched.
+ * Closes the listeners (unix socket files are removed) and every incoming
+ * connection (with a BYE saying the server stopped listening).  Outgoing
+ * sessions are not touched.
+ *
+ * From any other thread it returns once every incoming session is gone,
+ * i.e. once handlers still running have returned.  From a handler of this
+ * peer (BLOCKING or NONBLOCKING) or a callback on its I/O thread, where
+ * waiting would wait for itself, it completes asynchronously: the listeners
+ * and connections are closed on the I/O thread right after, and the
+ * sessions end as their handlers return.  It never deadlocks.
  *
  * @param[in] peer the peer
- * @return PARLEY_OK; INVALID_ARGUMENT (NULL); INVALID_STATE when called from
- *         a handler or callback of this peer (it would wait for itself).
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL); NOMEM (asynchronous case:
+ *         nothing was stopped).
  *
- * Ownership: nothing allocated.  Errors: as above.
+ * Ownership: nothing allocated.  Threads: any.  Errors: as above.
  */
 PARLEY_PUBLIC parley_status parley_peer_stop_listen(parley_peer *peer);
 

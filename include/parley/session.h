@@ -19,15 +19,30 @@ extern "C" {
 #endif
 
 /**
- * @brief End an outgoing session.
+ * @brief End a session, synchronously for the caller.
  *
- * Closes the connection (outstanding calls complete with CONNECTION_CLOSED);
- * the session is freed once its calls are released.
+ * When it returns, parley_session_is_connected() is false and every later
+ * dispatch fails with CONNECTION_CLOSED; a dispatch on another thread that
+ * had passed its checks has finished sending (or failed) by then, except
+ * when close is called on the I/O thread, which such a sender may be
+ * waiting for.
+ * The connection then closes on the I/O thread with a BYE carrying the
+ * reason: outstanding calls complete with CONNECTION_CLOSED (their
+ * callbacks on the I/O thread), pended incoming calls get their cancel
+ * functions, and frames that arrive meanwhile are ignored.
  *
- * @param[in] session an outgoing session from parley_peer_connect() or
- *            parley_peer_connect_fd() (NULL is ignored)
+ * On an outgoing session (parley_peer_connect(), parley_peer_connect_fd(),
+ * parley_peer_spawn()) it also drops the caller's reference.  On an
+ * incoming session (from parley_call_get_session() in a handler, say) it
+ * closes that one client; the others are not disturbed.  Any thread, a
+ * handler or callback included; a second call does nothing.
  *
- * Ownership: the pointer is invalid afterwards.  Errors: none.
+ * @param[in] session the session (NULL is ignored)
+ *
+ * Ownership: an outgoing session's pointer may afterwards be used only
+ * through calls still acquired on it (parley_call_get_session(),
+ * parley_session_is_connected() on that); the session is freed once they
+ * are released.  Errors: none.
  */
 PARLEY_PUBLIC void parley_session_close(parley_session *session);
 

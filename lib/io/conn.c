@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
 
 #include "conn_private.h"
 #include "fds.h"
@@ -89,6 +90,8 @@ static int conn_destructor(parley__conn *conn)
     }
     parley__fds_close(conn->rfds, conn->n_rfds);
     free(conn->rfds);
+    if (conn->wake_fd >= 0)
+        close(conn->wake_fd);
     pthread_cond_destroy(&conn->wcond);
     pthread_mutex_destroy(&conn->wlock);
     pthread_mutex_destroy(&conn->dlock);
@@ -110,6 +113,14 @@ parley_status parley__conn_new(TALLOC_CTX *mem_ctx, parley__loop *loop, int fd,
     conn->data = data;
     conn->max_payload = max_payload;
     conn->fd = fd;
+    conn->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (conn->wake_fd < 0) {
+        parley_status st = parley__error_errno(PARLEY_ERR_SYSTEM, errno, "eventfd");
+
+        close(fd);
+        talloc_free(conn);
+        return st;
+    }
     pthread_mutex_init(&conn->wlock, NULL);
     pthread_mutex_init(&conn->dlock, NULL);
     {
@@ -697,6 +708,21 @@ void parley__conn_close(parley__conn *conn, parley_status status, const char *wh
     memcpy(req->why, why != NULL ? why : "", n + 1);
     if (parley__loop_post(conn->loop, close_task, req) != PARLEY_OK)
         free(req);
+}
+
+void parley__conn_wake_waiters(parley__conn *conn)
+{
+    uint64_t one = 1;
+
+    /* EAGAIN (the counter is full) still leaves it readable. */
+    (void)!write(conn->wake_fd, &one, sizeof(one));
+}
+
+void parley__conn_set_read_paused(parley__conn *conn, bool paused)
+{
+    pthread_mutex_lock(&conn->wlock);
+    parley__conn_pause_locked(conn, PARLEY__CONN_PAUSE_CALLS, paused);
+    pthread_mutex_unlock(&conn->wlock);
 }
 
 static void free_task(void *data)

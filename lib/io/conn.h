@@ -99,6 +99,15 @@ void parley__conn_output_stats(parley__conn *conn, size_t *ret_queued, size_t *r
 size_t parley__conn_peak_output_all(void);
 /* Change the payload limit (after the handshake). */
 void parley__conn_set_max_payload(parley__conn *conn, uint32_t max_payload);
+/* Any thread: a caller blocked in parley__conn_wait_reply() wakes and
+ * re-checks *done (a wake with nobody waiting makes the next waiter check
+ * once more). */
+void parley__conn_wake_waiters(parley__conn *conn);
+/* Any thread: the layer above stops (paused) or resumes the reading and
+ * delivery of frames; frames already read wait, in order.  Combines with
+ * the connection's own reasons not to read. */
+void parley__conn_set_read_paused(parley__conn *conn, bool paused);
+
 /* Free conn on the loop thread after everything queued there so far. */
 void parley__conn_free_later(parley__conn *conn);
 

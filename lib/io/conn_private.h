@@ -95,6 +95,10 @@ struct parley__conn {
     bool rfds_broken;         /* a control message was cut short */
     unsigned max_fds;         /* per received frame */
     bool is_unix;             /* an AF_UNIX socket: fds can travel */
+
+    /* parley__conn_wake_waiters(): an eventfd a caller in wait_reply polls
+     * beside fd. */
+    int wake_fd;
 };
 
 /* conn_read.c: deliver one frame with its fds (closed after, unless taken). */

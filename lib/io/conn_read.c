@@ -500,22 +500,34 @@ bool parley__conn_wait_reply(parley__conn *conn, uint32_t call_id, bool *done,
         }
         if (finished || r < 0)
             break;   /* done, or a framing error the loop thread reports */
-        /* With a deadline, wait no longer than it (the I/O thread's timer
-         * then completes the call); otherwise in recv() itself. */
-        if (deadline_ms != 0) {
-            uint64_t now = parley__now_ms();
-            struct pollfd pfd = { .fd = fd, .events = POLLIN, .revents = 0 };
-            int pr;
+        /* Wait for the socket, the deadline (the I/O thread's timer then
+         * completes the call) or a wake-up (a canceller: re-check done). */
+        {
+            struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN, .revents = 0 },
+                                     { .fd = conn->wake_fd, .events = POLLIN, .revents = 0 } };
+            int timeout = -1, pr;
 
-            if (now >= deadline_ms)
-                break;
-            pr = poll(&pfd, 1, (int)(deadline_ms - now));
+            if (deadline_ms != 0) {
+                uint64_t now = parley__now_ms();
+
+                if (now >= deadline_ms)
+                    break;
+                timeout = (int)(deadline_ms - now);
+            }
+            pr = poll(pfd, 2, timeout);
             if (pr == 0)
                 break;
             if (pr < 0 && errno != EINTR)
                 break;
             if (pr < 0)
                 continue;
+            if (pfd[1].revents & POLLIN) {
+                uint64_t junk;
+
+                (void)!read(conn->wake_fd, &junk, sizeof(junk));
+            }
+            if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;   /* woken: look at done again */
         }
         n = fill(conn, fd, true);
         if (n == 0 || n == -2)

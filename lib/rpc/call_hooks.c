@@ -1,4 +1,4 @@
-/* Call hooks (issue 5): the exception function and the trace functions.  Both
+/* Call hooks: the exception function and the trace functions.  Both
  * are set before the peer starts, so the hot path reads them without a lock;
  * with none set a call costs one test per begin and end. */
 #include "config.h"
@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "runtime.h"
+#include "call.h"
 #include "status.h"
 
 PARLEY_PUBLIC parley_status parley_peer_set_exception_function(parley_peer *peer,

@@ -1,4 +1,4 @@
-/* Handles (issue 5): server objects registered in a session, looked up with
+/* Handles: server objects registered in a session, looked up with
  * a type check, cleaned up when unregistered or when the session ends.
  *
  * A parley_handle pointer is never dereferenced: its value is a process-wide
@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "runtime.h"
+#include "session.h"
 #include "status.h"
 
 typedef struct handle_entry {

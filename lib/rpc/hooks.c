@@ -1,4 +1,4 @@
-/* Session hooks and credentials (issue 5): the construct hook that may
+/* Session hooks and credentials: the construct hook that may
  * refuse a client, the destruct hook, per-session data, SO_PEERCRED. */
 #include "config.h"
 
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "runtime.h"
+#include "session.h"
 #include "status.h"
 
 PARLEY_PUBLIC parley_status parley_peer_set_session_functions(parley_peer *peer,

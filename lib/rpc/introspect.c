@@ -11,7 +11,8 @@
 #include "describe.h"
 #include "fds.h"
 #include "introspect.h"
-#include "runtime.h"
+#include "peer.h"
+#include "session.h"
 #include "status.h"
 
 /* The protocol an introspector says it speaks: not an IDL name (it has a

@@ -1,4 +1,5 @@
-/* Peers: creation, dispatch tables, listeners, connecting, teardown. */
+/* Peers: creation, settings, dispatch tables, connecting, teardown.  Listening
+ * is listen.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -6,49 +7,20 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fds.h"
-#include "runtime.h"
+#include "listen.h"
+#include "session.h"
 #include "socket.h"
 #include "status.h"
 
-#define LISTEN_BACKLOG 4096   /* the kernel's; the real backlog is limits.c's */
-#define ACCEPT_BATCH 64
-
-static void close_listeners(parley_peer *peer)
+void parley__peer_close_sessions(parley_peer *peer, bool incoming_only, const char *why)
 {
-    for (parley__listener *l = peer->listeners; l != NULL; l = l->next) {
-        if (l->io.fd < 0)
-            continue;
-        parley__loop_timer_cancel(peer->loop, &l->pause);
-        parley__loop_del(peer->loop, &l->io);
-        close(l->io.fd);
-        l->io.fd = -1;
-        if (l->ep->kind == PARLEY__EP_UNIX)
-            unlink(l->ep->path);
-        TALLOC_FREE(l->bound);
-    }
-    parley__limits_drop_waiting(peer);
-}
-
-/* Loop thread: close every session (or only incoming ones). */
-typedef struct close_all {
-    parley_peer *peer;
-    bool incoming_only;
-    bool listeners;
-    const char *why;
-} close_all;
-
-static void close_all_task(void *data)
-{
-    close_all *ca = data;
-    parley_peer *peer = ca->peer;
     parley__conn **conns = NULL;
     size_t n = 0;
 
-    if (ca->listeners)
-        close_listeners(peer);
     /* Collect first: closing may free sessions (and edit the list). */
     pthread_mutex_lock(&peer->lock);
     for (parley_session *s = peer->sessions; s != NULL; s = s->next)
@@ -56,34 +28,80 @@ static void close_all_task(void *data)
     conns = talloc_array(NULL, parley__conn *, n > 0 ? n : 1);
     n = 0;
     for (parley_session *s = peer->sessions; conns != NULL && s != NULL; s = s->next)
-        if (!ca->incoming_only || s->incoming)
+        if (!incoming_only || s->incoming)
             conns[n++] = s->conn;
     pthread_mutex_unlock(&peer->lock);
     /* Conns are freed only by tasks after this one, so they stay valid here. */
     for (size_t i = 0; i < n; i++)
-        parley__conn_close(conns[i], PARLEY_ERR_CONNECTION_CLOSED, ca->why, true);
+        parley__conn_close(conns[i], PARLEY_ERR_CONNECTION_CLOSED, why, true);
     talloc_free(conns);
+}
+
+/* Loop thread: the peer goes. */
+static void shutdown_task(void *data)
+{
+    parley_peer *peer = data;
+
+    parley__listeners_close(peer);
+    parley__peer_close_sessions(peer, false, "the peer is shutting down");
+}
+
+void parley__peer_call_done(parley_peer *peer)
+{
+    if (__atomic_load_n(&peer->destroying, __ATOMIC_ACQUIRE)) {
+        /* Under the lock: the destructor cannot go on before the unlock. */
+        pthread_mutex_lock(&peer->lock);
+        if (__atomic_sub_fetch(&peer->n_calls_in, 1, __ATOMIC_ACQ_REL) == 0)
+            pthread_cond_broadcast(&peer->cond);
+        pthread_mutex_unlock(&peer->lock);
+        return;
+    }
+    /* The last touch of the peer (a destructor that starts meanwhile sees the
+     * count drop on its next look). */
+    __atomic_sub_fetch(&peer->n_calls_in, 1, __ATOMIC_ACQ_REL);
 }
 
 static int peer_destructor(parley_peer *peer)
 {
     pthread_mutex_lock(&peer->lock);
-    peer->destroying = true;
+    __atomic_store_n(&peer->destroying, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&peer->lock);
     parley__spawn_reap_all(peer);
     if (peer->started) {
-        close_all ca = { peer, false, true, "the peer is shutting down" };
+        parley__loop_call(peer->loop, shutdown_task, peer);
+        /* Every incoming call finishes: its handler returns, a pended one
+         * is completed (by its cancel function, or by whoever completes it
+         * later): nothing may complete a call of a freed peer. */
+        pthread_mutex_lock(&peer->lock);
+        while (__atomic_load_n(&peer->n_calls_in, __ATOMIC_ACQUIRE) > 0) {
+            struct timespec t;
 
-        parley__loop_call(peer->loop, close_all_task, &ca);
+            /* Woken by the last call, or looks again every 10 ms (a call that
+             * finished as the destructor started does not wake it). */
+            clock_gettime(CLOCK_REALTIME, &t);
+            t.tv_nsec += 10000000L;
+            if (t.tv_nsec >= 1000000000L) {
+                t.tv_sec++;
+                t.tv_nsec -= 1000000000L;
+            }
+            (void)pthread_cond_timedwait(&peer->cond, &peer->lock, &t);
+        }
+        pthread_mutex_unlock(&peer->lock);
         TALLOC_FREE(peer->workers);      /* runs queued handlers, joins */
         parley__loop_stop(peer->loop);   /* runs what is still posted */
     }
-    close_listeners(peer);
+    parley__listeners_close(peer);
+    /* Every connection is closed, every outstanding call completed (its
+     * callback ran), every handler returned.  Pended incoming calls that
+     * their cancel functions did not complete are freed; a session that
+     * calls still acquired by the application point at outlives the peer,
+     * closed, until they are released. */
     while (peer->sessions != NULL) {
         parley_session *s = peer->sessions;
 
         peer->sessions = s->next;
-        parley__session_destroy(s);
+        s->prev = s->next = NULL;
+        parley__session_orphan(s);
     }
     TALLOC_FREE(peer->loop);
     TALLOC_FREE(peer->introspect_cache);   /* NULL-parented (introspect.c) */
@@ -267,184 +285,6 @@ done:
     return st;
 }
 
-PARLEY_PUBLIC parley_status parley_peer_add_listen_endpoint(parley_peer *peer,
-                                                            const char *endpoint,
-                                                            unsigned mode)
-{
-    parley__listener *l;
-    parley_status st;
-
-    if (peer == NULL || endpoint == NULL || mode > 07777)
-        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
-                             "parley_peer_add_listen_endpoint needs a peer, an endpoint and "
-                             "a file mode up to 07777");
-    pthread_mutex_lock(&peer->lock);
-    if (peer->listening) {
-        st = parley__error(PARLEY_ERR_INVALID_STATE,
-                           "listen endpoints are added before parley_peer_start_listen()");
-        goto done;
-    }
-    l = talloc_zero(peer, parley__listener);
-    if (l == NULL) {
-        st = parley__error(PARLEY_ERR_NOMEM, "out of memory adding a listen endpoint");
-        goto done;
-    }
-    st = parley__endpoint_parse(l, endpoint, &l->ep);
-    if (st != PARLEY_OK) {
-        talloc_free(l);
-        goto done;
-    }
-    l->peer = peer;
-    l->mode = mode != 0 ? mode : PARLEY_DEFAULT_SOCKET_MODE;
-    l->io.fd = -1;
-    *peer->listeners_tail = l;
-    peer->listeners_tail = &l->next;
-done:
-    pthread_mutex_unlock(&peer->lock);
-    return st;
-}
-
-PARLEY_PUBLIC parley_status parley_peer_get_listen_endpoint(parley_peer *peer, size_t index,
-                                                            TALLOC_CTX *mem_ctx,
-                                                            char **ret_endpoint)
-{
-    parley__listener *l;
-    parley_status st = PARLEY_OK;
-
-    if (peer == NULL || ret_endpoint == NULL)
-        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
-                             "parley_peer_get_listen_endpoint needs a peer and ret_endpoint");
-    pthread_mutex_lock(&peer->lock);
-    l = peer->listeners;
-    for (size_t i = 0; l != NULL && i < index; i++)
-        l = l->next;
-    if (l == NULL) {
-        st = parley__error(PARLEY_ERR_INVALID_ARGUMENT, "no listen endpoint number %zu", index);
-    } else if (l->bound == NULL) {
-        st = parley__error(PARLEY_ERR_INVALID_STATE, "listen endpoint %s is not listening",
-                           l->ep->text);
-    } else {
-        char *s = talloc_strdup(mem_ctx, l->bound);
-
-        if (s == NULL)
-            st = parley__error(PARLEY_ERR_NOMEM, "out of memory");
-        else
-            *ret_endpoint = s;
-    }
-    pthread_mutex_unlock(&peer->lock);
-    return st;
-}
-
-static void listener_resume(void *data)
-{
-    parley__listener *l = data;
-
-    if (l->io.fd >= 0)
-        (void)parley__loop_mod(l->peer->loop, &l->io, EPOLLIN);
-}
-
-static void listener_io(void *data, uint32_t events)
-{
-    parley__listener *l = data;
-
-    (void)events;
-    for (int i = 0; i < ACCEPT_BATCH && l->io.fd >= 0; i++) {
-        int fd = accept4(l->io.fd, NULL, NULL, SOCK_CLOEXEC);
-
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                /* Out of descriptors or memory: the pending connection stays
-                 * in the backlog; stop watching for a moment instead of
-                 * spinning on a listener that stays readable. */
-                (void)parley__loop_mod(l->peer->loop, &l->io, 0);
-                parley__loop_timer_arm(l->peer->loop, &l->pause, parley__now_ms() + 100,
-                                       listener_resume, l);
-            }
-            break;   /* EAGAIN: drained */
-        }
-        parley__limits_accept(l->peer, fd);
-    }
-}
-
-static void unlisten_task(void *data)
-{
-    close_listeners(data);
-}
-
-PARLEY_PUBLIC parley_status parley_peer_start_listen(parley_peer *peer)
-{
-    parley_status st;
-
-    if (peer == NULL)
-        return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "parley_peer_start_listen needs a peer");
-    if (peer->listeners == NULL)
-        return parley__error(PARLEY_ERR_INVALID_STATE,
-                             "parley_peer_start_listen: no listen endpoint was added");
-    st = parley__peer_start(peer);
-    if (st != PARLEY_OK)
-        return st;
-    pthread_mutex_lock(&peer->lock);
-    if (peer->listening) {
-        pthread_mutex_unlock(&peer->lock);
-        return parley__error(PARLEY_ERR_INVALID_STATE, "the peer is already listening");
-    }
-    for (parley__listener *l = peer->listeners; l != NULL; l = l->next) {
-        int fd = -1;
-
-        st = parley__socket_listen(l->ep, (mode_t)l->mode, LISTEN_BACKLOG, &fd);
-        if (st == PARLEY_OK) {
-            st = parley__socket_bound_name(l, l->ep, fd, &l->bound);
-            if (st != PARLEY_OK)
-                close(fd);
-        }
-        if (st == PARLEY_OK) {
-            l->io.fd = fd;
-            l->io.fn = listener_io;
-            l->io.data = l;
-            st = parley__loop_add(peer->loop, &l->io, EPOLLIN);
-            if (st != PARLEY_OK) {
-                close(fd);
-                l->io.fd = -1;
-            }
-        }
-        if (st != PARLEY_OK) {
-            char why[PARLEY__ERROR_MAX];
-
-            snprintf(why, sizeof(why), "%s", parley_error_message());
-            pthread_mutex_unlock(&peer->lock);
-            parley__loop_call(peer->loop, unlisten_task, peer);
-            return parley__error(st, "%s", why);
-        }
-    }
-    peer->listening = true;
-    pthread_mutex_unlock(&peer->lock);
-    return PARLEY_OK;
-}
-
-PARLEY_PUBLIC parley_status parley_peer_stop_listen(parley_peer *peer)
-{
-    close_all ca;
-
-    if (peer == NULL)
-        return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "parley_peer_stop_listen needs a peer");
-    if (!peer->started)
-        return PARLEY_OK;
-    if (parley__loop_in_thread(peer->loop))
-        return parley__error(PARLEY_ERR_INVALID_STATE,
-                             "parley_peer_stop_listen from the I/O thread would wait for itself");
-    ca.peer = peer;
-    ca.incoming_only = true;
-    ca.listeners = true;
-    ca.why = "the server stopped listening";
-    parley__loop_call(peer->loop, close_all_task, &ca);
-    pthread_mutex_lock(&peer->lock);
-    while (peer->n_incoming > 0)
-        pthread_cond_wait(&peer->cond, &peer->lock);
-    peer->listening = false;
-    pthread_mutex_unlock(&peer->lock);
-    return PARLEY_OK;
-}
-
 PARLEY_PUBLIC parley_status parley_peer_add_connect_endpoint(parley_peer *peer,
                                                              const char *endpoint)
 {
@@ -589,7 +429,7 @@ PARLEY_PUBLIC parley_status parley_peer_disconnect(parley_peer *peer)
     return PARLEY_OK;
 }
 
-/* ---- timeouts (issue 5) ---------------------------------------------------- */
+/* ---- timeouts ---------------------------------------------------------------- */
 
 #define TIMEOUT_MAX_MS (24 * 3600 * 1000LL)
 

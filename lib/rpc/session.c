@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "handshake.h"
+#include "incall.h"
 #include "introspect.h"
-#include "runtime.h"
+#include "outcall.h"
+#include "call.h"
 #include "socket.h"
 #include "status.h"
 
@@ -152,6 +154,10 @@ void parley__session_ref(parley_session *session)
 
 static void session_gone(parley_session *session)
 {
+    if (session->peer == NULL) {
+        talloc_free(session);   /* orphaned by the peer's end: nothing else left */
+        return;
+    }
     parley__session_end(session);
     parley__peer_session_gone(session->peer, session);
     parley__conn_free_later(session->conn);
@@ -176,16 +182,52 @@ void parley__session_call_done(parley_session *session)
     pthread_mutex_lock(&session->lock);
     session->n_running--;
     refs = --session->refs;
+    if (session->read_paused && session->peer != NULL &&
+        session->n_running < session->peer->max_outstanding && refs > 0) {
+        /* Under the lock, in order with the pause (refs 0: closed already). */
+        session->read_paused = false;
+        parley__conn_set_read_paused(session->conn, false);
+    }
     pthread_mutex_unlock(&session->lock);
     if (refs == 0)
         session_gone(session);
 }
 
-void parley__session_destroy(parley_session *session)
+void parley__session_orphan(parley_session *session)
 {
+    unsigned refs;
+
+    /* Incoming calls still pended: nobody will complete them now. */
+    pthread_mutex_lock(&session->lock);
+    while (session->incoming_calls != NULL) {
+        parley_call *call = session->incoming_calls;
+
+        session->incoming_calls = call->inext;
+        session->n_running--;
+        session->refs--;
+        talloc_free(call);
+    }
+    if (!session->user_closed) {
+        session->user_closed = true;
+        session->refs--;
+    }
+    if (session->timer_armed) {
+        session->timer_armed = false;
+        session->refs--;
+    }
+    __atomic_store_n(&session->state, PARLEY__SESSION_CLOSED, __ATOMIC_RELAXED);
+    if (session->close_why[0] == '\0')
+        snprintf(session->close_why, sizeof(session->close_why), "the peer was freed");
+    refs = session->refs;
+    pthread_mutex_unlock(&session->lock);
     parley__session_end(session);
     talloc_free(session->conn);
-    talloc_free(session);
+    pthread_mutex_lock(&session->lock);
+    session->conn = NULL;
+    session->peer = NULL;
+    pthread_mutex_unlock(&session->lock);
+    if (refs == 0)
+        talloc_free(session);
 }
 
 void parley__session_close_conn(parley_session *session, parley_status status, const char *why)
@@ -255,7 +297,8 @@ static void on_hello(parley_session *session, const parley__frame_header *hdr,
     }
     pthread_mutex_lock(&session->lock);
     session->remote_max_message = hello->max_message;
-    session->state = PARLEY__SESSION_READY;
+    if (session->state == PARLEY__SESSION_HANDSHAKE)
+        __atomic_store_n(&session->state, PARLEY__SESSION_READY, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&session->cond);
     pthread_mutex_unlock(&session->lock);
     talloc_free(hello);
@@ -286,6 +329,8 @@ static void session_frame(void *data, const parley__frame_header *hdr, const uin
 
     if (session->refused)
         return;   /* closing: the construct hook refused the client */
+    if (__atomic_load_n(&session->close_requested, __ATOMIC_RELAXED))
+        return;   /* parley_session_close() ran: the connection is closing */
     parley__session_touch(session);
     switch (hdr->kind) {
     case PARLEY__FRAME_HELLO:
@@ -297,7 +342,8 @@ static void session_frame(void *data, const parley__frame_header *hdr, const uin
     default:
         break;
     }
-    if (session->state != PARLEY__SESSION_READY) {
+    /* Written under the lock, by other threads too (parley_session_close()). */
+    if (__atomic_load_n(&session->state, __ATOMIC_RELAXED) != PARLEY__SESSION_READY) {
         snprintf(why, sizeof(why), "a %s frame before the HELLO",
                  parley__frame_kind_name(hdr->kind));
         parley__session_close_conn(session, PARLEY_ERR_MALFORMED, why);
@@ -326,7 +372,7 @@ static void session_closed(void *data, parley_status status, const char *why)
 
     pthread_mutex_lock(&session->lock);
     expected = session->idle_closed;
-    session->state = PARLEY__SESSION_CLOSED;
+    __atomic_store_n(&session->state, PARLEY__SESSION_CLOSED, __ATOMIC_RELAXED);
     session->close_status = status == PARLEY_OK ? PARLEY_ERR_CONNECTION_CLOSED : status;
     snprintf(session->close_why, sizeof(session->close_why), "%s", why);
     pthread_cond_broadcast(&session->cond);
@@ -339,19 +385,59 @@ static void session_closed(void *data, parley_status status, const char *why)
     parley__session_unref(session);
 }
 
+static void close_task(void *data)
+{
+    parley_session *session = data;
+    char why[sizeof(session->close_why)];
+
+    /* A copy: closing writes session->close_why. */
+    pthread_mutex_lock(&session->lock);
+    memcpy(why, session->close_why, sizeof(why));
+    pthread_mutex_unlock(&session->lock);
+    parley__session_close_conn(session, PARLEY_ERR_CONNECTION_CLOSED, why);
+    parley__session_unref(session);   /* the task's */
+}
+
 PARLEY_PUBLIC void parley_session_close(parley_session *session)
 {
-    if (session == NULL || session->incoming)
+    bool drop_user;
+
+    if (session == NULL)
         return;
     pthread_mutex_lock(&session->lock);
-    if (session->user_closed) {
+    if (__atomic_load_n(&session->close_requested, __ATOMIC_RELAXED) || session->peer == NULL) {
         pthread_mutex_unlock(&session->lock);
         return;
     }
+    __atomic_store_n(&session->close_requested, true, __ATOMIC_RELAXED);
+    drop_user = !session->user_closed;
     session->user_closed = true;
+    if (session->state != PARLEY__SESSION_CLOSED) {
+        __atomic_store_n(&session->state, PARLEY__SESSION_CLOSED, __ATOMIC_RELAXED);
+        session->close_status = PARLEY_ERR_CONNECTION_CLOSED;
+        snprintf(session->close_why, sizeof(session->close_why), "%s",
+                 session->incoming ? "the server closed the session" :
+                 "the client closed the session");
+        pthread_cond_broadcast(&session->cond);
+    }
+    session->refs++;   /* the close task's */
     pthread_mutex_unlock(&session->lock);
-    parley__session_close_conn(session, PARLEY_OK, "the client closed the session");
-    parley__session_unref(session);
+    /* The connection closes (a BYE with the reason) on the I/O thread, so
+     * that no callback (a cancel function, a completion) runs in here; a
+     * sender waiting for room in the output wakes then. */
+    if (parley__loop_post(session->peer->loop, close_task, session) != PARLEY_OK)
+        close_task(session);   /* out of memory: here rather than never */
+    /* A dispatch that passed its check before has sent (or failed) when this
+     * returns.  Not on the I/O thread, which such a sender may be waiting
+     * for: there the closed state alone stops later dispatches. */
+    if (!parley__loop_in_thread(session->peer->loop)) {
+        pthread_mutex_lock(&session->lock);
+        while (session->n_sending > 0)
+            pthread_cond_wait(&session->cond, &session->lock);
+        pthread_mutex_unlock(&session->lock);
+    }
+    if (drop_user)
+        parley__session_unref(session);
 }
 
 PARLEY_PUBLIC bool parley_session_is_connected(parley_session *session)

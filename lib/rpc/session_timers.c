@@ -1,4 +1,4 @@
-/* Establish and idle timeouts (issue 5).  One loop timer per session, armed
+/* Establish and idle timeouts.  One loop timer per session, armed
  * and fired on the loop thread only:
  * - establish: an incoming connection whose HELLO has not arrived within
  *   peer->establish_ms is closed (BYE TIMEOUT), so silent or slow clients
@@ -11,7 +11,7 @@
 
 #include <stdio.h>
 
-#include "runtime.h"
+#include "session.h"
 #include "status.h"
 
 static int64_t load_ms(const int64_t *field)

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime.h"
+#include "session.h"
 #include "status.h"
 
 extern char **environ;

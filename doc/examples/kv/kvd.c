@@ -228,7 +228,7 @@ static void changed(kvd *k, const char *key, uint64_t version, bool deleted)
         parley_call_complete(wk->call, PARLEY_OK);   /* the waiter is freed with its call */
     for (size_t i = 0; i < n_notes; i++) {
         note *n = notes[i];
-        parley_status st = kv_changed_send(n->call, &n->in, n, &n->out, note_done, n);
+        parley_status st = kv_changed_send(n->call, &n->in, NULL, &n->out, note_done, n);
         if (st != PARLEY_PENDING)
             note_done(n->call, st, n);   /* the callback never runs on failure */
     }

@@ -1,0 +1,149 @@
+/* Internal: the peer (peer.c, spawn.c, call_hooks.c; listening in listen.h),
+ * and the runtime's objects as a whole: the session is in session.h, the
+ * call in call.h.
+ *
+ * Threads: one I/O thread (the loop) reads every connection and runs the
+ * session callbacks; workers run blocking handlers and send their replies
+ * straight to the socket; any thread may dispatch calls.
+ *
+ * Memory: the peer is the caller's talloc chunk.  Sessions and calls are
+ * NULL-parented talloc trees (different threads allocate and free them at
+ * once, and one talloc tree must not be touched by two threads), linked from
+ * the peer by lists and freed explicitly; the peer's destructor frees what is
+ * left (or orphans a session that acquired calls still point at).  A session
+ * is reference counted: its open connection, its user (an outgoing session
+ * until parley_session_close()), each call, and posted work hold one.
+ *
+ * Callbacks: none runs with a lock held or inside the API call that caused
+ * it; outgoing calls' completion callbacks run on the I/O thread (outcall.c).
+ *
+ * Calls: outcall.h (outgoing), incall.h (incoming), call_codec.h (values
+ * on the wire); call.c has what a handle says about itself.
+ *
+ * Locks: peer->lock before session->lock before the connection's locks
+ * (parley__conn_set_read_paused() is called under session->lock).
+ */
+#ifndef PARLEY_LIB_RPC_PEER_H
+#define PARLEY_LIB_RPC_PEER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "parley/data.h"
+#include "parley/peer.h"
+#include "conn.h"
+#include "endpoint.h"
+#include "frame.h"
+#include "loop.h"
+#include "workers.h"
+
+typedef struct parley__dispatch_entry {
+    parley_handler_fn handler;
+    parley_dispatch_mode mode;
+    void *data;
+} parley__dispatch_entry;
+
+typedef struct parley__listener {
+    struct parley__listener *next;
+    parley_peer *peer;
+    parley__endpoint *ep;
+    unsigned mode;
+    parley__io io;       /* io.fd < 0 when not listening */
+    parley__timer pause; /* accepting paused (out of descriptors) */
+    char *bound;         /* the bound endpoint string */
+} parley__listener;
+
+typedef struct parley__connect_ep {
+    struct parley__connect_ep *next;
+    parley__endpoint *ep;
+} parley__connect_ep;
+
+struct parley_peer {
+    const parley_protocol *protocol;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;              /* incoming sessions gone */
+
+    /* Threads. */
+    parley__loop *loop;
+    parley__workers *workers;
+    unsigned n_workers;
+    bool started;
+    bool destroying;
+
+    /* Serving: dispatch table, listeners and admission (listen.c). */
+    parley__dispatch_entry *dispatch; /* by method index; handler NULL = not served */
+    parley__listener *listeners, **listeners_tail;
+    bool listening;
+    bool stopping_listen;             /* an asynchronous stop_listen is posted */
+    unsigned max_clients;             /* incoming sessions at once */
+    unsigned listen_backlog;          /* accepted connections waiting for a slot */
+    struct parley__waiting *waiting;  /* under lock */
+    bool admit_posted;                /* under lock */
+
+    /* Connecting. */
+    parley__connect_ep *connects, **connects_tail;
+
+    /* Sessions, under lock. */
+    parley_session *sessions;         /* every live session */
+    unsigned n_incoming;
+    unsigned n_calls_in;              /* atomic: incoming calls not finished */
+
+    /* Limits and timeouts.  Timeouts in ms, 0 = none, atomic access. */
+    uint32_t max_message;
+    unsigned max_outstanding;         /* incoming calls running per session */
+    unsigned max_handles;             /* registered handles per session */
+    unsigned max_fds;                 /* under lock (fdpass) */
+    bool max_fds_set;
+    int64_t establish_ms;
+    int64_t idle_ms;
+    int64_t call_ms;
+    int64_t send_ms;                  /* enforced by the connection (lib/io/conn.c) */
+    size_t max_output;                /* per connection (parley_peer_set_max_output()) */
+
+    /* Application hooks (hooks.c, call_hooks.c; set before the peer starts). */
+    parley_session_construct_fn session_construct;
+    parley_session_destruct_fn session_destruct;
+    void *session_fn_data;
+    parley_exception_fn exception_fn;
+    void *exception_data;
+    parley_trace_fn trace_begin, trace_end;
+    void *trace_data;
+
+    /* Introspection (introspect.c). */
+    bool introspection_off;           /* method 0 gets NOT_FOUND (atomic access) */
+    bool introspector;                /* any protocol's HELLO, method 0 only */
+    struct parley__introspect_cache *introspect_cache;   /* under lock; NULL-parented */
+
+    /* Spawned children (spawn.c), under lock. */
+    struct parley__child *children;   /* not yet reaped */
+    unsigned n_reapers;               /* reaper threads still running */
+};
+
+
+/* fdpass.c: the max fds per frame (default or set). */
+unsigned parley__peer_max_fds(parley_peer *peer);
+/* spawn.c: close the sessions of spawned children and reap them (peer
+ * destructor, before the sessions go). */
+void parley__spawn_reap_all(parley_peer *peer);
+/* call_hooks.c. */
+/* Whether the peer has trace functions (begin or end). */
+bool parley__trace_wanted(const parley_peer *peer);
+/* Run the begin function, if any (the caller set call->traced). */
+void parley__trace_begin(parley_call *call);
+void parley__trace_end(parley_call *call, parley_status status);
+void parley__exception(parley_session *session, parley_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* peer.c */
+parley_status parley__peer_start(parley_peer *peer);
+/* An incoming call finished, its last touch of the peer and its session
+ * (the destructor waits for the count to reach 0). */
+void parley__peer_call_done(parley_peer *peer);
+/* Loop thread: close the connections of every session (or of the incoming
+ * ones) with a BYE carrying why. */
+void parley__peer_close_sessions(parley_peer *peer, bool incoming_only, const char *why);
+void parley__peer_session_gone(parley_peer *peer, parley_session *session);
+
+
+#endif
