@@ -39,7 +39,7 @@ parley_method bench_echo_methods[] = {
 };
 static const char *const echo_interfaces[] = { "bench" };
 const parley_protocol bench_echo_protocol = {
-    "bench_echo", 1, bench_echo_methods, 1, echo_interfaces, 1, NULL, 0,
+    PARLEY_ABI_VERSION, "bench_echo", 1, bench_echo_methods, 1, echo_interfaces, 1, NULL, 0,
 };
 
 /* Bytes Parley puts on the wire for one echo message of n payload bytes. */
