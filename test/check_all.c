@@ -22,6 +22,7 @@ static const suite_fn suites[] = {
     parley_fds_suite,
     parley_spawn_suite,
     parley_calls_suite,
+    parley_process_suite,
 };
 
 int main(void)

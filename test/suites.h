@@ -19,5 +19,6 @@ Suite *parley_handles_suite(void);
 Suite *parley_fds_suite(void);
 Suite *parley_spawn_suite(void);
 Suite *parley_calls_suite(void);
+Suite *parley_process_suite(void);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "loop.h"
 #include "status.h"
+#include "thread.h"
 
 typedef struct task {
     parley__task_fn fn;
@@ -175,7 +176,7 @@ parley_status parley__loop_start(parley__loop *loop)
     if (loop->running)
         return PARLEY_OK;
     loop->stopping = false;
-    rc = pthread_create(&loop->thread, NULL, loop_main, loop);
+    rc = parley__thread_create(&loop->thread, NULL, loop_main, loop);
     if (rc != 0)
         return parley__error_errno(PARLEY_ERR_SYSTEM, rc, "starting the I/O thread");
     loop->running = true;

@@ -8,6 +8,7 @@
 #include "parley/data.h"
 #include "fds.h"
 #include "frame_fds.h"
+#include "fork.h"
 #include "runtime.h"
 #include "status.h"
 
@@ -151,6 +152,7 @@ PARLEY_PUBLIC parley_status parley_session_acquire_call(parley_session *session,
     if (session == NULL || ret_call == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_session_acquire_call needs a session and ret_call");
+    PARLEY__FORK_GUARD(session->peer);
     pthread_mutex_lock(&session->lock);
     if (session->state == PARLEY__SESSION_CLOSED) {
         pthread_mutex_unlock(&session->lock);
@@ -285,6 +287,7 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     if (call == NULL || call->incoming || in == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_call_dispatch needs an acquired call and a request");
+    PARLEY__FORK_GUARD(call->session->peer);
     session = call->session;
     peer = session->peer;
     method = parley_protocol_find_method(peer->protocol, method_id);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fork.h"
 #include "runtime.h"
 #include "status.h"
 
@@ -123,6 +124,7 @@ PARLEY_PUBLIC parley_status parley_call_pend(parley_call *call, parley_call_canc
     if (call == NULL || !call->incoming)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_call_pend needs an incoming call");
+    PARLEY__FORK_GUARD(call->session->peer);
     session = call->session;
     pthread_mutex_lock(&session->lock);
     if (call->pended || call->state != PARLEY__CALL_RUNNING) {
@@ -146,6 +148,7 @@ PARLEY_PUBLIC parley_status parley_call_complete(parley_call *call, parley_statu
     if (call == NULL || !call->incoming)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_call_complete needs an incoming call");
+    PARLEY__FORK_GUARD(call->session->peer);
     if (status == PARLEY_PENDING)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_call_complete needs a final status, not PENDING");
@@ -281,6 +284,7 @@ PARLEY_PUBLIC parley_status parley_call_cancel(parley_call *call)
     if (call == NULL || call->incoming)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_call_cancel needs an outgoing call");
+    PARLEY__FORK_GUARD(call->session->peer);
     session = call->session;
     pthread_mutex_lock(&session->lock);
     if (call->state == PARLEY__CALL_OUTSTANDING && call->id != 0)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fds.h"
+#include "fork.h"
 #include "runtime.h"
 #include "socket.h"
 #include "status.h"
@@ -67,6 +68,8 @@ static void close_all_task(void *data)
 
 static int peer_destructor(parley_peer *peer)
 {
+    if (PARLEY__FORKED(peer))
+        return -1;      /* a child: its locks may be held, it has no threads (peer.h) */
     pthread_mutex_lock(&peer->lock);
     peer->destroying = true;
     pthread_mutex_unlock(&peer->lock);
@@ -108,6 +111,7 @@ PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_pr
     if (peer == NULL)
         return parley__error(PARLEY_ERR_NOMEM, "out of memory creating a peer");
     peer->protocol = protocol;
+    peer->fork_generation = parley__fork_generation();
     peer->n_workers = PARLEY_DEFAULT_WORKERS;
     peer->max_message = PARLEY_DEFAULT_MAX_MESSAGE;
     peer->max_outstanding = PARLEY_DEFAULT_MAX_OUTSTANDING_CALLS;
@@ -374,6 +378,7 @@ PARLEY_PUBLIC parley_status parley_peer_start_listen(parley_peer *peer)
 
     if (peer == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "parley_peer_start_listen needs a peer");
+    PARLEY__FORK_GUARD(peer);
     if (peer->listeners == NULL)
         return parley__error(PARLEY_ERR_INVALID_STATE,
                              "parley_peer_start_listen: no listen endpoint was added");
@@ -424,6 +429,7 @@ PARLEY_PUBLIC parley_status parley_peer_stop_listen(parley_peer *peer)
 
     if (peer == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "parley_peer_stop_listen needs a peer");
+    PARLEY__FORK_GUARD(peer);
     if (!peer->started)
         return PARLEY_OK;
     if (parley__loop_in_thread(peer->loop))
@@ -492,6 +498,7 @@ PARLEY_PUBLIC parley_status parley_peer_connect(parley_peer *peer, parley_sessio
     if (peer == NULL || ret_session == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_connect needs a peer and ret_session");
+    PARLEY__FORK_GUARD(peer);
     if (peer->connects == NULL)
         return parley__error(PARLEY_ERR_INVALID_STATE,
                              "parley_peer_connect: no connect endpoint was added");
@@ -529,6 +536,7 @@ PARLEY_PUBLIC parley_status parley_peer_connect_fd(parley_peer *peer, int fd,
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_connect_fd needs a peer, a socket and ret_session");
     }
+    PARLEY__FORK_GUARD_FD(peer, fd);
     st = parley__peer_start(peer);
     if (st != PARLEY_OK) {
         close(fd);
@@ -547,6 +555,7 @@ PARLEY_PUBLIC parley_status parley_peer_accept_fd(parley_peer *peer, int fd)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_accept_fd needs a peer and a socket");
     }
+    PARLEY__FORK_GUARD_FD(peer, fd);
     st = parley__peer_start(peer);
     if (st != PARLEY_OK) {
         close(fd);
@@ -562,6 +571,7 @@ PARLEY_PUBLIC parley_status parley_peer_disconnect(parley_peer *peer)
 
     if (peer == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "parley_peer_disconnect needs a peer");
+    PARLEY__FORK_GUARD(peer);
     pthread_mutex_lock(&peer->lock);
     for (parley_session *s = peer->sessions; s != NULL; s = s->next)
         n++;

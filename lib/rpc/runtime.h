@@ -55,6 +55,7 @@ typedef struct parley__connect_ep {
 } parley__connect_ep;
 
 struct parley_peer {
+    unsigned fork_generation;       /* parley__fork_generation() when created (fork.h) */
     const parley_protocol *protocol;
     pthread_mutex_t lock;
     pthread_cond_t cond;              /* incoming sessions gone */
