@@ -55,5 +55,15 @@ if [ -n "$extra" ]; then
     echo "$extra" | sed 's/^/    /'
     fail=1
 fi
+# The Debian symbols file lists the same names (not in release tarballs).
+debsyms="$srcdir/debian/libparley0.symbols"
+if [ -f "$debsyms" ]; then
+    perl -ne 'print "$1\n" if /^ (\w+)\@/ && $1 !~ /^PARLEY_/' "$debsyms" | sort -u > "$tmp/debian"
+    if ! cmp -s "$tmp/listed" "$tmp/debian"; then
+        echo "debian/libparley0.symbols and lib/libparley.sym differ (< libparley.sym, > debian):"
+        diff "$tmp/listed" "$tmp/debian" | grep '^[<>]' | sed 's/^/    /'
+        fail=1
+    fi
+fi
 [ $fail = 0 ] && echo "PASS: $(wc -l < "$tmp/declared") public symbols declared, listed and exported"
 exit $fail
