@@ -117,6 +117,8 @@ START_TEST(test_library_threads_block_signals)
         for (int sig = 1; sig <= 64; sig++) {
             if (sig == SIGKILL || sig == SIGSTOP || sig == 32 || sig == 33)
                 continue;
+            if (sig == 64 && getenv("PARLEY_TEST_VALGRIND") != NULL)
+                continue;   /* valgrind's own signal: it never lets a thread block it */
             ck_assert_msg(mask & (1ULL << (sig - 1)),
                           "library thread %d does not block signal %d (SigBlk %016llx)",
                           (int)*t, sig, mask);
@@ -139,9 +141,14 @@ START_TEST(test_fork_child_invalid_state)
     TALLOC_CTX *mem = talloc_new(NULL);
     parley_peer *client;
     parley_session *session = two_peers(mem, &client);
-    int status;
+    int status, report[2];
+    char why[512] = "";
+    ssize_t got;
     pid_t pid;
 
+    /* the child's failure sentence comes back through a pipe (a child's
+     * stderr may be silenced, as under valgrind) */
+    ck_assert_int_eq(pipe(report), 0);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -166,13 +173,17 @@ START_TEST(test_fork_child_invalid_state)
         if (talloc_free(client) != -1)
             bad |= 16;
         if (bad != 0)
-            fprintf(stderr, "child: failures %#x: %s\n", bad, parley_error_message());
+            dprintf(report[1], "failures %#x: %s", bad, parley_error_message());
         _exit(bad);
     }
+    close(report[1]);
+    got = read(report[0], why, sizeof(why) - 1);
+    why[got > 0 ? got : 0] = '\0';
+    close(report[0]);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFEXITED(status), "the child did not exit (signal %d: a hang?)",
                   WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_msg(WEXITSTATUS(status) == 0, "child: %s", why);
     /* the parent's peers are untouched */
     {
         parley_call *call;
