@@ -174,6 +174,8 @@ START_TEST(test_fork_child_invalid_state)
             bad |= 16;
         if (bad != 0)
             dprintf(report[1], "failures %#x: %s", bad, parley_error_message());
+        else
+            dprintf(report[1], "ok");
         _exit(bad);
     }
     close(report[1]);
@@ -183,7 +185,10 @@ START_TEST(test_fork_child_invalid_state)
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFEXITED(status), "the child did not exit (signal %d: a hang?)",
                   WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    ck_assert_msg(WEXITSTATUS(status) == 0, "child: %s", why);
+    /* judged by its report, not its exit status: under valgrind that is
+     * valgrind's (a fork()ed child's leak report sees none of the parent's
+     * other threads' stacks, so their buffers look lost) */
+    ck_assert_msg(strcmp(why, "ok") == 0, "child: %s", why);
     /* the parent's peers are untouched */
     {
         parley_call *call;
