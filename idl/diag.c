@@ -48,6 +48,7 @@ static void show_line(FILE *out, const idl_file *f, int line, int col)
     fputs("^\n", out);
 }
 
+__attribute__((format(printf, 5, 0)))
 static void report(idl_unit *u, idl_loc loc, const char *what, const char *suffix,
                    const char *fmt, va_list ap)
 {

@@ -242,7 +242,8 @@ static void emit_protocol(genc *g)
     }
     if (nt > 0)
         gen_printf(&g->body, "};\n\n");
-    gen_printf(&g->body, "const parley_protocol %s_protocol = {\n    .name = \"%s\",\n"
+    gen_printf(&g->body, "const parley_protocol %s_protocol = {\n"
+               "    .abi_version = PARLEY_ABI_VERSION,\n    .name = \"%s\",\n"
                "    .version = %u,\n", g->p, g->p, u->main->version);
     if (n > 0)
         gen_printf(&g->body, "    .methods = %s_methods_,\n    .n_methods = %zu,\n", g->p, n);

@@ -36,7 +36,8 @@ static parley_method h_methods[] = {
     { H_BOUNCE, "bounce", "handles", &hh_type, &hh_type, 0, 0 },
 };
 static const char *const h_interfaces[] = { "handles" };
-static parley_protocol h_protocol = { "handles", 1, h_methods, 5, h_interfaces, 1, NULL, 0 };
+static parley_protocol h_protocol = { PARLEY_ABI_VERSION, "handles", 1, h_methods, 5,
+                                      h_interfaces, 1, NULL, 0 };
 
 static const parley_protocol *hproto(void)
 {

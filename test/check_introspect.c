@@ -46,7 +46,7 @@ static parley_method zoo_methods[] = {
 };
 static const char *const zoo_interfaces[] = { "zoo" };
 static parley_protocol zoo_protocol = {
-    "zoo", 3, zoo_methods, 2, zoo_interfaces, 1, NULL, 0,
+    PARLEY_ABI_VERSION, "zoo", 3, zoo_methods, 2, zoo_interfaces, 1, NULL, 0,
 };
 
 static void zoo_protocol_init(void)

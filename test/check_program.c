@@ -103,10 +103,15 @@ static void assert_same(const parley_type *t, const void *v, unsigned max_depth,
 }
 
 /* Programs exist for static descriptors without handles or fds, and not
- * for a descriptor on the stack. */
+ * for a transient descriptor (on the stack) nor for a type that holds one. */
 START_TEST(test_which_types_compile)
 {
-    const parley_type on_stack = PARLEY_SEQUENCE_TYPE("local", zoo_point_type, 0);
+    parley_type on_stack = PARLEY_SEQUENCE_TYPE("local", zoo_point_type, 0);
+    static parley_type holder = PARLEY_OPTIONAL_TYPE("holder", zoo_point_type);
+
+    on_stack.flags |= PARLEY_TYPE_TRANSIENT;
+    holder.elem = &on_stack;
+    ck_assert_ptr_null(parley__prog_get(&holder));
 
     ck_assert_ptr_nonnull(parley__prog_get(&zoo_point_type));
     ck_assert_ptr_nonnull(parley__prog_get(&zoo_all_type));

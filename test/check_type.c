@@ -262,7 +262,7 @@ START_TEST(test_protocol)
         { 1, "add", "calc", &add_req_type, &add_rep_type, 0, 0 },
         { 3, "note", "calc", &add_req_type, NULL, 0, PARLEY_METHOD_ONEWAY },
     };
-    parley_protocol p = { "calc", 1, methods, 2, NULL, 0, NULL, 0 };
+    parley_protocol p = { PARLEY_ABI_VERSION, "calc", 1, methods, 2, NULL, 0, NULL, 0 };
 
     ck_assert_uint_eq(parley_method_fingerprint(&add_req_type, &add_rep_type),
                       fnv1a("m({i32,i32})->({i64})"));
@@ -299,6 +299,27 @@ START_TEST(test_protocol)
 }
 END_TEST
 
+/* A table without its descriptor ABI version, or from a newer header, is
+ * refused with a sentence; so is a type that sets the reserved ext. */
+START_TEST(test_abi_version)
+{
+    parley_protocol p = { 0, "calc", 1, NULL, 0, NULL, 0, NULL, 0 };
+    parley_type ext_set = PARLEY_STRUCT_TYPE(add_req, add_req_fields);
+
+    ck_assert_int_eq(parley_protocol_check(&p), PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "abi_version is not set"));
+    p.abi_version = PARLEY_ABI_VERSION + 1;
+    ck_assert_int_eq(parley_protocol_check(&p), PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "built against a newer libparley"));
+    p.abi_version = PARLEY_ABI_VERSION;
+    ck_assert_msg(parley_protocol_check(&p) == PARLEY_OK, "%s", parley_error_message());
+
+    ext_set.ext = &p;
+    ck_assert_int_eq(parley_type_check(&ext_set), PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "sets ext"));
+}
+END_TEST
+
 Suite *parley_type_suite(void)
 {
     Suite *s = suite_create("type");
@@ -311,6 +332,7 @@ Suite *parley_type_suite(void)
     tcase_add_test(tc, test_enum_alias);
     tcase_add_test(tc, test_check_null);
     tcase_add_test(tc, test_protocol);
+    tcase_add_test(tc, test_abi_version);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -64,7 +64,9 @@ static parley_method zoo_methods[] = {
     { 7, "tell", "zoo_events", &zoo_rep_type, NULL, 0, PARLEY_METHOD_ONEWAY },
 };
 static const char *const zoo_interfaces[] = { "zoo", "zoo_events" };
-static parley_protocol zoo_protocol = { "zoo", 3, zoo_methods, 2, zoo_interfaces, 2, NULL, 0 };
+static parley_protocol zoo_protocol = {
+    PARLEY_ABI_VERSION, "zoo", 3, zoo_methods, 2, zoo_interfaces, 2, NULL, 0
+};
 
 static const parley_protocol *zoo(void)
 {

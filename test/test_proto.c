@@ -86,10 +86,13 @@ static parley_method add64_methods[] = {
 static const char *const interfaces[] = { "test" };
 
 static parley_protocol protocols[] = {
-    { "test", 1, v1_methods, PARLEY__COUNT(v1_methods), interfaces, 1, NULL, 0 },
-    { "test", 2, v2_methods, PARLEY__COUNT(v2_methods), interfaces, 1, NULL, 0 },
-    { "test", 2, add64_methods, PARLEY__COUNT(add64_methods), interfaces, 1, NULL, 0 },
-    { "other", 1, v1_methods, PARLEY__COUNT(v1_methods), interfaces, 1, NULL, 0 },
+#define TP_PROTOCOL(name, version, methods) \
+    { PARLEY_ABI_VERSION, name, version, methods, PARLEY__COUNT(methods), interfaces, 1, NULL, 0 }
+    TP_PROTOCOL("test", 1, v1_methods),
+    TP_PROTOCOL("test", 2, v2_methods),
+    TP_PROTOCOL("test", 2, add64_methods),
+    TP_PROTOCOL("other", 1, v1_methods),
+#undef TP_PROTOCOL
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -95,6 +95,21 @@ PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
  * still acquired stays valid until released (its dispatch gives
  * CONNECTION_CLOSED).  Not from a handler or callback of the peer.
  * Errors: as above, with a sentence in parley_error_message().
+ *
+ * Threads and signals: every thread the library starts blocks every signal,
+ * whatever the creating thread's mask, so signals go to the application's
+ * threads (its handlers, its sigwait() loop) and never to Parley's.
+ *
+ * fork(): a peer belongs to the process that created it.  In a child forked
+ * after parley_peer_new(), the peer's threads do not exist and its locks may
+ * be held, so parley_peer_start_listen(), parley_peer_stop_listen(),
+ * parley_peer_connect(), parley_peer_connect_fd(), parley_peer_accept_fd()
+ * (both close the fd), parley_peer_disconnect(), parley_peer_spawn(),
+ * parley_session_acquire_call(), parley_call_dispatch(), parley_call_cancel(),
+ * parley_call_pend() and parley_call_complete() on it return
+ * INVALID_STATE with a sentence, and talloc_free() of it fails (returns -1)
+ * and leaves it alone.  A child may create and use peers of its own, exec,
+ * or exit; the parent's peers are not disturbed by the fork.
  */
 PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_protocol *protocol,
                                             parley_peer **ret_peer);

@@ -38,8 +38,22 @@ typedef struct parley_method {
     unsigned flags;              /**< PARLEY_METHOD_* */
 } parley_method;
 
+/**
+ * The layout version of the descriptor structs (::parley_protocol,
+ * ::parley_method, ::parley_type, ::parley_field, ::parley_arm,
+ * ::parley_enum_value) this header declares.  Code that initialises a
+ * ::parley_protocol (what `parley-idl` emits, or a hand-written table) sets
+ * parley_protocol::abi_version to it, so that a later libparley, whose
+ * structs may have grown, still reads the tables a program was compiled with
+ * (doc/abi.md).  It changes only when one of those structs changes.
+ */
+#define PARLEY_ABI_VERSION 1u
+
 /** A protocol: what one IDL file declares. */
 typedef struct parley_protocol {
+    /** PARLEY_ABI_VERSION of the header the table was compiled with; first,
+     *  so that every libparley can read it.  0 (not set) is refused. */
+    uint32_t abi_version;
     const char *name;                    /**< protocol name, e.g. "kv" */
     uint32_t version;                    /**< protocol version */
     const parley_method *methods;        /**< every method of every interface, by id */
@@ -80,7 +94,8 @@ PARLEY_PUBLIC uint64_t parley_method_fingerprint(const parley_type *request,
 /**
  * @brief Validate a protocol table.
  *
- * Checks the name, ids (non-zero, unique), that every request and reply
+ * Checks the descriptor ABI version (parley_protocol::abi_version between 1
+ * and this library's PARLEY_ABI_VERSION), the name, ids (non-zero, unique), that every request and reply
  * passes parley_type_check(), that oneway methods have no reply, and that each
  * stored fingerprint equals parley_method_fingerprint().
  *

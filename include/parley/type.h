@@ -147,6 +147,19 @@ typedef struct parley_arm {
 #define PARLEY_TYPE_FLAGS 0x1u
 
 /**
+ * Any kind: this descriptor may be freed or changed before the process
+ * exits (it was built at run time, on the heap or the stack, or lives in a
+ * module that is dlclose()d).  The codec then never caches a compiled
+ * program for it, nor for any type that holds it, and walks it generically
+ * each time.  Descriptors in static storage that live as long as the process
+ * (what `parley-idl` emits, `static const` ones) leave it clear: their
+ * programs are compiled once, on first use, and kept for the life of the
+ * process, keyed by address.  Code that builds descriptors at run time sets
+ * it on every descriptor it builds.
+ */
+#define PARLEY_TYPE_TRANSIENT 0x2u
+
+/**
  * A type descriptor.  Only the members of its kind are used; leave the others
  * zero (designated initializers or the PARLEY_*_TYPE macros do that).
  */
@@ -181,6 +194,8 @@ struct parley_type {
     const parley_arm *default_arm;
     /** UNION: the discriminator member's name (for printing and paths). */
     const char *discriminator_name;
+    /** Reserved for extensions (doc/abi.md): must be NULL. */
+    const void *ext;
 };
 
 /** @name Primitive descriptors
@@ -218,44 +233,44 @@ PARLEY_PUBLIC extern const parley_type parley_type_fd; /**< int, a file descript
 /** A struct type named after its C type. */
 #define PARLEY_STRUCT_TYPE(ctype, field_array) \
     { PARLEY_KIND_STRUCT, #ctype, sizeof(ctype), 0, 0, NULL, \
-      (field_array), PARLEY__COUNT(field_array), NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
+      (field_array), PARLEY__COUNT(field_array), NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL }
 /** A string with a bound in bytes (0 = unbounded). */
 #define PARLEY_STRING_TYPE(tname, maxlen) \
     { PARLEY_KIND_STRING, (tname), sizeof(char *), 0, (maxlen), NULL, \
-      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
+      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL }
 /** A byte blob with a bound (0 = unbounded). */
 #define PARLEY_BYTES_TYPE(tname, maxlen) \
     { PARLEY_KIND_BYTES, (tname), sizeof(parley_bytes), 0, (maxlen), NULL, \
-      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
+      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL }
 /** A sequence of elem_desc with a bound (0 = unbounded). */
 #define PARLEY_SEQUENCE_TYPE(tname, elem_desc, maxcount) \
     { PARLEY_KIND_SEQUENCE, (tname), sizeof(parley_seq), 0, (maxcount), &(elem_desc), \
-      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
+      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL }
 /** A fixed array of count elements of C type elem_ctype described by elem_desc. */
 #define PARLEY_ARRAY_TYPE(tname, elem_ctype, elem_desc, count) \
     { PARLEY_KIND_ARRAY, (tname), (count) * sizeof(elem_ctype), 0, (count), &(elem_desc), \
-      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
+      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL }
 /** An optional (nullable pointer to) elem_desc. */
 #define PARLEY_OPTIONAL_TYPE(tname, elem_desc) \
     { PARLEY_KIND_OPTIONAL, (tname), sizeof(void *), 0, 0, &(elem_desc), \
-      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
+      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL }
 /** An enum over a C enum type. */
 #define PARLEY_ENUM_TYPE(ctype, value_array) \
     { PARLEY_KIND_ENUM, #ctype, sizeof(ctype), 0, 0, NULL, \
-      NULL, 0, (value_array), PARLEY__COUNT(value_array), NULL, 0, NULL, 0, NULL, NULL }
+      NULL, 0, (value_array), PARLEY__COUNT(value_array), NULL, 0, NULL, 0, NULL, NULL, NULL }
 /** A bitmask enum (PARLEY_TYPE_FLAGS). */
 #define PARLEY_FLAGS_TYPE(ctype, value_array) \
     { PARLEY_KIND_ENUM, #ctype, sizeof(ctype), PARLEY_TYPE_FLAGS, 0, NULL, \
-      NULL, 0, (value_array), PARLEY__COUNT(value_array), NULL, 0, NULL, 0, NULL, NULL }
+      NULL, 0, (value_array), PARLEY__COUNT(value_array), NULL, 0, NULL, 0, NULL, NULL, NULL }
 /** A handle of the named handle type. */
 #define PARLEY_HANDLE_TYPE(tname) \
     { PARLEY_KIND_HANDLE, (tname), sizeof(parley_handle *), 0, 0, NULL, \
-      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL }
+      NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL }
 /** A union: ctype holds the discriminator member dmember (of type ddesc) and `u`. */
 #define PARLEY_UNION_TYPE(ctype, dmember, ddesc, arm_array, default_arm_ptr) \
     { PARLEY_KIND_UNION, #ctype, sizeof(ctype), 0, 0, NULL, NULL, 0, NULL, 0, \
       &(ddesc), offsetof(ctype, dmember), (arm_array), PARLEY__COUNT(arm_array), \
-      (default_arm_ptr), #dmember }
+      (default_arm_ptr), #dmember, NULL }
 /** A union arm selected by value. */
 #define PARLEY_ARM(ctype, value, member, desc) \
     { (value), #member, offsetof(ctype, u.member), &(desc), 0 }

@@ -180,7 +180,7 @@ static void fill_type(struct describer *w, parley__desc_type *d, const parley_ty
 {
     d->kind = (uint32_t)t->kind;
     d->name = dup_name(w, w->types, t->name);
-    d->flags = t->flags | (named ? PARLEY__DESC_NAMED : 0);
+    d->flags = (t->flags & PARLEY_TYPE_FLAGS) | (named ? PARLEY__DESC_NAMED : 0);
     d->bound = t->bound;
     d->elem = lookup(w, t->elem);
     d->discriminator = lookup(w, t->discriminator);
@@ -555,8 +555,9 @@ static parley_status build_head(struct builder *b, uint32_t i)
         return bad("type %u (%s) has the unknown kind %u", i, dt->name, dt->kind);
     t->kind = (parley_kind)dt->kind;
     t->name = dt->name;
-    t->flags = dt->flags & PARLEY_TYPE_FLAGS;
-    if (t->flags != 0 && t->kind != PARLEY_KIND_ENUM)
+    /* built at run time: never cached by address (lib/codec/program.c) */
+    t->flags = (dt->flags & PARLEY_TYPE_FLAGS) | PARLEY_TYPE_TRANSIENT;
+    if ((dt->flags & PARLEY_TYPE_FLAGS) != 0 && t->kind != PARLEY_KIND_ENUM)
         return bad("type %u (%s): only an enum may be flags", i, dt->name);
     switch (t->kind) {
     case PARLEY_KIND_STRING: case PARLEY_KIND_BYTES: case PARLEY_KIND_SEQUENCE:
@@ -654,6 +655,7 @@ parley_status parley__protocol_from_desc(TALLOC_CTX *mem_ctx, parley__descriptio
     p = talloc_zero(tmp, parley_protocol);
     if (p == NULL)
         goto nomem;
+    p->abi_version = PARLEY_ABI_VERSION;
     b.types = talloc_zero_array(p, parley_type, d->n_types + 1);
     b.state = talloc_zero_array(tmp, unsigned char, d->n_types + 1);
     b.align = talloc_zero_array(tmp, size_t, d->n_types + 1);

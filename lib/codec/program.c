@@ -1,7 +1,6 @@
 /* Descriptors compiled into flat programs, and the process-wide table of them. */
 #include "config.h"
 
-#include <dlfcn.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,22 +22,20 @@ bool parley__prog_enabled = true;
 #define PROG_MAX_STACK 32
 
 /*
- * Why only static descriptors: the table is keyed by address and never
- * emptied, so a descriptor that lives on the stack or the heap could be
- * freed and another one built at the same address, which would then run the
- * old program.  Descriptors in a loaded image's static storage (what
- * parley-idl emits, and every `static const parley_type`) keep their address
- * and contents for the life of the process.  dladdr() tells them apart; it
- * runs only when a type is compiled, once per type.  (What this does not
- * cover: a shared object holding descriptors that is dlclose()d while the
- * process keeps encoding, and another one mapped at the same address with
- * different descriptors.  parley-idl output is linked in, not unloaded.)
+ * Why not descriptors marked PARLEY_TYPE_TRANSIENT: the table is keyed by
+ * address and never emptied, so a descriptor on the stack or the heap could
+ * be freed and another one built at the same address, which would then run
+ * the old program.  Descriptors in static storage (what parley-idl emits, and
+ * every `static const parley_type`) keep their address and contents for the
+ * life of the process; code that builds descriptors at run time marks them
+ * transient (parley/type.h), and a program is never compiled for a transient
+ * descriptor nor for a type that reaches one.  This needs no help from the
+ * dynamic linker, so it holds in static links too.  (NULL, an absent arm or
+ * default, is permanent.)
  */
-static bool is_static(const void *p)
+static bool is_permanent(const parley_type *t)
 {
-    Dl_info info;
-
-    return p == NULL || dladdr(p, &info) != 0;
+    return t == NULL || !(t->flags & PARLEY_TYPE_TRANSIENT);
 }
 
 typedef struct builder {
@@ -97,7 +94,7 @@ static bool sub_ok(builder *b, const parley_type *t, const parley__prog **ret_su
 
 static bool emit(builder *b, const parley_type *t, size_t base, unsigned nest)
 {
-    if (nest > PROG_MAX_NEST || !is_static(t))
+    if (nest > PROG_MAX_NEST || !is_permanent(t))
         return false;
     switch (t->kind) {
     case PARLEY_KIND_INT8: case PARLEY_KIND_UINT8: case PARLEY_KIND_INT16:
@@ -108,21 +105,19 @@ static bool emit(builder *b, const parley_type *t, size_t base, unsigned nest)
     case PARLEY_KIND_BOOL:
         return add_op(b, PARLEY__OP_BOOL, base, 1, t);
     case PARLEY_KIND_ENUM:
-        return is_static(t->values) && add_op(b, PARLEY__OP_ENUM, base, 4, t);
+        return add_op(b, PARLEY__OP_ENUM, base, 4, t);
     case PARLEY_KIND_STRING:
         return add_op(b, PARLEY__OP_STRING, base, 0, t);
     case PARLEY_KIND_BYTES:
         return add_op(b, PARLEY__OP_BYTES, base, 0, t);
     case PARLEY_KIND_STRUCT:
-        if (!is_static(t->fields))
-            return false;
         for (size_t i = 0; i < t->n_fields; i++)
             if (!emit(b, t->fields[i].type, base + t->fields[i].offset, nest + 1))
                 return false;
         return true;
     case PARLEY_KIND_ARRAY: {
         parley__plan plan;
-        if (t->bound == 0 || !is_static(t->elem))
+        if (t->bound == 0 || !is_permanent(t->elem))
             return false;
         if (parley__plan_build(t->elem, &plan) && plan.identical)
             return add_fixed(b, base, plan.size * t->bound);
@@ -136,7 +131,7 @@ static bool emit(builder *b, const parley_type *t, size_t base, unsigned nest)
     case PARLEY_KIND_SEQUENCE: {
         parley__plan plan;
         size_t min = parley__min_wire_size(t->elem);
-        if (!is_static(t->elem) ||
+        if (!is_permanent(t->elem) ||
             !add_op(b, PARLEY__OP_SEQ, base, min > UINT32_MAX ? UINT32_MAX : min, t))
             return false;
         if (parley__plan_build(t->elem, &plan) && parley__plan_prepare_decode(&plan)) {
@@ -151,7 +146,7 @@ static bool emit(builder *b, const parley_type *t, size_t base, unsigned nest)
         return sub_ok(b, t->elem, &b->ops[b->n_ops - 1].sub);
     }
     case PARLEY_KIND_OPTIONAL:
-        if (!is_static(t->elem))
+        if (!is_permanent(t->elem))
             return false;
         if (t->elem->kind == PARLEY_KIND_STRING)
             return add_op(b, PARLEY__OP_OPT_STRING, base, 0, t->elem);
@@ -160,8 +155,7 @@ static bool emit(builder *b, const parley_type *t, size_t base, unsigned nest)
         return add_op(b, PARLEY__OP_OPT, base, 0, t) &&
                sub_ok(b, t->elem, &b->ops[b->n_ops - 1].sub);
     case PARLEY_KIND_UNION:
-        if (!is_static(t->discriminator) || !is_static(t->arms) || !is_static(t->default_arm) ||
-            (t->discriminator->kind == PARLEY_KIND_ENUM && !is_static(t->discriminator->values)))
+        if (!is_permanent(t->discriminator))
             return false;
         if (t->n_arms + 1 > PROG_MAX_ARMS - b->n_arms)
             return false;
@@ -314,17 +308,4 @@ const parley__prog *parley__prog_get(const parley_type *type)
     if (!parley__prog_enabled)
         return NULL;
     return prog_get(type, NULL);
-}
-
-/* At library unload (or process exit) give the programs back, so that
- * valgrind sees nothing left; no codec call runs after this. */
-__attribute__((destructor)) static void free_table(void)
-{
-    for (size_t s = 0; s < TABLE_SLOTS; s++) {
-        entry *e = atomic_exchange_explicit(&table[s], NULL, memory_order_acq_rel);
-        if (e != NULL) {
-            free(e->prog);
-            free(e);
-        }
-    }
 }

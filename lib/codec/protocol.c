@@ -76,6 +76,15 @@ PARLEY_PUBLIC parley_status parley_protocol_check(const parley_protocol *protoco
 {
     if (protocol == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "protocol check: NULL protocol");
+    if (protocol->abi_version == 0 || protocol->abi_version > PARLEY_ABI_VERSION)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "protocol check: the protocol table has descriptor ABI version %u, "
+                             "and this libparley reads versions 1 to %u (%s)",
+                             (unsigned)protocol->abi_version, (unsigned)PARLEY_ABI_VERSION,
+                             protocol->abi_version == 0
+                                 ? "abi_version is not set: regenerate the code with parley-idl, "
+                                   "or set it to PARLEY_ABI_VERSION"
+                                 : "the program was built against a newer libparley");
     if (protocol->name == NULL || protocol->name[0] == '\0')
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "protocol check: the protocol has no name");
     if (protocol->n_methods > 0 && protocol->methods == NULL)

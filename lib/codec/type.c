@@ -348,6 +348,9 @@ static parley_status check_type(struct checker *c, const parley_type *t)
         return check_fail(c, "unknown kind %d", (int)t->kind);
     if (t->name == NULL)
         return check_fail(c, "%s type has no name", kind_name(t->kind));
+    if (t->ext != NULL)
+        return check_fail(c, "%s '%s' sets ext, which this libparley does not know (built "
+                          "for a newer libparley?)", kind_name(t->kind), t->name);
     want = kind_size(t->kind);
     if (want != 0 && t->size != want)
         return check_fail(c, "%s '%s' has size %zu, expected %zu", kind_name(t->kind), t->name,

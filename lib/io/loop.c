@@ -14,6 +14,7 @@
 
 #include "loop.h"
 #include "status.h"
+#include "thread.h"
 
 typedef struct task {
     parley__task_fn fn;
@@ -180,18 +181,6 @@ parley_status parley__loop_new(TALLOC_CTX *mem_ctx, parley__loop **ret_loop)
     return PARLEY_OK;
 }
 
-int parley__thread_create(pthread_t *ret_thread, void *(*fn)(void *), void *arg)
-{
-    sigset_t all, old;
-    int rc;
-
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(ret_thread, NULL, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
-}
-
 parley_status parley__loop_start(parley__loop *loop)
 {
     int rc;
@@ -199,7 +188,7 @@ parley_status parley__loop_start(parley__loop *loop)
     if (loop->running)
         return PARLEY_OK;
     loop->stopping = false;
-    rc = parley__thread_create(&loop->thread, loop_main, loop);
+    rc = parley__thread_create(&loop->thread, NULL, loop_main, loop);
     if (rc != 0)
         return parley__error_errno(PARLEY_ERR_SYSTEM, rc, "starting the I/O thread");
     loop->running = true;

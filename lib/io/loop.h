@@ -64,11 +64,6 @@ parley_status parley__loop_post(parley__loop *loop, parley__task_fn fn, void *da
  * thread or when the loop is not running). */
 parley_status parley__loop_call(parley__loop *loop, parley__task_fn fn, void *data);
 
-/* pthread_create() for a library thread: the new thread starts with every
- * signal blocked (signals go to the application's own threads), whatever
- * the caller's mask; the caller's mask is unchanged.  Returns 0 or an errno. */
-int parley__thread_create(pthread_t *ret_thread, void *(*fn)(void *), void *arg);
-
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t parley__now_ms(void);
 /* Arm (loop thread only) a timer to fire at deadline_ms; re-arming moves it.

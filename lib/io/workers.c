@@ -7,6 +7,7 @@
 
 #include "workers.h"
 #include "status.h"
+#include "thread.h"
 
 typedef struct job {
     parley__task_fn fn;
@@ -75,7 +76,7 @@ parley_status parley__workers_new(TALLOC_CTX *mem_ctx, unsigned n, parley__worke
     pthread_cond_init(&w->cond, NULL);
     talloc_set_destructor(w, workers_destructor);
     for (unsigned i = 0; i < n; i++) {
-        int rc = parley__thread_create(&w->threads[i], worker_main, w);
+        int rc = parley__thread_create(&w->threads[i], NULL, worker_main, w);
 
         if (rc != 0) {
             talloc_free(w);

@@ -17,6 +17,7 @@
 #include "parley/data.h"
 #include "call_codec.h"
 #include "fds.h"
+#include "fork.h"
 #include "incall.h"
 #include "introspect.h"
 #include "call.h"
@@ -442,6 +443,7 @@ PARLEY_PUBLIC parley_status parley_call_pend(parley_call *call, parley_call_canc
     if (call == NULL || !call->incoming)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_call_pend needs an incoming call");
+    PARLEY__FORK_GUARD_GEN(call->session->fork_generation);
     session = call->session;
     pthread_mutex_lock(&session->lock);
     if (call->pended || call->state != PARLEY__CALL_RUNNING) {
@@ -468,6 +470,7 @@ PARLEY_PUBLIC parley_status parley_call_complete(parley_call *call, parley_statu
     if (status == PARLEY_PENDING)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_call_complete needs a final status, not PENDING");
+    PARLEY__FORK_GUARD_GEN(call->session->fork_generation);
     session = call->session;
     pthread_mutex_lock(&session->lock);
     if (!call->pended || call->finish_set) {

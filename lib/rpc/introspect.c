@@ -20,6 +20,7 @@
 #define INTROSPECT_PROTOCOL "parley.introspect"
 
 static const parley_protocol introspector_protocol = {
+    .abi_version = PARLEY_ABI_VERSION,
     .name = INTROSPECT_PROTOCOL,
     .version = PARLEY_DESCRIPTION_FORMAT,
 };

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fork.h"
 #include "incall.h"
 #include "listen.h"
 #include "session.h"
@@ -342,6 +343,7 @@ PARLEY_PUBLIC parley_status parley_peer_start_listen(parley_peer *peer)
 
     if (peer == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "parley_peer_start_listen needs a peer");
+    PARLEY__FORK_GUARD(peer);
     if (peer->listeners == NULL)
         return parley__error(PARLEY_ERR_INVALID_STATE,
                              "parley_peer_start_listen: no listen endpoint was added");
@@ -411,6 +413,7 @@ PARLEY_PUBLIC parley_status parley_peer_stop_listen(parley_peer *peer)
 {
     if (peer == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "parley_peer_stop_listen needs a peer");
+    PARLEY__FORK_GUARD(peer);
     if (!peer->started)
         return PARLEY_OK;
     if (parley__loop_in_thread(peer->loop) || parley__in_handler_of(peer)) {

@@ -12,6 +12,7 @@
 #include "parley/data.h"
 #include "call_codec.h"
 #include "fds.h"
+#include "fork.h"
 #include "outcall.h"
 #include "introspect.h"
 #include "call.h"
@@ -49,6 +50,7 @@ PARLEY_PUBLIC parley_status parley_session_acquire_call(parley_session *session,
     if (session == NULL || ret_call == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_session_acquire_call needs a session and ret_call");
+    PARLEY__FORK_GUARD_GEN(session->fork_generation);
     pthread_mutex_lock(&session->lock);
     if (session->state == PARLEY__SESSION_CLOSED || session->peer == NULL) {
         char why[sizeof(session->close_why)];
@@ -240,6 +242,7 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     if (call == NULL || call->incoming || in == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_call_dispatch needs an acquired call and a request");
+    PARLEY__FORK_GUARD_GEN(call->session->fork_generation);
     if (done != NULL && mem_ctx != NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "an asynchronous parley_call_dispatch takes mem_ctx NULL: the "
@@ -651,6 +654,7 @@ PARLEY_PUBLIC parley_status parley_call_cancel(parley_call *call)
     if (call == NULL || call->incoming)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_call_cancel needs an outgoing call");
+    PARLEY__FORK_GUARD_GEN(call->session->fork_generation);
     session = call->session;
     pthread_mutex_lock(&session->lock);
     if (call->state == PARLEY__CALL_OUTSTANDING && call->id != 0)

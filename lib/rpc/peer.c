@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fds.h"
+#include "fork.h"
 #include "listen.h"
 #include "session.h"
 #include "socket.h"
@@ -63,6 +64,8 @@ void parley__peer_call_done(parley_peer *peer)
 
 static int peer_destructor(parley_peer *peer)
 {
+    if (PARLEY__FORKED(peer))
+        return -1;      /* a child: its locks may be held, it has no threads (peer.h) */
     pthread_mutex_lock(&peer->lock);
     __atomic_store_n(&peer->destroying, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&peer->lock);
@@ -127,6 +130,7 @@ PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_pr
     if (peer == NULL)
         return parley__error(PARLEY_ERR_NOMEM, "out of memory creating a peer");
     peer->protocol = protocol;
+    peer->fork_generation = parley__fork_generation();
     peer->n_workers = PARLEY_DEFAULT_WORKERS;
     peer->max_message = PARLEY_DEFAULT_MAX_MESSAGE;
     peer->max_outstanding = PARLEY_DEFAULT_MAX_OUTSTANDING_CALLS;
@@ -335,6 +339,7 @@ PARLEY_PUBLIC parley_status parley_peer_connect(parley_peer *peer, parley_sessio
     if (peer == NULL || ret_session == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_connect needs a peer and ret_session");
+    PARLEY__FORK_GUARD(peer);
     if (peer->connects == NULL)
         return parley__error(PARLEY_ERR_INVALID_STATE,
                              "parley_peer_connect: no connect endpoint was added");
@@ -372,6 +377,7 @@ PARLEY_PUBLIC parley_status parley_peer_connect_fd(parley_peer *peer, int fd,
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_connect_fd needs a peer, a socket and ret_session");
     }
+    PARLEY__FORK_GUARD_FD(peer, fd);
     st = parley__peer_start(peer);
     if (st != PARLEY_OK) {
         close(fd);
@@ -390,6 +396,7 @@ PARLEY_PUBLIC parley_status parley_peer_accept_fd(parley_peer *peer, int fd)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_accept_fd needs a peer and a socket");
     }
+    PARLEY__FORK_GUARD_FD(peer, fd);
     st = parley__peer_start(peer);
     if (st != PARLEY_OK) {
         close(fd);
@@ -405,6 +412,7 @@ PARLEY_PUBLIC parley_status parley_peer_disconnect(parley_peer *peer)
 
     if (peer == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "parley_peer_disconnect needs a peer");
+    PARLEY__FORK_GUARD(peer);
     pthread_mutex_lock(&peer->lock);
     for (parley_session *s = peer->sessions; s != NULL; s = s->next)
         n++;

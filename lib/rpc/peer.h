@@ -61,6 +61,7 @@ typedef struct parley__connect_ep {
 
 struct parley_peer {
     const parley_protocol *protocol;
+    unsigned fork_generation;         /* parley__fork_generation() when created (fork.h) */
     pthread_mutex_t lock;
     pthread_cond_t cond;              /* incoming sessions gone */
 

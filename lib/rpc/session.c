@@ -54,6 +54,7 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
     pthread_cond_init(&session->cond, NULL);
     talloc_set_destructor(session, session_destructor);
     session->peer = peer;
+    session->fork_generation = peer->fork_generation;
     session->incoming = incoming;
     session->refs = 2;     /* the connection + the user (incoming: this function) */
     session->user_closed = incoming;

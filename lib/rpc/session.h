@@ -17,6 +17,7 @@ typedef enum parley__session_state {
 } parley__session_state;
 
 struct parley_session {
+    unsigned fork_generation;         /* its peer's (fork.h), set once at creation */
     parley_peer *peer;                /* NULL once the peer is freed (orphaned) */
     parley_session *prev, *next;      /* peer->sessions, under peer->lock */
     parley__conn *conn;               /* NULL once orphaned */

@@ -17,8 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fork.h"
 #include "session.h"
 #include "status.h"
+#include "thread.h"
 
 extern char **environ;
 
@@ -193,6 +195,7 @@ PARLEY_PUBLIC parley_status parley_peer_spawn(parley_peer *peer, char *const arg
     if (peer == NULL || argv == NULL || argv[0] == NULL || ret_session == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_spawn needs a peer, a program (argv[0]) and ret_session");
+    PARLEY__FORK_GUARD(peer);
     tmp = talloc_new(NULL);
     if (tmp == NULL)
         return parley__error(PARLEY_ERR_NOMEM, "out of memory spawning %s", argv[0]);
@@ -268,7 +271,7 @@ PARLEY_PUBLIC parley_status parley_peer_spawn(parley_peer *peer, char *const arg
     pthread_mutex_unlock(&peer->lock);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&thread, &attr, reaper, c) != 0) {
+    if (parley__thread_create(&thread, &attr, reaper, c) != 0) {
         /* No reaper thread: reap here, now. */
         pthread_attr_destroy(&attr);
         parley_session_close(session);
