@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # parley-idl.mk: GNU make rules that run the Parley IDL compiler.
 #
 # Installed with Parley; a Makefile includes it with

@@ -1,3 +1,4 @@
+dnl SPDX-License-Identifier: MIT
 # parley.m4: autoconf support for projects that use Parley.      -*- Autoconf -*-
 #
 # PARLEY_PROG_IDL([ACTION-IF-NOT-FOUND])

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Code quoted in Markdown stays equal to the files it is taken from.
 #
 #   doc/snippets.sh [check] [FILE.md]...   show a diff and exit 1 where a quote differs
@@ -10,8 +11,8 @@
 #   <!-- snippet: PATH NAME -->    the lines between the line holding
 #                                  "[snippet NAME]" and the next "[/snippet]",
 #                                  their common indentation removed
-# with PATH relative to the top source directory.  Lines holding a marker
-# are never quoted.
+# with PATH relative to the top source directory.  Lines holding a marker,
+# and licence lines (SPDX-License-Identifier), are never quoted.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 mode=check
@@ -26,7 +27,7 @@ quote() {   # quote FILE.md: the file with every quote taken from its source
         while ((getline line < path) > 0) {
             if (name != "" && index(line, "[snippet " name "]")) { on = 1; found = 1; continue }
             if (on && name != "" && index(line, "[/snippet]")) { on = 0; continue }
-            if (line ~ /\[\/?snippet[] ]/) continue
+            if (line ~ /\[\/?snippet[] ]/ || index(line, "SPDX-License-Identifier")) continue
             if (on) lines[++n] = line
         }
         close(path)

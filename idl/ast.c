@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: syntax tree constructors and small helpers. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: the syntax tree, and the interfaces between the compiler's
  * modules (load, check, shape, generators).  Everything hangs under one
  * talloc context, the idl_unit, so one talloc_free() releases a compilation. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: semantic checks.  Names are resolved, constants evaluated and
  * every rule of the language checked; each problem is a diagnostic and the
  * checks go on (a declaration with errors is marked `bad` so that checks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl --describe: the canonical shape and fingerprint of every type
  * and method, one per line (the format is documented in doc/idl.md):
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: diagnostics in GCC's format, with the source line and a caret:
  *
  *   kv.idl:4:8: error: duplicate type name 'entry'

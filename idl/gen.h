@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: helpers shared by the C generators (gen_common.c). */
 #ifndef PARLEY_IDL_GEN_H
 #define PARLEY_IDL_GEN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: the generated source (kv.c): descriptors of every type, the
  * request and reply structs, the method table with fingerprints, and the
  * protocol.  It references the codec's primitive descriptors only: no peer,

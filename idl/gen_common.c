@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: pieces shared by the C generators: C spellings of types and
  * members, and an append-only text buffer. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: the generated header (kv.h): C types, descriptor declarations,
  * method ids and structs, the protocol, and the peer-facing code as static
  * inline functions (stubs, handler types, kv_handlers, kv_register). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: reading files, resolving imports, running the parser. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: compile a Parley IDL file to C (kv.idl -> kv.h, kv.c). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: C names.  Every IDL name is mapped to the C identifiers the
  * generator writes (doc/idl.md, "C mapping"); names that are C or C++
  * keywords, and distinct IDL names that map to one C identifier, are errors. */

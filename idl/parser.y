@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: the grammar (pure bison parser with locations; reentrant flex
  * scanner).  Errors recover at the next ';' so one run reports many. */
 %code top {

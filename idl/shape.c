@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: canonical shapes and fingerprints, computed from the syntax
  * tree exactly as doc/idl.md ("Fingerprints") defines them.  The runtime
  * computes the same strings from descriptors (lib/type.c); the IDL tests

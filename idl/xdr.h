@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: the ONC RPC language (RFC 4506 section 6, RFC 5531 section
  * 12) front end, shared by its scanner (xdr_lex.c) and parser (xdr_parse.c).
  * It reads a .x file into the same syntax tree as the IDL (doc/idl.md,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: what the ONC RPC front end does once a .x file is parsed,
  * when every name it declares is known: the C type names .x files use
  * (uint32_t, u_int, bool_t, ...) become primitives, netobj and des_block

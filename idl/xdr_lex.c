@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: the scanner of the ONC RPC language.  rpcgen runs cpp first;
  * parley-idl runs nothing external, so this scanner does the part of cpp
  * that .x files use (doc/idl.md, "Preprocessor lines and %-lines"):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-idl: the parser of the ONC RPC language (recursive descent over
  * xdr_lex.c's tokens).  It builds the IDL's syntax tree, so every check and
  * generator is shared; the mapping is in doc/idl.md ("ONC RPC .x files").

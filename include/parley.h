@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file parley.h
  * @brief Parley: typed RPC peers for C.  Includes every public header.

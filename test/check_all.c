@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The unit test runner: every module's suite, run with CK_ENV verbosity. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The callback and flow-control contract (doc/runtime.md, "Callbacks"), in
  * process: oneway messages are never dropped and arrive in order; a
  * completion callback runs once, on the I/O thread, after the API call that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The codec's encode and decode: exact bytes, round trips over the zoo (hand
  * built and random), flat copy plans, ownership, the fuzz seed corpus.  The
  * failure paths are in check_codec_errors.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by the codec's check files (check_codec*.c). */
 #ifndef PARLEY_TEST_CHECK_CODEC_H
 #define PARLEY_TEST_CHECK_CODEC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The codec's failure paths: a table of malformed inputs with their messages,
  * bool/handle/fd edge cases, the depth cap, every prefix and every bit flip of
  * valid encodings (with talloc block counts), encode errors, buffer sizes. */

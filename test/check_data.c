@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Values: parley_data_print, parley_data_equal, parley_data_copy. */
 #include "config.h"
 

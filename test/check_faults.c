@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runtime, faults: bad frames, bad payloads, dead servers, missing sockets,
  * garbage instead of a HELLO, stop_listen, disconnect and freeing a peer
  * with calls outstanding, unix socket files. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Descriptor passing over real processes: this test spawns test/fd_child
  * and passes pipes both ways; TCP and raw-socket cases use an in-process
  * server. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runtime, flow control: bounded output per connection, reading paused
  * while a connection's output is full, the send timeout, and many large
  * calls in flight.  Real peers over real unix sockets; the misbehaving

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Generated code of the test/idl/ok files: protocol tables pass the runtime's
  * checks, the compiler's canonical shapes and fingerprints (--describe) equal
  * the runtime's over the generated descriptors, and random values of every

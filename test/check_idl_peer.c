@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The generated peer-facing code of kv.idl against the real runtime: two
  * peers in one process on a socketpair; kv_register on both sides (the
  * server serves kv, the client serves the kv_watch callback); sync, async

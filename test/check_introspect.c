@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Introspection: describing a protocol, building descriptors from the
  * description (every type of test/idl/ok and of the zoo: the built
  * descriptors check, their fingerprints equal the originals, values cross

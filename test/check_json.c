@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* JSON <-> typed values (parley/json.h): the mapping of every kind both
  * ways, its limits, and a clear error with the JSON path for bad input. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runtime, threads: the event loop (posted tasks, fds, timers) and workers. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runtime, integration: sessions and calls between real processes over unix,
  * abstract unix, TCP (v4, v6) and socketpairs; handshake; async dispatch;
  * oneway; callbacks; many threads on one session. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runtime, process hygiene: library threads block every signal, and a
  * peer used in a fork()ed child fails with INVALID_STATE instead of hanging. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compiled codec programs (lib/program.c): they exist for what they cover,
  * give exactly the generic walk's bytes, statuses and error messages, and
  * are safe to build from several threads at once. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runtime, integration (issue 5, "sessions"): construct/destruct hooks and
  * per-session data, refusal (ACCESS_DENIED), SO_PEERCRED credentials (and
  * UNSUPPORTED on TCP), max outstanding calls (BUSY), handles in a session

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Spawned children over real processes: this test spawns test/fd_child with
  * parley_peer_spawn(), calls it, drops it, kills it. */
 #include "config.h"

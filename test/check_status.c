@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Status codes: names, strings, fixed numbers, and the thread's last error. */
 #include "config.h"
 

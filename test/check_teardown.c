@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Cancellation and teardown that keep their word (doc/runtime.md, "Closing
  * and teardown"), in process: dispatch racing session close (client and
  * server side) and the other end's peer being freed; cancel of a synchronous

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Type descriptors: parley_type_check, canonical shapes, fingerprints, protocols. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runtime, wire level: frame headers, HELLO payloads, messages, endpoints. */
 #include "config.h"
 

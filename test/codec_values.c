@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Hand-built zoo values and fake handle hooks for the codec tests. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Hand-built zoo values and test hooks shared by the codec tests and the
  * fuzz corpus generator. */
 #ifndef PARLEY_TEST_CODEC_VALUES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the contract tests: see contract.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the contract tests (check_callbacks.c, check_teardown.c): one
  * in-process server peer with handlers that record what they saw, client
  * peers, and bounded waits on the shared state. */

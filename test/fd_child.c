@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The program the spawn tests start with parley_peer_spawn():
  *
  *   fd_child [--max-fds N] [--marker PATH] [--linger]

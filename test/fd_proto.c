@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The "fdtest" protocol and its handlers. */
 #include "config.h"
 

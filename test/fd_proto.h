@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The fd tests' protocol "fdtest", written by hand, and its handlers (used by
  * test/fd_child, the program the spawn tests start, and by in-process
  * servers in test/check_fds.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers of the fd and spawn tests (test/check_fds.c, test/check_spawn.c). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers of the fd and spawn tests. */
 #ifndef PARLEY_TEST_FD_TESTUTIL_H
 #define PARLEY_TEST_FD_TESTUTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A test server of the every protocol (test/idl/ok/every.idl) for the
  * parley-call tests.
  *

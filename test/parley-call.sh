@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # parley-call against real servers: the demo's kvd and test/introspect_server
 # (the every protocol of test/idl/ok).  Every command and option, the exit
 # statuses, every address form, `introspect` output compiled again by

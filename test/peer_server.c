@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A test server process for the runtime's integration tests.
  *
  *   peer_server VARIANT [--workers N] [--max-message N] ENDPOINT...   listen

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Seeded random values over any descriptor (see random.h). */
 #include "config.h"
 

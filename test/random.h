@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Seeded random values over any descriptor, for round-trip tests. */
 #ifndef PARLEY_TEST_RANDOM_H
 #define PARLEY_TEST_RANDOM_H

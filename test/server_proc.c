@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test helper: the peer_server child process. */
 #include "config.h"
 

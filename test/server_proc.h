@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test helper: run test/peer_server in a child process, in a per-test
  * temporary directory. */
 #ifndef PARLEY_TEST_SERVER_PROC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every check suite of the unit runner, one per module. */
 #ifndef PARLEY_TEST_SUITES_H
 #define PARLEY_TEST_SUITES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The runtime tests' protocol and handlers. */
 #include "config.h"
 

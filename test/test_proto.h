@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The runtime tests' protocol, written by hand (no parley-idl needed):
  * echo, add, sleep, fail, note (oneway), notes, callback, die. */
 #ifndef PARLEY_TEST_PROTO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Descriptors of the test zoo, written by hand with the PARLEY_* macros. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The test zoo: hand-written descriptors covering every kind, shared by the
  * codec suites (and a check that the PARLEY_*_TYPE macros are usable). */
 #ifndef PARLEY_TEST_ZOO_H

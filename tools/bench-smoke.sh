@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Smoke test of parley-bench (run by make check from the build directory):
 # it runs, prints every codec case with every row, and rejects bad usage with
 # exit status 2.  The numbers are never checked: a benchmark is not a test.

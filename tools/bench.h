@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench: shared harness for every command (timing, CPU pinning,
  * common options, machine description).  Commands live in tools/bench_*.c

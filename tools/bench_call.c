@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench call: Parley calls beside the baselines a user would compare
  * them with, all in the same process and the same run, over unix and TCP

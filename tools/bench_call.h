@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench call: the two ends of each measurement (tools/bench_call_ends.c)
  * used by the command itself (tools/bench_call.c): the hand-written echo

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench call: what the command (tools/bench_call.c) shares with its
  * report (tools/bench_call_report.c): the rows, the options, the results.

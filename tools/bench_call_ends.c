@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench call: the two ends of each measurement: the echo protocol,
  * the raw and Parley servers, the raw and Parley clients (see bench_call.h).

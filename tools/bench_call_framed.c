@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench call: the framed raw echo, the baseline that does the least
  * per-message work an RPC system must do, and nothing else.

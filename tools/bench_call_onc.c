@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench call: the onc-rpc row: ONC RPC (libtirpc) echoing opaque<>
  * bytes, ping-pong only.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench call: the report after the tables: syscalls and allocations
  * per call, the runtime targets (reported, never enforced), and a Parley

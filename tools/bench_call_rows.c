@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench call: the rows built on the ends of tools/bench_call_ends.c:
  *   raw          raw byte echo (ping-pong; pipelined: the bulk echo)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench call: the sd-bus row: sd-bus (libsystemd) peer to peer, no
  * bus daemon, echoing a byte array ("ay").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench codec: encode and decode three payloads with Parley's codec,
  * beside ONC RPC XDR (libtirpc, rpcgen filters) and a plain memcpy of the

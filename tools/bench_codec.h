@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench codec: the three cases, described once, and the interface each
  * implementation (Parley in bench_codec_parley.c, XDR in bench_codec_xdr.c)

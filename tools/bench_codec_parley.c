@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench codec: the Parley side, through the public codec API of
  * libparley (parley/data.h), with the C types and descriptors parley-idl

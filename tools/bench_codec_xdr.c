@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench codec: the ONC RPC XDR side (libtirpc), through the filters
  * rpcgen generates from tools/bench_codec_xdr.x.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench idl: time parley-idl on a generated protocol of about 5,000
  * lines (issue 3: "well under one second").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-bench: the harness shared by every command. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-bench: measure Parley beside baselines run in the same process.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-call: a protocol's descriptors printed back as IDL (doc/idl.md) that
  * parley-idl accepts and that gives the same fingerprints.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-call call: a request from JSON, the reply as JSON (parley/json.h).
  * Built only with HAVE_PARLEY_JSON; without it, `call` says so and exits
  * with PC_EXIT_NO_JSON. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parley-call: talk to any Parley peer without its IDL, by introspection.
  *

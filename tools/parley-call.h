@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley-call: what its parts share. */
 #ifndef PARLEY_TOOLS_PARLEY_CALL_H
 #define PARLEY_TOOLS_PARLEY_CALL_H

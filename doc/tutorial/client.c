@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tutorial's client (doc/tutorial.md):
  *   notes-client [-t MS] ENDPOINT add TITLE TEXT | get ID | wait ID | add-all TITLE...
  * The [snippet] comments mark what the tutorial quotes. */

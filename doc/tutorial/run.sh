@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make check: the tutorial's server and client (doc/tutorial.md) do what the
 # tutorial shows.  Every wait is bounded.
 set -eu

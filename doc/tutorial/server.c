@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tutorial's server (doc/tutorial.md): notes-server ENDPOINT
  * The [snippet] comments mark what the tutorial quotes. */
 /* [snippet includes] */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file parley/call.h
  * @brief Calls: one request and its reply, in either direction.

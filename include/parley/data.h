@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file parley/data.h
  * @brief The codec: encode, decode, print, compare and copy typed values.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file parley/introspect.h
  * @brief Introspection: a peer's protocol as data, over the wire.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file parley/json.h
  * @brief JSON text <-> typed values, for any type descriptor.

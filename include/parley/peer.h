@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file parley/peer.h
  * @brief Peers: one object that is client and server at once.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file parley/protocol.h
  * @brief Protocols: a named, versioned table of methods.

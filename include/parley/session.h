@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file parley/session.h
  * @brief Sessions: one connection between two peers, with its calls and handles.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file parley/status.h
  * @brief Status codes and the calling thread's last error message.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file parley/type.h
  * @brief Type descriptors: const data describing a C type for the codec.

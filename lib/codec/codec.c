@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared codec helpers: error paths, UTF-8, minimal wire sizes, flat plans. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: what the encoder and decoder share -- the field-path stack used
  * to build error sentences, little-endian wire helpers, UTF-8 validation, the
  * minimal wire size of a type, and the flat-copy analysis behind the memcpy

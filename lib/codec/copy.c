@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley_data_equal and parley_data_copy: deep comparison and deep copy. */
 #include "config.h"
 

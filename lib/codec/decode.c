@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Decode: wire bytes -> a C object graph under talloc, never trusting the input. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal to the decoder: its state and what its files share.
  * decode.c walks descriptors and holds the public entry points,
  * decode_alloc.c allocates (one chunk each, or the compact arena),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Decoder allocations: a talloc chunk each, or carved from the compact arena. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Decoding by compiled programs (program.h). */
 #include "config.h"
 

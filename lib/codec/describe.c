@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The description of a protocol (introspection): its descriptors, encoding
  * one from a protocol, and building a protocol from one.  doc/wire.md,
  * "Introspection", is the specification. */

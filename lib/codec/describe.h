@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: the description of a protocol (what method 0 replies), as a
  * Parley value.  Its C form and descriptors; doc/wire.md, "Introspection",
  * is the specification. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Encode: C object graph -> wire bytes (size pass, caller buffer, talloc buffer). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Descriptors owned by a decoded value: a hidden talloc child closes them
  * when the value is freed; parley_take_fd() takes one out. */
 #include "config.h"

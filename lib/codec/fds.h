@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: descriptors that travel with values.
  *
  * A decoded value owns the descriptors its frame carried through a hidden

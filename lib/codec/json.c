@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* JSON <-> typed values: the public entry points and base64.  The walkers
  * are json_encode.c and json_decode.c, built when configure found jansson;
  * without it the entry points say JSON is unsupported. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal to the JSON module: what json.c (entry points), json_encode.c
  * and json_decode.c (the walkers, built with jansson only) share. */
 #ifndef PARLEY_LIB_JSON_H

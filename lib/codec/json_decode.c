@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* JSON decode: JSON text -> jansson values -> a C object graph under talloc,
  * checked as the wire decoder checks (doc/json.md). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* JSON encode: a C object graph -> jansson values -> JSON text (doc/json.md). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parley_data_print: human-readable text of a value. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Descriptors compiled into flat programs, and the process-wide table of them. */
 #include "config.h"
 

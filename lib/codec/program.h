@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: descriptors compiled once into flat programs for the codec.
  *
  * The generic codec walks a descriptor recursively, field by field.  A

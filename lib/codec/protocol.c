@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Protocol tables: lookup, method fingerprints and validation. */
 #include "config.h"
 

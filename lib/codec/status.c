@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Status names, descriptions and the thread-local last-error sentence. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: setting the thread's last error. */
 #ifndef PARLEY_LIB_STATUS_H
 #define PARLEY_LIB_STATUS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Primitive descriptors, descriptor validation, canonical shapes and fingerprints. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal helpers over type descriptors shared by the codec modules. */
 #ifndef PARLEY_LIB_TYPE_H
 #define PARLEY_LIB_TYPE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Connections, write side and lifecycle: creation, sendmsg per frame, the
  * queue, closing.  The read side is in conn_read.c. */
 #include "config.h"

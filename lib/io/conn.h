@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: one connection: buffered reads, framing, a write queue with one
  * sendmsg per frame, bounded output and backpressure.  Reads and the
  * callbacks run on the loop thread (or on a caller reading its own reply),

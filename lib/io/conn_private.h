@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal to lib/io/conn.c and lib/io/conn_read.c: the connection's state.
  * The write side (conn.c) is guarded by wlock.  The read side (conn_read.c)
  * belongs to whoever owns `read_owner` (an atomic word, not a mutex: the I/O

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Connections, read side: buffered reads, framing, the frames a waiting
  * caller sets aside, and the caller that reads its own reply. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: endpoint strings ("unix:/path", "unix:@name", "tcp:HOST:PORT"). */
 #ifndef PARLEY_LIB_ENDPOINT_H
 #define PARLEY_LIB_ENDPOINT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The descriptors of the frame being delivered on this thread (set by the
  * read side around a frame callback). */
 #include "config.h"

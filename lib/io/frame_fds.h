@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: the descriptors of the frame being delivered on this thread.
  * The read side sets them around a frame callback; whoever decodes the
  * frame takes them (parley__fds_adopt()); clear closes what nobody took. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A closed connection's last bytes, written as room appears, for a bounded
  * time.  See linger.h. */
 #include "config.h"

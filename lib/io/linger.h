@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: a closed connection's last bytes (the rest of a frame already
  * begun and a BYE) are written as the other end makes room, for a bounded
  * time, then the socket is closed.  Owned by the loop; nothing else refers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The event loop: epoll, a min-heap of timers and an eventfd for posted tasks. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: the event loop (epoll, timers, an eventfd wake-up).  One loop
  * runs on one thread; other threads reach it only through
  * parley__loop_post(), the one wake-up primitive. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sockets: listen and connect for unix, abstract unix and TCP endpoints. */
 #include "config.h"
 

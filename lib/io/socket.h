@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: listening and connecting sockets for endpoints. */
 #ifndef PARLEY_LIB_SOCKET_H
 #define PARLEY_LIB_SOCKET_H

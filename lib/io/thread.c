@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Library threads: all signals blocked from their first instruction. */
 #include "config.h"
 

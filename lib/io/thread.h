@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: every thread the library starts, started one way. */
 #ifndef PARLEY_LIB_THREAD_H
 #define PARLEY_LIB_THREAD_H

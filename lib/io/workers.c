@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The worker pool: n threads draining one FIFO of tasks. */
 #include "config.h"
 

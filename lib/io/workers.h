@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: the worker pool that runs blocking handlers. */
 #ifndef PARLEY_LIB_WORKERS_H
 #define PARLEY_LIB_WORKERS_H

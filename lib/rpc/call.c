@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Calls in either direction: what a handle says about itself. */
 #include "config.h"
 

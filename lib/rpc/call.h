@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: a call handle, outgoing (outcall.c) or incoming (incall.c). */
 #ifndef PARLEY_LIB_RPC_CALL_H
 #define PARLEY_LIB_RPC_CALL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Values of calls on the wire: the per-thread encode buffer, and codecs that
  * map a session's handles and carry descriptors. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: values of calls on the wire (call_codec.c), for outcall.c and
  * incall.c. */
 #ifndef PARLEY_LIB_CALL_CODEC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Call hooks: the exception function and the trace functions.  Both
  * are set before the peer starts, so the hot path reads them without a lock;
  * with none set a call costs one test per begin and end. */

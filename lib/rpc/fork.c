@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Peers and fork(): count forks so that a child's use of a parent's peer
  * fails at once (fork.h). */
 #include "config.h"

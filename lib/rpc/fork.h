@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: peers and fork().
  *
  * A peer's threads (I/O loop, workers, reapers) exist only in the process

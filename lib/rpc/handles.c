@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Handles: server objects registered in a session, looked up with
  * a type check, cleaned up when unregistered or when the session ends.
  *

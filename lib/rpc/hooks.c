@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Session hooks and credentials: the construct hook that may
  * refuse a client, the destruct hook, per-session data, SO_PEERCRED. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Incoming calls: decode, admission (max outstanding; oneway messages in
  * order), the handler on the I/O thread or a worker, pended calls and their
  * completion, application errors, CANCEL frames, and the reply.

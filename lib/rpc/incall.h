@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: incoming calls (incall.c). */
 #ifndef PARLEY_LIB_INCALL_H
 #define PARLEY_LIB_INCALL_H

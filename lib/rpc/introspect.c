@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Introspection in the runtime: serving method 0 with the peer's encoded
  * description, the introspector peer (any protocol, method 0 only), and
  * calling method 0 to build the other end's protocol. */

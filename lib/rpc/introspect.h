@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: the runtime's hooks for introspection (introspect.c). */
 #ifndef PARLEY_LIB_INTROSPECT_H
 #define PARLEY_LIB_INTROSPECT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Listeners and admission: listen endpoints, accepting, stopping, and the
  * max clients and listen backlog.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: listeners and admission (listen.c): listen endpoints,
  * accepting, and max clients with the listen backlog. */
 #ifndef PARLEY_LIB_RPC_LISTEN_H

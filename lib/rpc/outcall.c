@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Outgoing calls: acquire, dispatch and release; reply matching; the
  * completion callback's delivery on the I/O thread; cancel, application
  * errors and deadlines (one timer per session, on the I/O thread, armed for

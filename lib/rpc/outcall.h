@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: outgoing calls (outcall.c).  The call's life, under
  * session->lock:
  *

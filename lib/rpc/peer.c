@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Peers: creation, settings, dispatch tables, connecting, teardown.  Listening
  * is listen.c. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: the peer (peer.c, spawn.c, call_hooks.c; listening in listen.h),
  * and the runtime's objects as a whole: the session is in session.h, the
  * call in call.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sessions: the handshake, frame routing and the reference count. */
 #include "config.h"
 

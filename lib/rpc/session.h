@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: the session (session.c, session_timers.c, hooks.c, handles.c):
  * one connection, its state, references and timers, and the calls on it. */
 #ifndef PARLEY_LIB_RPC_SESSION_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Establish and idle timeouts.  One loop timer per session, armed
  * and fired on the loop thread only:
  * - establish: an incoming connection whose HELLO has not arrived within

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Spawned children: parley_peer_spawn() starts a program on a socketpair
  * and reaps it; parley_peer_serve_spawned() is the child's side. */
 #include "config.h"

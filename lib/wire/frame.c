@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Wire frames: header packing and checks, message payloads. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: wire frames (16-byte header + payload) and message payloads:
  * pure functions over bytes (no I/O, no global state), fuzzed by
  * test/fuzz/fuzz_wire.c.  The HELLO payload is in handshake.h.  The byte layout

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The HELLO payload: encode, decode (untrusted bytes), compare with our
  * protocol. */
 #include "config.h"

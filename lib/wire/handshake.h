@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: the HELLO payload (the handshake, doc/wire.md 2.3): encode,
  * decode (untrusted bytes) and the comparison with our protocol.  Pure
  * functions over bytes, fuzzed by test/fuzz/fuzz_wire.c. */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The exported symbols of the built libparley equal the PARLEY_PUBLIC
 # declarations in include/, and lib/libparley.sym lists exactly those.
 # A public function missing from libparley.sym, a symbol exported by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: decode arbitrary bytes as zoo_all, zoo_node and zoo_res.
  * MALFORMED (and OVERFLOW past the depth cap, INVALID_HANDLE from the hooks)
  * are normal outcomes; a crash, a leak, or a decoded value that does not

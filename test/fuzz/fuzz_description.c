@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: arbitrary bytes as a protocol description (the reply of
  * method 0, doc/wire.md part 3).  Refusing them (MALFORMED, UNSUPPORTED) is
  * a normal outcome; a crash, a leak, or a built protocol that does not pass

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the IDL compiler's front end and generators on any bytes.
  * The input is parsed from memory (imports disabled: no file is read or
  * written) twice, as the IDL and as ONC RPC language (.x), checked, and

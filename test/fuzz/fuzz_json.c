@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: decode arbitrary text as JSON of zoo_all, zoo_node and
  * zoo_res (with handle hooks, and without).  MALFORMED (and OVERFLOW past a
  * depth cap, UNSUPPORTED for a handle without hooks, INVALID_HANDLE from the

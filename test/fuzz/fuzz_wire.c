@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the wire layer's parsers over untrusted bytes, no socket.
  *
  * The input is read twice.  First as one payload: a HELLO (decoded, then

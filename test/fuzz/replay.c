@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Replay driver for fuzz targets without libFuzzer: runs every file of the
  * directories (or the files) named on the command line through
  * LLVMFuzzerTestOneInput.  With no argument it replays FUZZ_CORPUS_DIR, set

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The generated headers compile as C++11 (static inline stubs, trampolines
 // and kv_register included), and C++ sees the layout the C descriptors
 // describe.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run parley-idl on every test/idl/bad/*.idl and *.x and compare its diagnostics with
 # the file's own expectations:
 #   // expect: bad/x.idl:4:8: error: ...   one line per diagnostic, in order

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # parley-idl on test/idl/ok/*.idl and *.x: each compiles (exit 0, no diagnostics),
 # twice to byte-identical output whose first line names the compiler and
 # the input without a directory, with no absolute path anywhere; --describe

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Every ONC RPC protocol the build machine ships (/usr/include/rpcsvc/*.x,
 # from libc6-dev or libtirpc-dev) compiles with parley-idl --xdr, the
 # generated C builds with -Wall -Wextra -Werror as C11 (the .c) and as C++

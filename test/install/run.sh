@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installation test: `make install DESTDIR=$tmp/root` from this build tree,
 # check what was installed, then build the consumer project
 # (test/install/consumer/) out of tree with nothing but the installed files:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Every installed man page renders without a warning: groff in its strictest
 # warning mode, and man-db's --warnings (which also runs the preprocessors).
 # The list of pages is test/man/pages.list, written by make from the *_MANS

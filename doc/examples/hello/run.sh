@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make check: the README example (doc/examples/hello) answers over a unix socket.
 set -eu
 bin=${HELLO_BIN:-doc/examples/hello}

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make check: the demo's scripted session (doc/examples/kv/demo.sh, without the
 # benchmark) runs to the end and shows what each step should show.
 set -eu

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The scripted session of the demo key-value service (./quickstart demo; make
 # check runs it without the benchmark and checks its output).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kv: the command-line client of the demo key-value service (kvd).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kvd: the demo key-value server (doc/examples/kv/kv.idl).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The clock client on Parley, from the same clock.x (parley-idl --xdr):
  *   client unix:/tmp/clock.sock UTC
  * Compare with rpcgen/client.c: a peer and a session instead of

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make check: the clock service moved from rpcgen (doc/examples/rpc) answers.
 set -eu
 bin=${CLOCK_BIN:-doc/examples/rpc}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The clock server on Parley, from the same clock.x (parley-idl --xdr):
  *   server unix:/tmp/clock.sock
  * Compare with rpcgen/server.c: the procedure is a handler that fills the

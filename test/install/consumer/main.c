@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The consumer: encode and decode a generated type through the installed
  * library, check the generated protocol table, then serve the protocol on a
  * unix socket in a temporary directory and call it from a second peer in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The rpcgen version of the clock client, for comparison with ../client.c:
  *   rpcgen clock.x; cc -I/usr/include/tirpc clock_clnt.c clock_xdr.c client.c -ltirpc
  * Usage: client HOST ZONE (rpcbind on HOST finds the server's port). */

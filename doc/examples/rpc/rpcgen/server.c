@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The rpcgen version of the clock server, for comparison with ../server.c:
  *   rpcgen clock.x; cc -I/usr/include/tirpc clock_svc.c clock_xdr.c server.c -ltirpc
  * rpcgen writes main() (clock_svc.c): it registers the program with
