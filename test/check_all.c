@@ -26,6 +26,7 @@ static const suite_fn suites[] = {
     parley_flow_suite,
     parley_callbacks_suite,
     parley_teardown_suite,
+    parley_oom_suite,
 };
 
 int main(void)

@@ -23,5 +23,6 @@ Suite *parley_calls_suite(void);
 Suite *parley_flow_suite(void);
 Suite *parley_callbacks_suite(void);
 Suite *parley_teardown_suite(void);
+Suite *parley_oom_suite(void);
 
 #endif
