@@ -4,7 +4,8 @@
  * is the caller's (a synchronous call; the acquire and dispatch of an
  * asynchronous one), the client's I/O thread (reading the asynchronous
  * call's reply), the server's I/O thread (a NONBLOCKING handler) or the
- * server's one worker (a BLOCKING handler).  Each run must end with
+ * server's one worker (a BLOCKING handler); and a connect on the caller's
+ * thread (a session it returns must work).  Each run must end with
  * PARLEY_OK, PARLEY_ERR_NOMEM with a sentence, or the session closed with a
  * sentence; nothing leaks (once both peers are freed, the blocks malloc'd
  * and not freed, and the descriptors, are what they were); every wait is
@@ -30,7 +31,9 @@
 /* Runs past this many allocations mean the countdown never ran out. */
 #define MAX_RUNS 5000
 
-typedef enum oom_kind { OOM_SYNC, OOM_ASYNC, OOM_CLIENT_IO, OOM_SERVER, OOM_WORKER } oom_kind;
+typedef enum oom_kind {
+    OOM_SYNC, OOM_ASYNC, OOM_CLIENT_IO, OOM_SERVER, OOM_WORKER, OOM_CONNECT
+} oom_kind;
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
@@ -178,6 +181,29 @@ static bool run_one(oom_kind kind, long n)
     pthread_mutex_unlock(&g_lock);
 
     switch (kind) {
+    case OOM_CONNECT: {   /* a second session, connected under the countdown */
+        parley_session *other = NULL;
+
+        failmalloc_arm(pthread_self(), n);
+        st = parley_peer_connect(client, &other);
+        snprintf(g_msg, sizeof(g_msg), "%s", st == PARLEY_OK ? "" : parley_error_message());
+        failed = failmalloc_disarm();
+        if (st == PARLEY_OK) {
+            parley_status st2 = ct_add_sync(other, 1, 2, &v);
+
+            ck_assert_msg(st2 == PARLEY_OK, "run %ld: connected, then %s: %s", n,
+                          parley_status_name(st2), parley_error_message());
+            parley_session_close(other);
+        }
+        ck_assert_msg(st == PARLEY_OK || g_msg[0] != '\0', "run %ld: %s without a sentence", n,
+                      parley_status_name(st));
+        ck_assert_msg(failed > 0 || st == PARLEY_OK, "run %ld: %s with no allocation failed: %s",
+                      n, parley_status_name(st), g_msg);
+        ck_assert_int_eq(ct_add_sync(session, 20, 22, &v), PARLEY_OK);
+        talloc_free(replies);
+        talloc_free(mem);
+        return failed > 0;
+    }
     case OOM_SYNC:
         failmalloc_arm(pthread_self(), n);
         st = parley_session_acquire_call(session, &call);
@@ -312,6 +338,12 @@ START_TEST(test_oom_server_worker)
 }
 END_TEST
 
+START_TEST(test_oom_connect)
+{
+    oom_loop(OOM_CONNECT);
+}
+END_TEST
+
 START_TEST(test_oom_server_handler)
 {
     oom_loop(OOM_SERVER);
@@ -328,6 +360,7 @@ Suite *parley_oom_suite(void)
     tcase_add_test(tc, test_oom_client_io_thread);
     tcase_add_test(tc, test_oom_server_handler);
     tcase_add_test(tc, test_oom_server_worker);
+    tcase_add_test(tc, test_oom_connect);
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);
     return s;
