@@ -4,8 +4,9 @@
  * is the caller's (a synchronous call; the acquire and dispatch of an
  * asynchronous one), the client's I/O thread (reading the asynchronous
  * call's reply), the server's I/O thread (a NONBLOCKING handler) or the
- * server's one worker (a BLOCKING handler); and a connect on the caller's
- * thread (a session it returns must work).  Each run must end with
+ * server's one worker (a BLOCKING handler); an application error set on
+ * the server's I/O thread; and a connect on the caller's thread (a session
+ * it returns must work).  Each run must end with
  * PARLEY_OK, PARLEY_ERR_NOMEM with a sentence, or the session closed with a
  * sentence; nothing leaks (once both peers are freed, the blocks malloc'd
  * and not freed, and the descriptors, are what they were); every wait is
@@ -32,7 +33,7 @@
 #define MAX_RUNS 5000
 
 typedef enum oom_kind {
-    OOM_SYNC, OOM_ASYNC, OOM_CLIENT_IO, OOM_SERVER, OOM_WORKER, OOM_CONNECT
+    OOM_SYNC, OOM_ASYNC, OOM_CLIENT_IO, OOM_SERVER, OOM_WORKER, OOM_CONNECT, OOM_REMOTE
 } oom_kind;
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -84,6 +85,15 @@ static parley_status h_echo(parley_call *call, const void *in, void *out, void *
     return PARLEY_OK;
 }
 
+/* NONBLOCKING REMOTE: the application error v, "refused v". */
+static parley_status h_remote(parley_call *call, const void *in, void *out, void *data)
+{
+    (void)out; (void)data;
+    (void)parley_call_set_remote_error(call, ((const tp_int *)in)->v, "refused %d",
+                                       (int)((const tp_int *)in)->v);
+    return PARLEY_ERR_REMOTE;
+}
+
 static parley_peer *server_start(TALLOC_CTX *mem, parley_dispatch_mode echo_mode,
                                  char **ret_endpoint)
 {
@@ -91,11 +101,12 @@ static parley_peer *server_start(TALLOC_CTX *mem, parley_dispatch_mode echo_mode
     parley_dispatch table[] = {
         { TP_ADD, h_add, PARLEY_NONBLOCKING },
         { TP_ECHO, h_echo, echo_mode },
+        { TP_REMOTE, h_remote, PARLEY_NONBLOCKING },
     };
 
     ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &peer), PARLEY_OK);
     ck_assert_int_eq(parley_peer_set_workers(peer, 1), PARLEY_OK);
-    ck_assert_int_eq(parley_peer_add_dispatch(peer, table, 2, NULL), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_dispatch(peer, table, 3, NULL), PARLEY_OK);
     ck_assert_int_eq(parley_peer_add_listen_endpoint(peer, "tcp:127.0.0.1:0", 0), PARLEY_OK);
     ck_assert_int_eq(parley_peer_start_listen(peer), PARLEY_OK);
     ck_assert_int_eq(parley_peer_get_listen_endpoint(peer, 0, mem, ret_endpoint), PARLEY_OK);
@@ -155,7 +166,7 @@ static bool run_one(oom_kind kind, long n)
     pthread_mutex_lock(&g_lock);
     g_done = false;
     pthread_mutex_unlock(&g_lock);
-    if (kind == OOM_SERVER) {   /* learns the server's I/O thread */
+    if (kind == OOM_SERVER || kind == OOM_REMOTE) {   /* learns the server's I/O thread */
         ck_assert_int_eq(ct_add_sync(session, 1, 1, NULL), PARLEY_OK);
     } else if (kind == OOM_WORKER) {   /* learns the server's worker */
         ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
@@ -181,6 +192,39 @@ static bool run_one(oom_kind kind, long n)
     pthread_mutex_unlock(&g_lock);
 
     switch (kind) {
+    case OOM_REMOTE: {   /* an application error from the server's I/O thread */
+        tp_int rreq = { 7 };
+        tp_int *rrep = NULL;
+        int32_t code = 0;
+        const char *rmsg = NULL;
+
+        ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
+        failmalloc_arm(server_thread, n);
+        st = parley_call_dispatch(call, TP_REMOTE, &rreq, replies, &rrep, NULL, NULL);
+        failed = failmalloc_disarm();
+        snprintf(g_msg, sizeof(g_msg), "%s", parley_error_message());
+        if (st == PARLEY_ERR_REMOTE) {
+            ck_assert_int_eq(parley_call_get_remote_error(call, &code, &rmsg), PARLEY_OK);
+            ck_assert_msg(code == 7 || code == 0, "run %ld: code %d", n, (int)code);
+        } else {
+            ck_assert_msg(st == PARLEY_ERR_NOMEM ||
+                          (st == PARLEY_ERR_CONNECTION_CLOSED &&
+                           !parley_session_is_connected(session)),
+                          "run %ld: %s: %s", n, parley_status_name(st), g_msg);
+            ck_assert_msg(failed > 0, "run %ld: %s with no allocation failed: %s", n,
+                          parley_status_name(st), g_msg);
+        }
+        ck_assert_msg(g_msg[0] != '\0', "run %ld: %s without a sentence", n,
+                      parley_status_name(st));
+        parley_call_release(call);
+        ck_assert_uint_eq(talloc_total_blocks(replies), 1);
+        if (!parley_session_is_connected(session))
+            session = ct_connect_to(client);
+        ck_assert_int_eq(ct_add_sync(session, 20, 22, &v), PARLEY_OK);
+        talloc_free(replies);
+        talloc_free(mem);
+        return failed > 0;
+    }
     case OOM_CONNECT: {   /* a second session, connected under the countdown */
         parley_session *other = NULL;
 
@@ -338,6 +382,12 @@ START_TEST(test_oom_server_worker)
 }
 END_TEST
 
+START_TEST(test_oom_remote_error)
+{
+    oom_loop(OOM_REMOTE);
+}
+END_TEST
+
 START_TEST(test_oom_connect)
 {
     oom_loop(OOM_CONNECT);
@@ -361,6 +411,7 @@ Suite *parley_oom_suite(void)
     tcase_add_test(tc, test_oom_server_handler);
     tcase_add_test(tc, test_oom_server_worker);
     tcase_add_test(tc, test_oom_connect);
+    tcase_add_test(tc, test_oom_remote_error);
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);
     return s;
