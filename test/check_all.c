@@ -28,6 +28,7 @@ static const suite_fn suites[] = {
     parley_callbacks_suite,
     parley_teardown_suite,
     parley_process_suite,
+    parley_oom_suite,
 };
 
 int main(void)

@@ -25,5 +25,6 @@ Suite *parley_flow_suite(void);
 Suite *parley_callbacks_suite(void);
 Suite *parley_teardown_suite(void);
 Suite *parley_process_suite(void);
+Suite *parley_oom_suite(void);
 
 #endif

@@ -531,10 +531,13 @@ void parley__call_on_reply(parley_session *session, const parley__frame_header *
         parley_codec codec;
         int dummy = -1;
 
+        parley_status dst;
+
         parley__codec_for_receive(session, &codec, &dummy);
-        if (parley_data_decode(NULL, method->reply, payload, hdr->length, &codec,
-                               &reply) != PARLEY_OK) {
-            st = PARLEY_ERR_MALFORMED;
+        dst = parley_data_decode(NULL, method->reply, payload, hdr->length, &codec, &reply);
+        if (dst != PARLEY_OK) {
+            /* Our memory running out is not the other end's fault. */
+            st = dst == PARLEY_ERR_NOMEM ? PARLEY_ERR_NOMEM : PARLEY_ERR_MALFORMED;
             snprintf(text, sizeof(text), "reply of %s: %s", method->name,
                      parley_error_message());
         } else if (parley__adopt_frame_fds(reply) != PARLEY_OK) {

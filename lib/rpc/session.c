@@ -127,12 +127,27 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
      * the references the normal way (an incoming session may be gone now). */
     if (ret_session != NULL)
         *ret_session = session;
-    if (parley__hello_encode(NULL, peer->protocol, peer->max_message, 0, &hello,
-                             &hello_len) == PARLEY_OK)
-        (void)parley__conn_send(session->conn, PARLEY__FRAME_HELLO, 0, 0, hello, hello_len);
-    else
-        parley__session_close_conn(session, PARLEY_ERR_NOMEM, "out of memory sending a HELLO");
+    st = parley__hello_encode(NULL, peer->protocol, peer->max_message, 0, &hello, &hello_len);
+    if (st == PARLEY_OK)
+        st = parley__conn_send(session->conn, PARLEY__FRAME_HELLO, 0, 0, hello, hello_len);
     talloc_free(hello);
+    if (st != PARLEY_OK) {
+        char why[sizeof(session->close_why)];
+
+        snprintf(why, sizeof(why), "sending a HELLO: %s", parley_error_message());
+        /* Closed now, not when the close reaches the I/O thread: the other
+         * end's HELLO may come first, and connect must not take the session
+         * for ready. */
+        pthread_mutex_lock(&session->lock);
+        if (session->state != PARLEY__SESSION_CLOSED) {
+            __atomic_store_n(&session->state, PARLEY__SESSION_CLOSED, __ATOMIC_RELAXED);
+            session->close_status = st;
+            snprintf(session->close_why, sizeof(session->close_why), "%s", why);
+            pthread_cond_broadcast(&session->cond);
+        }
+        pthread_mutex_unlock(&session->lock);
+        parley__session_close_conn(session, st, why);
+    }
     if (incoming)
         parley__session_unref(session);   /* this function's reference */
     return PARLEY_OK;
