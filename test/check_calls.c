@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Runtime, issue 5 "calls": pended handlers, application errors,
+/* Runtime, calls: pended handlers, application errors,
  * cancellation, call timeouts, exception and trace hooks.  Against the
  * peer_server process over real sockets, and an in-process peer for hooks. */
 #include "config.h"

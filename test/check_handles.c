@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Runtime, integration (issue 5, "sessions"): handles on the wire.  A
+/* Runtime, integration (sessions): handles on the wire.  A
  * server's handle reaches the client as a proxy that can be sent back but not
  * looked up; the client's own handle goes out and comes back as itself; the
  * wrong type, another session and a closed handle give INVALID_HANDLE; a

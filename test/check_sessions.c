@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Runtime, integration (issue 5, "sessions"): construct/destruct hooks and
+/* Runtime, integration (sessions): construct/destruct hooks and
  * per-session data, refusal (ACCESS_DENIED), SO_PEERCRED credentials (and
  * UNSUPPORTED on TCP), max outstanding calls (BUSY), handles in a session
  * (type check, other session, closed, max, cleanup at session end, a killed

@@ -201,7 +201,7 @@ static parley_status h_die(parley_call *call, const void *in, void *out, void *d
     _exit(3);
 }
 
-/* ---- issue 5, calls ---- */
+/* ---- calls: pended handlers, errors, cancellation ---- */
 
 static atomic_int cancels_run;
 

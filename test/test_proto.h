@@ -17,7 +17,7 @@ enum {
     TP_NOTES = 6,     /* returns the number of notes seen */
     TP_CALLBACK = 7,  /* calls ADD(n, n) back on the caller's session, returns it + 1 */
     TP_DIE = 8,       /* the server process exits at once */
-    /* Issue 5, calls (ids 20..29). */
+    /* Calls: pended handlers, errors, cancellation (ids 20..29). */
     TP_PEND = 20,     /* non-blocking, tp_sleep: pends; ms 0: completes only when
                        * cancelled (CANCELLED); else a thread completes it after
                        * ms (odd tag: application error code tag, else tag) */

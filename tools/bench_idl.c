@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * parley-bench idl: time parley-idl on a generated protocol of about 5,000
- * lines (issue 3: "well under one second").
+ * lines (the target: well under one second).
  *
  * The protocol is written into a new temporary directory: units of consts,
  * enums, structs (bounded strings, bytes, fixed arrays, sequences, optional
