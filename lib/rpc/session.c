@@ -128,8 +128,14 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
     if (ret_session != NULL)
         *ret_session = session;
     st = parley__hello_encode(NULL, peer->protocol, peer->max_message, 0, &hello, &hello_len);
-    if (st == PARLEY_OK)
+    if (st == PARLEY_OK) {
         st = parley__conn_send(session->conn, PARLEY__FRAME_HELLO, 0, 0, hello, hello_len);
+        /* The other end closed first (a server refusing the session sends
+         * a BYE and closes): the read side delivers that BYE and its
+         * reason, which is what connect must report. */
+        if (st == PARLEY_ERR_CONNECTION_CLOSED)
+            st = PARLEY_OK;
+    }
     talloc_free(hello);
     if (st != PARLEY_OK) {
         char why[sizeof(session->close_why)];
