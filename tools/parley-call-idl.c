@@ -231,24 +231,16 @@ static const char *base_name(pc_idl *w, const parley_type *t, char **tmp)
         return d->name;
     }
     switch (t->kind) {
-    case PARLEY_KIND_INT8: return "int8";
-    case PARLEY_KIND_INT16: return "int16";
-    case PARLEY_KIND_INT32: return "int32";
-    case PARLEY_KIND_INT64: return "int64";
-    case PARLEY_KIND_UINT8: return "uint8";
-    case PARLEY_KIND_UINT16: return "uint16";
-    case PARLEY_KIND_UINT32: return "uint32";
-    case PARLEY_KIND_UINT64: return "uint64";
-    case PARLEY_KIND_BOOL: return "bool";
-    case PARLEY_KIND_FLOAT: return "float";
-    case PARLEY_KIND_DOUBLE: return "double";
-    case PARLEY_KIND_FD: return "fd";
+    case PARLEY_KIND_INT8: case PARLEY_KIND_INT16: case PARLEY_KIND_INT32:
+    case PARLEY_KIND_INT64: case PARLEY_KIND_UINT8: case PARLEY_KIND_UINT16:
+    case PARLEY_KIND_UINT32: case PARLEY_KIND_UINT64: case PARLEY_KIND_BOOL:
+    case PARLEY_KIND_FLOAT: case PARLEY_KIND_DOUBLE: case PARLEY_KIND_FD:
+        return parley_kind_name(t->kind);
     case PARLEY_KIND_STRING:
     case PARLEY_KIND_BYTES:
         if (t->bound == 0)
-            return t->kind == PARLEY_KIND_STRING ? "string" : "bytes";
-        *tmp = talloc_asprintf(w, "%s<%" PRIu32 ">",
-                               t->kind == PARLEY_KIND_STRING ? "string" : "bytes", t->bound);
+            return parley_kind_name(t->kind);
+        *tmp = talloc_asprintf(w, "%s<%" PRIu32 ">", parley_kind_name(t->kind), t->bound);
         if (*tmp == NULL)
             w->nomem = true;
         return *tmp ? *tmp : "?";

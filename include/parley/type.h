@@ -303,6 +303,15 @@ PARLEY_PUBLIC extern const parley_type parley_type_fd; /**< int, a file descript
 PARLEY_PUBLIC parley_status parley_type_check(const parley_type *type);
 
 /**
+ * @brief The IDL spelling of a kind ("int8", "string", "struct", "fd", ...).
+ * @param[in] kind any value
+ * @return a static string, or NULL for a value that is not a parley_kind.
+ *
+ * Ownership: the string is static.  Threads: any.  Errors: none.
+ */
+PARLEY_PUBLIC const char *parley_kind_name(parley_kind kind);
+
+/**
  * @brief The 64-bit fingerprint of a type's wire shape.
  *
  * FNV-1a 64 over the canonical shape string defined in doc/idl.md

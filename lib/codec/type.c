@@ -76,7 +76,7 @@ struct checker {
     bool nomem;
 };
 
-static const char *kind_name(parley_kind kind)
+const char *parley_kind_name(parley_kind kind)
 {
     switch (kind) {
     case PARLEY_KIND_INT8: return "int8";
@@ -106,7 +106,7 @@ static const char *kind_name(parley_kind kind)
 
 const char *parley__kind_name(parley_kind kind)
 {
-    const char *n = kind_name(kind);
+    const char *n = parley_kind_name(kind);
     return n ? n : "unknown";
 }
 
@@ -345,16 +345,16 @@ static parley_status check_type(struct checker *c, const parley_type *t)
                               t->name ? t->name : "(unnamed)");
         }
     }
-    if (kind_name(t->kind) == NULL)
+    if (parley_kind_name(t->kind) == NULL)
         return check_fail(c, "unknown kind %d", (int)t->kind);
     if (t->name == NULL)
-        return check_fail(c, "%s type has no name", kind_name(t->kind));
+        return check_fail(c, "%s type has no name", parley_kind_name(t->kind));
     if (t->ext != NULL)
         return check_fail(c, "%s '%s' sets ext, which this libparley does not know (built "
-                          "for a newer libparley?)", kind_name(t->kind), t->name);
+                          "for a newer libparley?)", parley_kind_name(t->kind), t->name);
     want = kind_size(t->kind);
     if (want != 0 && t->size != want)
-        return check_fail(c, "%s '%s' has size %zu, expected %zu", kind_name(t->kind), t->name,
+        return check_fail(c, "%s '%s' has size %zu, expected %zu", parley_kind_name(t->kind), t->name,
                           t->size, want);
     if (c->depth >= PARLEY__TYPE_CHECK_DEPTH)
         return check_fail(c, "nested deeper than %d", PARLEY__TYPE_CHECK_DEPTH);
@@ -388,9 +388,9 @@ static parley_status check_type(struct checker *c, const parley_type *t)
     case PARLEY_KIND_SEQUENCE:
     case PARLEY_KIND_OPTIONAL:
         if (t->elem == NULL)
-            st = check_fail(c, "%s '%s' has no element type", kind_name(t->kind), t->name);
+            st = check_fail(c, "%s '%s' has no element type", parley_kind_name(t->kind), t->name);
         else if (t->elem->size == 0)
-            st = check_fail(c, "%s '%s' has an element of size 0", kind_name(t->kind), t->name);
+            st = check_fail(c, "%s '%s' has an element of size 0", parley_kind_name(t->kind), t->name);
         indirect = true;
         break;
     default:
