@@ -245,6 +245,56 @@ START_TEST(test_receive_backpressure)
 }
 END_TEST
 
+/* Two sessions: each is paused when it finds the queue full, so the queue
+ * holds at most its capacity plus one call of the other session; every
+ * message of both arrives, each session's in order. */
+START_TEST(test_receive_backpressure_sessions)
+{
+    enum { CAPACITY = 2, N = 20 };
+    pair p;
+    parley_peer *second;
+    parley_session *s2;
+    parley_call *out, *in;
+    int sv[2], next[2] = { 0, 0 };
+
+    pair_open(&p, CAPACITY);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_int_eq(parley_peer_new(p.mem, tp_protocol(TP_V1), &second), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_accept_fd(p.server, sv[1]), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_connect_fd(second, sv[0], &s2), PARLEY_OK);
+    for (int i = 0; i < 2 * N; i++) {
+        char text[16];
+        tp_echo note = { text, { 0, NULL } };
+
+        snprintf(text, sizeof(text), "%d %d", i % 2, i / 2);
+        ck_assert_int_eq(parley_session_acquire_call(i % 2 ? s2 : p.session, &out), PARLEY_OK);
+        ck_assert_int_eq(parley_call_dispatch(out, TP_NOTE, &note, NULL, NULL, NULL, NULL),
+                         PARLEY_OK);
+        parley_call_release(out);
+    }
+    for (int i = 0; i < 1000 && queued(p.server) < CAPACITY; i++)
+        usleep(10000);
+    usleep(200000);
+    ck_assert_uint_ge(queued(p.server), CAPACITY);
+    ck_assert_uint_le(queued(p.server), CAPACITY + 1);
+    for (int i = 0; i < 2 * N; i++) {
+        const tp_echo *note;
+        int who, seq;
+
+        ck_assert_int_eq(parley_peer_receive(p.server, 10000, &in), PARLEY_OK);
+        ck_assert_uint_le(queued(p.server), CAPACITY + 1);
+        note = parley_call_get_request(in);
+        ck_assert_int_eq(sscanf(note->text, "%d %d", &who, &seq), 2);
+        ck_assert_int_eq(seq, next[who]);
+        next[who]++;
+        ck_assert_int_eq(parley_call_complete(in, PARLEY_OK), PARLEY_OK);
+    }
+    ck_assert_int_eq(next[0], N);
+    ck_assert_int_eq(next[1], N);
+    talloc_free(p.mem);
+}
+END_TEST
+
 /* A call cancelled by its caller, or whose deadline passed, or whose
  * session closed, leaves the queue: the receiver never sees it. */
 START_TEST(test_receive_cancel)
@@ -334,6 +384,7 @@ Suite *parley_receive_suite(void)
     tcase_add_test(tc, test_receive_arguments);
     tcase_add_test(tc, test_receive_calls);
     tcase_add_test(tc, test_receive_backpressure);
+    tcase_add_test(tc, test_receive_backpressure_sessions);
     tcase_add_test(tc, test_receive_cancel);
     tcase_add_test(tc, test_receive_peer_freed);
     suite_add_tcase(s, tc);
