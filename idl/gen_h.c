@@ -211,9 +211,17 @@ static void emit_inline(char **buf, void *ctx, idl_unit *u, const idl_method **m
                 "    parley_call_release(call);\n"
                 "    return st;\n"
                 "}\n\n"
+                "/* Send %s (oneway) on an acquired call: PARLEY_OK once the request is\n"
+                " * queued, or with done PARLEY_PENDING and done(call, status, data) runs\n"
+                " * once later on the I/O thread. */\n"
+                "static inline parley_status %s_%s_send(parley_call *call, const %s_%s_request *in,\n"
+                "                                       parley_call_done_fn done, void *data)\n"
+                "{\n"
+                "    return parley_call_dispatch(call, %s_METHOD_%s, in, NULL, NULL, done, data);\n"
+                "}\n\n"
                 "typedef parley_status %s_%s_handler(parley_call *call, const %s_%s_request *in,\n"
                 "                                    void *data);\n\n",
-                nm, p, nm, p, nm, P, M, p, nm, p, nm);
+                nm, p, nm, p, nm, P, M, nm, p, nm, p, nm, P, M, p, nm, p, nm);
             continue;
         }
         gen_printf(buf,
@@ -229,6 +237,22 @@ static void emit_inline(char **buf, void *ctx, idl_unit *u, const idl_method **m
             "    parley_call_release(call);\n"
             "    return st;\n"
             "}\n\n"
+            "/* Call %s and wait at most timeout_ms (0: no deadline; PARLEY_TIMEOUT_DEFAULT:\n"
+            " * the peer's call timeout); PARLEY_ERR_TIMEOUT when it passes. */\n"
+            "static inline parley_status %s_%s_timeout(parley_session *s, const %s_%s_request *in,\n"
+            "                                          int64_t timeout_ms, TALLOC_CTX *mem_ctx,\n"
+            "                                          %s_%s_reply **ret_out)\n"
+            "{\n"
+            "    parley_call *call;\n"
+            "    parley_status st = parley_session_acquire_call(s, &call);\n\n"
+            "    if (st != PARLEY_OK)\n"
+            "        return st;\n"
+            "    st = parley_call_set_timeout(call, timeout_ms);\n"
+            "    if (st == PARLEY_OK)\n"
+            "        st = parley_call_dispatch(call, %s_METHOD_%s, in, mem_ctx, ret_out, NULL, NULL);\n"
+            "    parley_call_release(call);\n"
+            "    return st;\n"
+            "}\n\n"
             "/* Call %s on an acquired call; done(call, status, data) runs once when it\n"
             " * returned PARLEY_PENDING (with done, mem_ctx is NULL: the reply is under\n"
             " * the call). */\n"
@@ -240,6 +264,7 @@ static void emit_inline(char **buf, void *ctx, idl_unit *u, const idl_method **m
             "}\n\n"
             "typedef parley_status %s_%s_handler(parley_call *call, const %s_%s_request *in,\n"
             "                                    %s_%s_reply *out, void *data);\n\n",
+            nm, p, nm, p, nm, p, nm, P, M,
             nm, p, nm, p, nm, p, nm, P, M,
             nm, p, nm, p, nm, p, nm, P, M,
             p, nm, p, nm, p, nm);

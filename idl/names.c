@@ -204,8 +204,9 @@ void idl_names_check(idl_unit *u)
                 add(u, &s, m->loc, mw, F("%s_%s_request_type", p, m->cname));
                 add(u, &s, m->loc, mw, F("%s_%s_handler", p, m->cname));
                 add(u, &s, m->loc, mw, F("%s_METHOD_%s", up, mup));
+                add(u, &s, m->loc, mw, F("%s_%s_send", p, m->cname));
                 if (!m->oneway) {
-                    add(u, &s, m->loc, mw, F("%s_%s_send", p, m->cname));
+                    add(u, &s, m->loc, mw, F("%s_%s_timeout", p, m->cname));
                     add(u, &s, m->loc, mw, F("%s_%s_reply", p, m->cname));
                     add(u, &s, m->loc, mw, F("%s_%s_reply_type", p, m->cname));
                 }

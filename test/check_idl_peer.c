@@ -2,7 +2,8 @@
 /* The generated peer-facing code of kv.idl against the real runtime: two
  * peers in one process on a socketpair; kv_register on both sides (the
  * server serves kv, the client serves the kv_watch callback); sync, async
- * and oneway stubs; a callback from a server handler to the client. */
+ * and oneway stubs, the oneway _send on an acquired call, the _timeout stub;
+ * a callback from a server handler to the client. */
 #include "config.h"
 
 #include <pthread.h>
@@ -59,6 +60,7 @@ typedef struct store {
     uint64_t version;
     char key[64];
     signal_box logged;
+    signal_box stat_cancelled;
 } store;
 
 static parley_status put_impl(parley_call *call, const kv_put_request *in, kv_put_reply *out,
@@ -104,6 +106,23 @@ static parley_status log_impl(parley_call *call, const kv_log_request *in, void 
     return PARLEY_OK;
 }
 
+/* stat never answers by itself: it waits for its caller's deadline (the
+ * CANCEL frame runs the cancel function, which completes the call). */
+static void stat_cancelled(parley_call *call, void *data)
+{
+    box_post(data, PARLEY_ERR_CANCELLED, NULL);
+    (void)parley_call_complete(call, PARLEY_ERR_CANCELLED);
+}
+
+static parley_status stat_impl(parley_call *call, const kv_stat_request *in, kv_stat_reply *out,
+                               void *data)
+{
+    store *st = data;
+    (void)in;
+    (void)out;
+    return parley_call_pend(call, stat_cancelled, &st->stat_cancelled);
+}
+
 /* ---- the client's callback ------------------------------------------------- */
 
 static parley_status changed_impl(parley_call *call, const kv_changed_request *in,
@@ -135,6 +154,7 @@ START_TEST(test_generated_stubs)
         .put = { put_impl, PARLEY_BLOCKING },       /* it calls back: may block */
         .get = { get_impl, PARLEY_NONBLOCKING },
         .log = { log_impl, PARLEY_NONBLOCKING },
+        .stat = { stat_impl, PARLEY_NONBLOCKING },
     };
     const kv_handlers client_handlers = {
         .changed = { changed_impl, PARLEY_NONBLOCKING },
@@ -148,6 +168,7 @@ START_TEST(test_generated_stubs)
 
     memset(&st, 0, sizeof(st));
     box_init(&st.logged);
+    box_init(&st.stat_cancelled);
     box_init(&changed);
     box_init(&done);
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -200,6 +221,37 @@ START_TEST(test_generated_stubs)
     ck_assert_int_eq(kv_log(session, &line), PARLEY_OK);
     box_wait(&st.logged, 1);
     ck_assert_str_eq(st.logged.text, "hello log");
+
+    /* oneway on an acquired call: synchronous (queued), then with a callback */
+    ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
+    line.line = (char *)"sent log";
+    ck_assert_int_eq(kv_log_send(call, &line, NULL, NULL), PARLEY_OK);
+    box_wait(&st.logged, 2);
+    ck_assert_str_eq(st.logged.text, "sent log");
+    line.line = (char *)"async log";
+    ck_assert_int_eq(kv_log_send(call, &line, get_done, &done), PARLEY_PENDING);
+    box_wait(&done, 2);
+    ck_assert_int_eq(done.status, PARLEY_OK);
+    box_wait(&st.logged, 3);
+    ck_assert_str_eq(st.logged.text, "async log");
+    parley_call_release(call);
+
+    /* _timeout: no deadline, the peer's default, and one that passes */
+    ck_assert_int_eq(kv_get_timeout(session, &get, 0, mem, &get_out), PARLEY_OK);
+    ck_assert_str_eq(get_out->e->key, "alpha");
+    talloc_free(get_out);
+    ck_assert_int_eq(kv_get_timeout(session, &get, PARLEY_TIMEOUT_DEFAULT, mem, &get_out),
+                     PARLEY_OK);
+    talloc_free(get_out);
+    ck_assert_int_eq(kv_get_timeout(session, &get, -5, mem, &get_out),
+                     PARLEY_ERR_INVALID_ARGUMENT);
+    {
+        kv_stat_request sreq = { 0 };
+        kv_stat_reply *sout = NULL;
+        ck_assert_int_eq(kv_stat_timeout(session, &sreq, 100, mem, &sout), PARLEY_ERR_TIMEOUT);
+        ck_assert_ptr_null(sout);
+        box_wait(&st.stat_cancelled, 1);   /* the server saw the CANCEL */
+    }
 
     /* a method nobody registered */
     {

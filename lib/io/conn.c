@@ -726,6 +726,13 @@ void parley__conn_set_read_paused(parley__conn *conn, bool paused)
     pthread_mutex_unlock(&conn->wlock);
 }
 
+void parley__conn_set_queue_paused(parley__conn *conn, bool paused)
+{
+    pthread_mutex_lock(&conn->wlock);
+    parley__conn_pause_locked(conn, PARLEY__CONN_PAUSE_QUEUE, paused);
+    pthread_mutex_unlock(&conn->wlock);
+}
+
 static void free_task(void *data)
 {
     talloc_free(data);

@@ -108,6 +108,9 @@ void parley__conn_wake_waiters(parley__conn *conn);
  * delivery of frames; frames already read wait, in order.  Combines with
  * the connection's own reasons not to read. */
 void parley__conn_set_read_paused(parley__conn *conn, bool paused);
+/* The same for a second reason of the layer above (its receive queue is
+ * full): the two combine. */
+void parley__conn_set_queue_paused(parley__conn *conn, bool paused);
 
 /* Free conn on the loop thread after everything queued there so far. */
 void parley__conn_free_later(parley__conn *conn);

@@ -30,6 +30,7 @@
  * output is full still gets them. */
 #define PARLEY__CONN_PAUSE_OUTPUT 0x1u   /* output above the limit (conn.c) */
 #define PARLEY__CONN_PAUSE_CALLS 0x2u    /* the rpc layer's incoming-call limit */
+#define PARLEY__CONN_PAUSE_QUEUE 0x4u    /* the rpc layer's receive queue is full */
 
 typedef struct deferred_frame {
     struct deferred_frame *next;

@@ -2,6 +2,7 @@
 /* Calls in either direction: what a handle says about itself. */
 #include "config.h"
 
+#include "parley/receive.h"
 #include "call.h"
 
 PARLEY_PUBLIC parley_session *parley_call_get_session(parley_call *call)
@@ -12,6 +13,16 @@ PARLEY_PUBLIC parley_session *parley_call_get_session(parley_call *call)
 PARLEY_PUBLIC const parley_method *parley_call_get_method(parley_call *call)
 {
     return call != NULL ? call->method : NULL;
+}
+
+PARLEY_PUBLIC const void *parley_call_get_request(parley_call *call)
+{
+    return call != NULL && call->incoming ? call->in : NULL;
+}
+
+PARLEY_PUBLIC void *parley_call_get_reply(parley_call *call)
+{
+    return call != NULL && call->incoming ? call->out : NULL;
 }
 
 PARLEY_PUBLIC parley_call_direction parley_call_get_direction(parley_call *call)

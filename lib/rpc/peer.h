@@ -120,6 +120,9 @@ struct parley_peer {
     /* Spawned children (spawn.c), under lock. */
     struct parley__child *children;   /* not yet reaped */
     unsigned n_reapers;               /* reaper threads still running */
+
+    /* The receive queue (receive.c); NULL until parley_peer_add_queue(). */
+    struct parley__receive_queue *receive_queue;
 };
 
 
