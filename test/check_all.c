@@ -35,6 +35,7 @@ static const struct {
     { "teardown", parley_teardown_suite },
     { "process", parley_process_suite },
     { "oom", parley_oom_suite },
+    { "connect", parley_connect_suite },
 };
 
 /* Whether the space-separated list names name. */

@@ -26,5 +26,6 @@ Suite *parley_callbacks_suite(void);
 Suite *parley_teardown_suite(void);
 Suite *parley_process_suite(void);
 Suite *parley_oom_suite(void);
+Suite *parley_connect_suite(void);
 
 #endif
