@@ -60,10 +60,34 @@ PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
                                                      void *data);
 
 /**
+ * @brief parley_peer_add_dispatch() where the handlers get other data than
+ *        the dispatch-data getters return (generated code: the handlers are
+ *        trampolines that get their registration, the application's data
+ *        is what parley_call_get_dispatch_data() returns).
+ * @param[in] peer the peer
+ * @param[in] table n entries; copied
+ * @param[in] n number of entries
+ * @param[in] handler_data passed to every handler of this table
+ * @param[in] dispatch_data returned by parley_call_get_dispatch_data() and
+ *            parley_peer_get_dispatch_data() for the table's methods
+ * @return as parley_peer_add_dispatch().
+ *
+ * Ownership: the table is copied; both pointers are borrowed and must
+ * outlive the peer.  Threads: any.  Errors: as parley_peer_add_dispatch().
+ */
+PARLEY_PUBLIC parley_status parley_peer_add_dispatch_with_data(parley_peer *peer,
+                                                               const parley_dispatch *table,
+                                                               size_t n, void *handler_data,
+                                                               void *dispatch_data);
+
+/**
  * @brief The data registered with the dispatch table that serves a method.
  * @param[in] peer the peer
  * @param[in] method_id the method
- * @param[out] ret_data the table's data (may be NULL), set only on success
+ * @param[out] ret_data the table's data (parley_peer_add_dispatch()'s
+ *             `data`, parley_peer_add_dispatch_with_data()'s `dispatch_data`,
+ *             a generated X_register()'s `data`; may be NULL), set only on
+ *             success
  * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer or ret_data); NOT_FOUND
  *         (the method is not served by this peer).
  *
@@ -85,9 +109,10 @@ PARLEY_PUBLIC parley_status parley_peer_get_dispatch_data(parley_peer *peer, uin
  * @brief Create a peer speaking one protocol.
  *
  * A peer is client and server at once: register dispatch tables, listen
- * endpoints and connect endpoints, then start listening and/or connect.  Its
+ * endpoints and connect endpoints, then start listening and/or connect
+ * (dispatch tables and listen endpoints may also be added later).  Its
  * I/O thread and worker pool start with the first start_listen, connect,
- * connect_fd or accept_fd.
+ * connect_endpoint, connect_fd or accept_fd.
  *
  * @code
  * parley_peer *peer;
@@ -124,6 +149,8 @@ PARLEY_PUBLIC parley_status parley_peer_get_dispatch_data(parley_peer *peer, uin
  * fork(): a peer belongs to the process that created it.  In a child forked
  * after parley_peer_new(), the peer's threads do not exist and its locks may
  * be held, so parley_peer_start_listen(), parley_peer_stop_listen(),
+ * parley_peer_add_listen_endpoint(), parley_peer_add_listen_fd(),
+ * parley_peer_add_systemd_listen_fds(), parley_peer_connect_endpoint(),
  * parley_peer_connect(), parley_peer_connect_fd(), parley_peer_accept_fd()
  * (both close the fd), parley_peer_disconnect(), parley_peer_spawn(),
  * parley_session_acquire_call(), parley_call_dispatch(), parley_call_cancel(),

@@ -240,6 +240,14 @@ PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
                                                      const parley_dispatch *table, size_t n,
                                                      void *data)
 {
+    return parley_peer_add_dispatch_with_data(peer, table, n, data, data);
+}
+
+PARLEY_PUBLIC parley_status parley_peer_add_dispatch_with_data(parley_peer *peer,
+                                                               const parley_dispatch *table,
+                                                               size_t n, void *data,
+                                                               void *dispatch_data)
+{
     parley_status st = PARLEY_OK;
 
     if (peer == NULL || (table == NULL && n > 0))
@@ -282,6 +290,7 @@ PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
 
         e->mode = table[i].mode;
         e->data = data;
+        e->dispatch_data = dispatch_data;
         /* Published last: a reader that sees the handler sees the rest. */
         __atomic_store_n(&e->handler, table[i].handler, __ATOMIC_RELEASE);
     }
@@ -307,7 +316,7 @@ PARLEY_PUBLIC parley_status parley_peer_get_dispatch_data(parley_peer *peer, uin
     if (__atomic_load_n(&e->handler, __ATOMIC_ACQUIRE) == NULL)
         return parley__error(PARLEY_ERR_NOT_FOUND, "method %s is not served by this peer",
                              m->name);
-    *ret_data = e->data;
+    *ret_data = e->dispatch_data;
     return PARLEY_OK;
 }
 

@@ -42,7 +42,8 @@
 typedef struct parley__dispatch_entry {
     parley_handler_fn handler;
     parley_dispatch_mode mode;
-    void *data;
+    void *data;            /* to the handler */
+    void *dispatch_data;   /* to the getters (parley_call_get_dispatch_data()) */
 } parley__dispatch_entry;
 
 typedef struct parley__listener {
