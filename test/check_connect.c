@@ -594,6 +594,60 @@ START_TEST(test_socket_options)
 }
 END_TEST
 
+START_TEST(test_socket_options_per_endpoint)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *server, *client;
+    parley_socket_options peer_opts, ep_opts, conn_opts, bad;
+    parley_session *s;
+    char *name;
+    int sfd, cfd;
+    unsigned port;
+
+    server = server_new(mem);
+    parley_socket_options_init(&peer_opts);
+    peer_opts.keepalive = 1;
+    ck_assert_int_eq(parley_peer_set_socket_options(server, &peer_opts), PARLEY_OK);
+    /* This endpoint's options replace the peer's: no keepalive, no nodelay. */
+    parley_socket_options_init(&ep_opts);
+    ep_opts.nodelay = 0;
+    ck_assert_int_eq(parley_peer_add_listen_endpoint_with_options(server, "tcp:127.0.0.1:0", 0,
+                                                                  &ep_opts), PARLEY_OK);
+    bad = ep_opts;
+    bad.keepalive = 7;
+    ck_assert_int_eq(parley_peer_add_listen_endpoint_with_options(server, "tcp:127.0.0.1:0", 0,
+                                                                  &bad),
+                     PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(parley_peer_start_listen(server), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_get_listen_endpoint(server, 0, mem, &name), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_get_listen_endpoint(server, 1, mem, &name),
+                     PARLEY_ERR_INVALID_ARGUMENT);   /* the bad one was not added */
+    ck_assert_int_eq(parley_peer_get_listen_endpoint(server, 0, mem, &name), PARLEY_OK);
+    ck_assert_int_eq(sscanf(name, "tcp:127.0.0.1:%u", &port), 1);
+
+    ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &client), PARLEY_OK);
+    parley_socket_options_init(&conn_opts);
+    conn_opts.keepalive = 1;
+    conn_opts.keepalive_idle_s = 44;
+    ck_assert_int_eq(parley_peer_connect_endpoint_with_options(client, name, &bad, &s),
+                     PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(parley_peer_connect_endpoint_with_options(client, name, &conn_opts, &s),
+                     PARLEY_OK);
+    expect_add(s);
+    cfd = find_tcp((uint16_t)port, true);
+    ck_assert_int_ge(cfd, 0);
+    ck_assert_int_eq(int_opt(cfd, SOL_SOCKET, SO_KEEPALIVE), 1);
+    ck_assert_int_eq(int_opt(cfd, IPPROTO_TCP, TCP_KEEPIDLE), 44);
+    ck_assert_int_eq(int_opt(cfd, IPPROTO_TCP, TCP_NODELAY), 1);
+    sfd = find_tcp((uint16_t)port, false);
+    ck_assert_int_ge(sfd, 0);
+    ck_assert_int_eq(int_opt(sfd, SOL_SOCKET, SO_KEEPALIVE), 0);
+    ck_assert_int_eq(int_opt(sfd, IPPROTO_TCP, TCP_NODELAY), 0);
+    parley_session_close(s);
+    talloc_free(mem);
+}
+END_TEST
+
 /* ---- close notifications ---- */
 
 #define MAX_SEEN 16
@@ -929,6 +983,7 @@ Suite *parley_connect_suite(void)
     tcase_add_test(conn, test_connect_many);
     tcase_add_test(conn, test_dispatch_after_start);
     tcase_add_test(conn, test_socket_options);
+    tcase_add_test(conn, test_socket_options_per_endpoint);
     suite_add_tcase(s, conn);
     tcase_set_timeout(close_tc, 60);
     tcase_add_test(close_tc, test_close_local_and_bye);

@@ -444,7 +444,10 @@ PARLEY_PUBLIC void parley_socket_options_init(parley_socket_options *options);
  * Applied to every connection the peer makes or accepts afterwards
  * (parley_peer_connect(), parley_peer_connect_endpoint(), accepted
  * connections, and sockets given to parley_peer_connect_fd() and
- * parley_peer_accept_fd()); connections already up keep theirs.  Whatever
+ * parley_peer_accept_fd()), except those of an endpoint with options of
+ * its own (parley_peer_add_listen_endpoint_with_options(),
+ * parley_peer_connect_endpoint_with_options()); connections already up
+ * keep theirs.  Whatever
  * the options, Parley also makes every socket close-on-exec, sets
  * SO_REUSEADDR on TCP listeners, and uses the socket in blocking mode with
  * MSG_DONTWAIT on the I/O thread (see doc/runtime.md, "Socket settings").
@@ -462,6 +465,41 @@ PARLEY_PUBLIC void parley_socket_options_init(parley_socket_options *options);
  */
 PARLEY_PUBLIC parley_status parley_peer_set_socket_options(parley_peer *peer,
                                                            const parley_socket_options *options);
+
+/**
+ * @brief parley_peer_add_listen_endpoint() with socket options of its own.
+ *
+ * The connections accepted on this endpoint get `options` instead of the
+ * peer's (parley_peer_set_socket_options()); the whole struct replaces
+ * the peer's, fields at their defaults included.
+ *
+ * @param[in] peer the peer
+ * @param[in] endpoint as parley_peer_add_listen_endpoint()
+ * @param[in] mode as parley_peer_add_listen_endpoint()
+ * @param[in] options the options (copied), or NULL for the peer's
+ * @return as parley_peer_add_listen_endpoint(); INVALID_ARGUMENT for bad
+ *         options, as parley_peer_set_socket_options().
+ *
+ * Ownership: copied.  Threads: any.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_add_listen_endpoint_with_options(
+    parley_peer *peer, const char *endpoint, unsigned mode, const parley_socket_options *options);
+
+/**
+ * @brief parley_peer_connect_endpoint() with socket options for this
+ *        session (instead of the peer's; the whole struct replaces them).
+ * @param[in] peer the peer
+ * @param[in] endpoint as parley_peer_connect_endpoint()
+ * @param[in] options the options (copied), or NULL for the peer's
+ * @param[out] ret_session the new session, set only on success
+ * @return as parley_peer_connect_endpoint(); INVALID_ARGUMENT for bad
+ *         options, as parley_peer_set_socket_options().
+ *
+ * Ownership: as parley_peer_connect().  Threads: any.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_connect_endpoint_with_options(
+    parley_peer *peer, const char *endpoint, const parley_socket_options *options,
+    parley_session **ret_session);
 
 /** Why a session ended (parley_session_close_fn). */
 typedef enum parley_close_reason {

@@ -23,6 +23,7 @@
 #include "listen.h"
 #include "session.h"
 #include "socket.h"
+#include "sockopt.h"
 #include "status.h"
 
 /* Connections told BUSY stay open (write side shut) for a moment, so that
@@ -33,6 +34,7 @@
 
 typedef struct parley__waiting {
     int *fds;          /* a ring of peer->listen_backlog entries */
+    const parley_socket_options **opts;   /* their listeners' options, or NULL */
     unsigned head, n, cap;
     int linger_fd[LINGER_MAX];          /* loop thread only */
     uint64_t linger_until[LINGER_MAX];
@@ -127,7 +129,7 @@ static void linger(parley_peer *peer, int fd)
                                peer);
 }
 
-void parley__limits_accept(parley_peer *peer, int fd)
+void parley__limits_accept(parley_peer *peer, int fd, const parley_socket_options *opts)
 {
     parley__waiting *w;
     unsigned max, backlog;
@@ -137,21 +139,24 @@ void parley__limits_accept(parley_peer *peer, int fd)
     backlog = peer->listen_backlog;
     if (peer->n_incoming < max && (peer->waiting == NULL || peer->waiting->n == 0)) {
         pthread_mutex_unlock(&peer->lock);
-        (void)parley__session_new(peer, fd, true, NULL);
+        (void)parley__session_new_opts(peer, fd, true, opts, NULL);
         return;
     }
     if (peer->waiting == NULL) {
         peer->waiting = talloc_zero(peer, parley__waiting);
         if (peer->waiting != NULL) {
             peer->waiting->fds = talloc_array(peer->waiting, int, backlog > 0 ? backlog : 1);
+            peer->waiting->opts = talloc_array(peer->waiting, const parley_socket_options *,
+                                               backlog > 0 ? backlog : 1);
             peer->waiting->cap = backlog;
-            if (peer->waiting->fds == NULL)
+            if (peer->waiting->fds == NULL || peer->waiting->opts == NULL)
                 TALLOC_FREE(peer->waiting);
         }
     }
     w = peer->waiting;
     if (w != NULL && w->n < w->cap) {
         w->fds[(w->head + w->n) % w->cap] = fd;
+        w->opts[(w->head + w->n) % w->cap] = opts;
         w->n++;
         pthread_mutex_unlock(&peer->lock);
         return;
@@ -168,6 +173,7 @@ static void admit_task(void *data)
 
     for (;;) {
         parley__waiting *w;
+        const parley_socket_options *opts;
         int fd;
 
         pthread_mutex_lock(&peer->lock);
@@ -179,10 +185,11 @@ static void admit_task(void *data)
             return;
         }
         fd = w->fds[w->head];
+        opts = w->opts[w->head];
         w->head = (w->head + 1) % w->cap;
         w->n--;
         pthread_mutex_unlock(&peer->lock);
-        (void)parley__session_new(peer, fd, true, NULL);
+        (void)parley__session_new_opts(peer, fd, true, opts, NULL);
     }
 }
 
@@ -310,6 +317,13 @@ PARLEY_PUBLIC parley_status parley_peer_add_listen_endpoint(parley_peer *peer,
                                                             const char *endpoint,
                                                             unsigned mode)
 {
+    return parley_peer_add_listen_endpoint_with_options(peer, endpoint, mode, NULL);
+}
+
+PARLEY_PUBLIC parley_status parley_peer_add_listen_endpoint_with_options(
+    parley_peer *peer, const char *endpoint, unsigned mode, const parley_socket_options *options)
+{
+    parley_socket_options o;
     parley__listener *l;
     parley_status st;
 
@@ -318,6 +332,8 @@ PARLEY_PUBLIC parley_status parley_peer_add_listen_endpoint(parley_peer *peer,
                              "parley_peer_add_listen_endpoint needs a peer, an endpoint and "
                              "a file mode up to 07777");
     PARLEY__FORK_GUARD(peer);
+    if (options != NULL && (st = parley__sockopt_copy(&o, options)) != PARLEY_OK)
+        return st;
     pthread_mutex_lock(&peer->lock);
     l = talloc_zero(peer, parley__listener);
     if (l == NULL) {
@@ -333,6 +349,10 @@ PARLEY_PUBLIC parley_status parley_peer_add_listen_endpoint(parley_peer *peer,
     l->mode = mode != 0 ? mode : PARLEY_DEFAULT_SOCKET_MODE;
     l->io.fd = -1;
     l->adopted_fd = -1;
+    if (options != NULL) {
+        l->sockopts = o;
+        l->has_sockopts = true;
+    }
     st = listener_add_locked(peer, l);
 done:
     pthread_mutex_unlock(&peer->lock);
@@ -397,7 +417,7 @@ static void listener_io(void *data, uint32_t events)
             }
             break;   /* EAGAIN: drained */
         }
-        parley__limits_accept(l->peer, fd);
+        parley__limits_accept(l->peer, fd, l->has_sockopts ? &l->sockopts : NULL);
     }
 }
 

@@ -347,10 +347,12 @@ done:
     return st;
 }
 
-static parley_status connect_session(parley_peer *peer, int fd, parley_session **ret_session)
+static parley_status connect_session(parley_peer *peer, int fd,
+                                     const parley_socket_options *opts,
+                                     parley_session **ret_session)
 {
     parley_session *session;
-    parley_status st = parley__session_new(peer, fd, false, &session);
+    parley_status st = parley__session_new_opts(peer, fd, false, opts, &session);
 
     if (st != PARLEY_OK)
         return st;
@@ -384,7 +386,7 @@ PARLEY_PUBLIC parley_status parley_peer_connect(parley_peer *peer, parley_sessio
 
         st = parley__socket_connect(c->ep, &fd);
         if (st == PARLEY_OK)
-            return connect_session(peer, fd, ret_session);
+            return connect_session(peer, fd, NULL, ret_session);
         if (st != PARLEY_ERR_CONNECTION_REFUSED)
             return st;
         if (used < sizeof(tried)) {
@@ -400,7 +402,15 @@ PARLEY_PUBLIC parley_status parley_peer_connect(parley_peer *peer, parley_sessio
 PARLEY_PUBLIC parley_status parley_peer_connect_endpoint(parley_peer *peer, const char *endpoint,
                                                          parley_session **ret_session)
 {
+    return parley_peer_connect_endpoint_with_options(peer, endpoint, NULL, ret_session);
+}
+
+PARLEY_PUBLIC parley_status parley_peer_connect_endpoint_with_options(
+    parley_peer *peer, const char *endpoint, const parley_socket_options *options,
+    parley_session **ret_session)
+{
     parley__endpoint *ep = NULL;
+    parley_socket_options o;
     parley_status st;
     int fd = -1;
 
@@ -409,6 +419,8 @@ PARLEY_PUBLIC parley_status parley_peer_connect_endpoint(parley_peer *peer, cons
                              "parley_peer_connect_endpoint needs a peer, an endpoint and "
                              "ret_session");
     PARLEY__FORK_GUARD(peer);
+    if (options != NULL && (st = parley__sockopt_copy(&o, options)) != PARLEY_OK)
+        return st;
     /* Nothing of the peer is touched: any number of threads at once. */
     st = parley__endpoint_parse(NULL, endpoint, &ep);
     if (st != PARLEY_OK)
@@ -419,7 +431,7 @@ PARLEY_PUBLIC parley_status parley_peer_connect_endpoint(parley_peer *peer, cons
     talloc_free(ep);
     if (st != PARLEY_OK)
         return st;
-    return connect_session(peer, fd, ret_session);
+    return connect_session(peer, fd, options != NULL ? &o : NULL, ret_session);
 }
 
 PARLEY_PUBLIC parley_status parley_peer_connect_fd(parley_peer *peer, int fd,
@@ -439,7 +451,7 @@ PARLEY_PUBLIC parley_status parley_peer_connect_fd(parley_peer *peer, int fd,
         close(fd);
         return st;
     }
-    return connect_session(peer, fd, ret_session);
+    return connect_session(peer, fd, NULL, ret_session);
 }
 
 PARLEY_PUBLIC parley_status parley_peer_accept_fd(parley_peer *peer, int fd)

@@ -54,6 +54,8 @@ typedef struct parley__listener {
     parley__io io;       /* io.fd < 0 when not listening */
     parley__timer pause; /* accepting paused (out of descriptors) */
     char *bound;         /* the bound endpoint string */
+    bool has_sockopts;   /* sockopts replace the peer's for its connections */
+    parley_socket_options sockopts;
     bool adopted;        /* a descriptor passed in (parley_peer_add_listen_fd()) */
     int adopted_fd;      /* adopted: the descriptor until first listened on, then -1 */
 } parley__listener;

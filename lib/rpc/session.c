@@ -35,6 +35,13 @@ static int session_destructor(parley_session *session)
 parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
                                   parley_session **ret_session)
 {
+    return parley__session_new_opts(peer, fd, incoming, NULL, ret_session);
+}
+
+parley_status parley__session_new_opts(parley_peer *peer, int fd, bool incoming,
+                                       const parley_socket_options *opts,
+                                       parley_session **ret_session)
+{
     parley_session *session = NULL;
     bool refused = false;
     char refuse_why[PARLEY__ERROR_MAX];
@@ -46,9 +53,13 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
     if (st == PARLEY_OK) {
         parley_socket_options o;
 
-        pthread_mutex_lock(&peer->lock);
-        o = peer->sockopts;
-        pthread_mutex_unlock(&peer->lock);
+        if (opts != NULL) {
+            o = *opts;   /* the endpoint's: never changed once added */
+        } else {
+            pthread_mutex_lock(&peer->lock);
+            o = peer->sockopts;
+            pthread_mutex_unlock(&peer->lock);
+        }
         st = parley__sockopt_apply(fd, &o);
     }
     if (st != PARLEY_OK) {

@@ -75,6 +75,10 @@ struct parley_session {
 /* session.c */
 parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
                                    parley_session **ret_session);
+/* The same with the socket options of the endpoint (NULL: the peer's). */
+parley_status parley__session_new_opts(parley_peer *peer, int fd, bool incoming,
+                                        const parley_socket_options *opts,
+                                        parley_session **ret_session);
 void parley__session_ref(parley_session *session);
 void parley__session_unref(parley_session *session);
 /* An incoming call is done: n_running-- and its reference dropped under one lock. */
