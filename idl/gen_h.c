@@ -300,7 +300,8 @@ static void emit_inline(char **buf, void *ctx, idl_unit *u, const idl_method **m
     }
     gen_printf(buf,
         "/* Serve every method whose slot in handlers is set, on peer: handlers and data\n"
-        " * are copied under the peer.  Returns what parley_peer_add_dispatch() returns. */\n"
+        " * are copied under the peer; parley_call_get_dispatch_data() gives data back.\n"
+        " * Returns what parley_peer_add_dispatch() returns. */\n"
         "static inline parley_status %s_register(parley_peer *peer, const %s_handlers *handlers,\n"
         "                                        void *data)\n"
         "{\n"
@@ -326,7 +327,7 @@ static void emit_inline(char **buf, void *ctx, idl_unit *u, const idl_method **m
             "    }\n",
             ms[i]->cname, P, (char *)gen_must(idl_upper(ctx, ms[i]->cname)), p, ms[i]->cname, ms[i]->cname);
     gen_printf(buf,
-        "    st = n > 0 ? parley_peer_add_dispatch(peer, table, n, reg) : PARLEY_OK;\n"
+        "    st = n > 0 ? parley_peer_add_dispatch_with_data(peer, table, n, reg, data) : PARLEY_OK;\n"
         "    if (st != PARLEY_OK || n == 0)\n"
         "        talloc_free(reg);\n"
         "    return st;\n"

@@ -36,6 +36,7 @@ static const struct {
     { "process", parley_process_suite },
     { "oom", parley_oom_suite },
     { "receive", parley_receive_suite },
+    { "connect", parley_connect_suite },
 };
 
 /* Whether the space-separated list names name. */

@@ -27,5 +27,6 @@ Suite *parley_teardown_suite(void);
 Suite *parley_process_suite(void);
 Suite *parley_oom_suite(void);
 Suite *parley_receive_suite(void);
+Suite *parley_connect_suite(void);
 
 #endif

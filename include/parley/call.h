@@ -154,6 +154,19 @@ PARLEY_PUBLIC void parley_call_release(parley_call *call);
  */
 PARLEY_PUBLIC parley_session *parley_call_get_session(parley_call *call);
 
+/**
+ * @brief The data of the dispatch table that serves an incoming call (the
+ *        `data` given to parley_peer_add_dispatch() or a generated
+ *        X_register(), the `dispatch_data` of
+ *        parley_peer_add_dispatch_with_data()).
+ * @param[in] call the call
+ * @return the data; NULL for an outgoing call or NULL.
+ *
+ * Ownership: the application's.  Threads: any, while the call is valid.
+ * Errors: none.
+ */
+PARLEY_PUBLIC void *parley_call_get_dispatch_data(parley_call *call);
+
 /* ---- asynchronous handlers, application errors, cancellation, timeouts ---- */
 
 /**

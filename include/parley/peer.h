@@ -37,21 +37,65 @@ typedef struct parley_dispatch {
 
 /**
  * @brief Register a dispatch table: these methods are served by this peer.
- * @param[in] peer the peer (not yet listening or connected)
+ * May be called at any time, also after the peer started and while calls
+ * run on other threads: a method becomes served for calls that arrive
+ * after this returns (a call that arrived before got NOT_FOUND).  An entry
+ * once added is never removed or replaced.
+ *
+ * @param[in] peer the peer
  * @param[in] table n entries; copied
  * @param[in] n number of entries
- * @param[in] data passed to every handler of this table
+ * @param[in] data passed to every handler of this table (see also
+ *            parley_call_get_dispatch_data() and parley_peer_get_dispatch_data())
  * @return PARLEY_OK; INVALID_ARGUMENT (a method id not in the protocol, a
- *         oneway mismatch, a NULL handler, an id registered twice);
- *         INVALID_STATE (peer already active); NOMEM.
+ *         oneway mismatch, a NULL handler, an id registered twice); NOMEM.
+ *         On failure nothing of the table was added.
  *
  * Ownership: the table is copied; data is borrowed and must outlive the peer.
- * Errors: the statuses under @return, each with a sentence in
+ * Threads: any.  Errors: the statuses under @return, each with a sentence in
  * parley_error_message().
  */
 PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
                                                      const parley_dispatch *table, size_t n,
                                                      void *data);
+
+/**
+ * @brief parley_peer_add_dispatch() where the handlers get other data than
+ *        the dispatch-data getters return (generated code: the handlers are
+ *        trampolines that get their registration, the application's data
+ *        is what parley_call_get_dispatch_data() returns).
+ * @param[in] peer the peer
+ * @param[in] table n entries; copied
+ * @param[in] n number of entries
+ * @param[in] handler_data passed to every handler of this table
+ * @param[in] dispatch_data returned by parley_call_get_dispatch_data() and
+ *            parley_peer_get_dispatch_data() for the table's methods
+ * @return as parley_peer_add_dispatch().
+ *
+ * Ownership: the table is copied; both pointers are borrowed and must
+ * outlive the peer.  Threads: any.  Errors: as parley_peer_add_dispatch().
+ */
+PARLEY_PUBLIC parley_status parley_peer_add_dispatch_with_data(parley_peer *peer,
+                                                               const parley_dispatch *table,
+                                                               size_t n, void *handler_data,
+                                                               void *dispatch_data);
+
+/**
+ * @brief The data registered with the dispatch table that serves a method.
+ * @param[in] peer the peer
+ * @param[in] method_id the method
+ * @param[out] ret_data the table's data (parley_peer_add_dispatch()'s
+ *             `data`, parley_peer_add_dispatch_with_data()'s `dispatch_data`,
+ *             a generated X_register()'s `data`; may be NULL), set only on
+ *             success
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer or ret_data); NOT_FOUND
+ *         (the method is not served by this peer).
+ *
+ * Ownership: the data is the application's.  Threads: any.  Errors: as
+ * above, with a sentence.
+ */
+PARLEY_PUBLIC parley_status parley_peer_get_dispatch_data(parley_peer *peer, uint32_t method_id,
+                                                          void **ret_data);
 
 
 /** Default number of worker threads running blocking handlers. */
@@ -65,9 +109,10 @@ PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
  * @brief Create a peer speaking one protocol.
  *
  * A peer is client and server at once: register dispatch tables, listen
- * endpoints and connect endpoints, then start listening and/or connect.  Its
+ * endpoints and connect endpoints, then start listening and/or connect
+ * (dispatch tables and listen endpoints may also be added later).  Its
  * I/O thread and worker pool start with the first start_listen, connect,
- * connect_fd or accept_fd.
+ * connect_endpoint, connect_fd or accept_fd.
  *
  * @code
  * parley_peer *peer;
@@ -104,6 +149,8 @@ PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
  * fork(): a peer belongs to the process that created it.  In a child forked
  * after parley_peer_new(), the peer's threads do not exist and its locks may
  * be held, so parley_peer_start_listen(), parley_peer_stop_listen(),
+ * parley_peer_add_listen_endpoint(), parley_peer_add_listen_fd(),
+ * parley_peer_add_systemd_listen_fds(), parley_peer_connect_endpoint(),
  * parley_peer_connect(), parley_peer_connect_fd(), parley_peer_accept_fd()
  * (both close the fd), parley_peer_disconnect(), parley_peer_spawn(),
  * parley_session_acquire_call(), parley_call_dispatch(), parley_call_cancel(),
@@ -141,7 +188,10 @@ PARLEY_PUBLIC parley_status parley_peer_set_workers(parley_peer *peer, unsigned 
 PARLEY_PUBLIC parley_status parley_peer_set_max_message_size(parley_peer *peer, size_t bytes);
 
 /**
- * @brief Add an endpoint to listen on (before parley_peer_start_listen()).
+ * @brief Add an endpoint to listen on.
+ *
+ * Before parley_peer_start_listen() it is opened by it; while the peer
+ * listens it is opened at once (and a failure to bind is returned here).
  *
  * Forms: `unix:/path`, `unix:@name` (abstract), `tcp:HOST:PORT` with an IPv6
  * address in brackets (`tcp:[::1]:0`); port 0 picks a free port, see
@@ -154,9 +204,11 @@ PARLEY_PUBLIC parley_status parley_peer_set_max_message_size(parley_peer *peer, 
  * @param[in] mode file mode of a unix socket (0: PARLEY_DEFAULT_SOCKET_MODE;
  *            ignored otherwise)
  * @return PARLEY_OK; INVALID_ARGUMENT (bad endpoint string, named);
- *         INVALID_STATE (already listening); NOMEM.
+ *         while listening: INVALID_STATE (a live server on a unix path,
+ *         address in use) or SYSTEM (bind/listen failed), the endpoint not
+ *         added; NOMEM.
  *
- * Ownership: the string is copied.  Errors: as above.
+ * Ownership: the string is copied.  Threads: any.  Errors: as above.
  */
 PARLEY_PUBLIC parley_status parley_peer_add_listen_endpoint(parley_peer *peer,
                                                             const char *endpoint,
@@ -284,6 +336,221 @@ PARLEY_PUBLIC parley_status parley_peer_accept_fd(parley_peer *peer, int fd);
  * Errors: as above.
  */
 PARLEY_PUBLIC parley_status parley_peer_disconnect(parley_peer *peer);
+
+/**
+ * @brief Listen on a socket that is already listening (e.g. inherited from
+ *        a supervisor).
+ *
+ * The socket must be a stream socket in the listening state (listen()
+ * called), unix (path, abstract or unnamed) or TCP (IPv4 or IPv6); the
+ * kind is read from the socket.  The peer sets it non-blocking and
+ * close-on-exec.  It counts as a listen endpoint: parley_peer_start_listen()
+ * starts accepting on it, or accepting starts at once when the peer already
+ * listens; parley_peer_get_listen_endpoint() names it ("unix:/path",
+ * "tcp:127.0.0.1:4000").  parley_peer_stop_listen() closes it, and it is
+ * not reopened by a later start; the peer never unlinks the socket file of
+ * a descriptor passed in (it did not create it).
+ *
+ * @param[in] peer the peer
+ * @param[in] fd the listening socket; on success it belongs to the peer
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer, negative fd, not a
+ *         socket, not a stream socket, not listening, not unix or TCP:
+ *         the sentence says which); SYSTEM; NOMEM.  On failure the fd is
+ *         not taken: it stays the caller's, open.
+ *
+ * Ownership: the fd, on success.  Threads: any.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_add_listen_fd(parley_peer *peer, int fd);
+
+/**
+ * @brief Take the listening sockets systemd passed (socket activation).
+ *
+ * Reads `LISTEN_PID`, `LISTEN_FDS` and `LISTEN_FDNAMES` as sd_listen_fds()
+ * does (no libsystemd needed): when LISTEN_PID is this process, the
+ * LISTEN_FDS descriptors from 3 up are checked like
+ * parley_peer_add_listen_fd() and added as listen endpoints.  With name
+ * NULL every one is taken and the three variables are unset (so children
+ * do not inherit them); with a name (a `FileDescriptorName=` of the
+ * .socket unit) only the descriptors of that name are taken and the
+ * variables are left for others (another peer of the process may take its
+ * own name; unset them when done).  No variables, or another process's:
+ * PARLEY_OK with *ret_n 0.
+ *
+ * @param[in] peer the peer
+ * @param[in] name the descriptors' name, or NULL for all
+ * @param[out] ret_n how many were taken (may be NULL)
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer; malformed LISTEN_FDS; a
+ *         passed descriptor that is not a listening unix or TCP stream
+ *         socket, named by number and name: then none is taken); SYSTEM;
+ *         NOMEM.
+ *
+ * Ownership: the descriptors taken belong to the peer.  Threads: any; the
+ * environment is read and written, so not while other threads call
+ * getenv()/setenv().  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_add_systemd_listen_fds(parley_peer *peer,
+                                                               const char *name, size_t *ret_n);
+
+/**
+ * @brief Connect to one given endpoint and shake hands.
+ *
+ * Unlike parley_peer_connect(), which tries the peer's connect endpoints,
+ * this connects to `endpoint` only.  Any number of sessions, to any number
+ * of addresses, at any time, from any number of threads at once.
+ *
+ * @param[in] peer the peer
+ * @param[in] endpoint `unix:/path`, `unix:@name` or `tcp:HOST:PORT`
+ * @param[out] ret_session the new session, set only on success
+ * @return as parley_peer_connect(); INVALID_ARGUMENT (NULL, bad endpoint
+ *         string, named).
+ *
+ * Ownership: as parley_peer_connect().  Threads: any.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_connect_endpoint(parley_peer *peer, const char *endpoint,
+                                                         parley_session **ret_session);
+
+/**
+ * Socket settings of a peer's connections (parley_peer_set_socket_options()).
+ *
+ * Start from parley_socket_options_init(), which sets `size` and the
+ * defaults, then change fields.  TCP fields apply to TCP connections
+ * only; the buffer sizes apply to every connection.  0 in a field means
+ * "leave the kernel's value" unless said otherwise.
+ */
+typedef struct parley_socket_options {
+    size_t size;                  /**< sizeof(parley_socket_options) (set by init) */
+    int nodelay;                  /**< TCP_NODELAY: 1 (default) or 0 */
+    int keepalive;                /**< SO_KEEPALIVE on TCP: 0 (default) or 1 */
+    int keepalive_idle_s;         /**< TCP_KEEPIDLE, seconds idle before probes (0: kernel's) */
+    int keepalive_interval_s;     /**< TCP_KEEPINTVL, seconds between probes (0: kernel's) */
+    int keepalive_count;          /**< TCP_KEEPCNT, probes before the connection is dropped (0: kernel's) */
+    unsigned user_timeout_ms;     /**< TCP_USER_TIMEOUT, ms unacknowledged data may wait (0: kernel's) */
+    int send_buffer;              /**< SO_SNDBUF bytes (0: kernel's; the kernel doubles it) */
+    int receive_buffer;           /**< SO_RCVBUF bytes (0: kernel's; the kernel doubles it) */
+} parley_socket_options;
+
+/**
+ * @brief Fill options with Parley's defaults (TCP_NODELAY on, the rest the
+ *        kernel's) and set its size.
+ * @param[out] options the options
+ *
+ * Ownership: nothing allocated.  Errors: none (NULL is ignored).
+ */
+PARLEY_PUBLIC void parley_socket_options_init(parley_socket_options *options);
+
+/**
+ * @brief Set the socket options of the peer's connections.
+ *
+ * Applied to every connection the peer makes or accepts afterwards
+ * (parley_peer_connect(), parley_peer_connect_endpoint(), accepted
+ * connections, and sockets given to parley_peer_connect_fd() and
+ * parley_peer_accept_fd()), except those of an endpoint with options of
+ * its own (parley_peer_add_listen_endpoint_with_options(),
+ * parley_peer_connect_endpoint_with_options()); connections already up
+ * keep theirs.  Whatever
+ * the options, Parley also makes every socket close-on-exec, sets
+ * SO_REUSEADDR on TCP listeners, and uses the socket in blocking mode with
+ * MSG_DONTWAIT on the I/O thread (see doc/runtime.md, "Socket settings").
+ * A setting the kernel refuses closes that connection with SYSTEM naming
+ * the option.
+ *
+ * @param[in] peer the peer
+ * @param[in] options the options (copied); options->size tells which
+ *            fields are present (an older, smaller struct keeps the defaults
+ *            for the fields it lacks)
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL, size too small, a negative or
+ *         out-of-range value, named).
+ *
+ * Ownership: copied.  Threads: any.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_socket_options(parley_peer *peer,
+                                                           const parley_socket_options *options);
+
+/**
+ * @brief parley_peer_add_listen_endpoint() with socket options of its own.
+ *
+ * The connections accepted on this endpoint get `options` instead of the
+ * peer's (parley_peer_set_socket_options()); the whole struct replaces
+ * the peer's, fields at their defaults included.
+ *
+ * @param[in] peer the peer
+ * @param[in] endpoint as parley_peer_add_listen_endpoint()
+ * @param[in] mode as parley_peer_add_listen_endpoint()
+ * @param[in] options the options (copied), or NULL for the peer's
+ * @return as parley_peer_add_listen_endpoint(); INVALID_ARGUMENT for bad
+ *         options, as parley_peer_set_socket_options().
+ *
+ * Ownership: copied.  Threads: any.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_add_listen_endpoint_with_options(
+    parley_peer *peer, const char *endpoint, unsigned mode, const parley_socket_options *options);
+
+/**
+ * @brief parley_peer_connect_endpoint() with socket options for this
+ *        session (instead of the peer's; the whole struct replaces them).
+ * @param[in] peer the peer
+ * @param[in] endpoint as parley_peer_connect_endpoint()
+ * @param[in] options the options (copied), or NULL for the peer's
+ * @param[out] ret_session the new session, set only on success
+ * @return as parley_peer_connect_endpoint(); INVALID_ARGUMENT for bad
+ *         options, as parley_peer_set_socket_options().
+ *
+ * Ownership: as parley_peer_connect().  Threads: any.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_connect_endpoint_with_options(
+    parley_peer *peer, const char *endpoint, const parley_socket_options *options,
+    parley_session **ret_session);
+
+/** Why a session ended (parley_session_close_fn). */
+typedef enum parley_close_reason {
+    PARLEY_CLOSE_LOCAL = 1,          /**< this end closed it: parley_session_close(),
+                                          parley_peer_disconnect(), parley_peer_stop_listen(),
+                                          the peer freed */
+    PARLEY_CLOSE_BYE = 2,            /**< the other end sent a BYE; status is its status */
+    PARLEY_CLOSE_EOF = 3,            /**< the connection ended without a BYE (end of file,
+                                          reset, a failed write) */
+    PARLEY_CLOSE_TIMEOUT = 4,        /**< our idle or send timeout */
+    PARLEY_CLOSE_PROTOCOL_ERROR = 5  /**< the other end broke the protocol (a malformed or
+                                          oversized frame); status says how */
+} parley_close_reason;
+
+/**
+ * @brief The name of a close reason ("local", "bye", "eof", "timeout",
+ *        "protocol error"; "unknown" otherwise).
+ * @param[in] reason the reason
+ * @return a static string.  Errors: none.
+ */
+PARLEY_PUBLIC const char *parley_close_reason_name(parley_close_reason reason);
+
+/**
+ * Close function: a session whose handshake had completed has ended.
+ * Runs exactly once per such session, incoming and outgoing, on the I/O
+ * thread, with no lock held, after the session's outstanding calls were
+ * completed with CONNECTION_CLOSED, before its handles are cleaned up and
+ * its destruct hook and data free function run.  session stays valid for
+ * the call (parley_session_get_data() works); it must not be kept
+ * afterwards unless it is an outgoing session not yet closed by the
+ * application.  status: for BYE the other end's status (CONNECTION_CLOSED
+ * for a plain close); otherwise why it ended (CONNECTION_CLOSED, TIMEOUT,
+ * MALFORMED, OVERFLOW...).  message is a sentence, borrowed for the call.
+ * It must not block; it may call parley_session_close() and dispatch
+ * asynchronous calls on other sessions.
+ */
+typedef void (*parley_session_close_fn)(parley_session *session, parley_close_reason reason,
+                                        parley_status status, const char *message, void *data);
+
+/**
+ * @brief Set the function told when each session ends (default: none).
+ * @param[in] peer the peer, not yet started
+ * @param[in] fn the function, or NULL for none
+ * @param[in] data passed to fn
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer); INVALID_STATE (started).
+ *
+ * Ownership: data is borrowed for the peer's life.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_session_close_function(parley_peer *peer,
+                                                                   parley_session_close_fn fn,
+                                                                   void *data);
 
 /** Which timeout parley_peer_set_timeout() sets. */
 typedef enum parley_timeout {

@@ -57,15 +57,42 @@ PARLEY_PUBLIC void parley_session_close(parley_session *session);
 PARLEY_PUBLIC bool parley_session_is_connected(parley_session *session);
 
 /**
- * @brief The per-session data the peer's construct hook returned.
+ * @brief The per-session data: what the peer's construct hook returned, or
+ *        what parley_session_set_data() set last.
  * @param[in] session the session (NULL gives NULL)
- * @return the pointer from the construct function, or NULL (no hook, an
- *         outgoing session, or NULL).
+ * @return the pointer, or NULL (none set, or NULL).
  *
- * Ownership: the data belongs to the application; the destruct hook gets it
- * back when the session ends.  Errors: none.
+ * Ownership: the data belongs to the application; the destruct hook (an
+ * incoming session) gets it back when the session ends.  Threads: any.
+ * Errors: none.
  */
 PARLEY_PUBLIC void *parley_session_get_data(parley_session *session);
+
+/** Frees session data when its session ends (parley_session_set_data()). */
+typedef void (*parley_session_data_free_fn)(void *session_data);
+
+/**
+ * @brief Attach data to a session, incoming or outgoing.
+ *
+ * Replaces what parley_session_get_data() returns (the construct hook's
+ * value included: an incoming session's destruct hook then gets the new
+ * pointer).  When the session ends (after the close function and the
+ * handles' cleanup, after the destruct hook of an incoming session) free_fn,
+ * if not NULL, runs once with the data set last, on the thread that drops
+ * the session's last reference (the I/O thread, or the thread calling
+ * parley_session_close() or releasing its last call).  Setting new data
+ * does not free the old: the caller owns what it replaces.
+ *
+ * @param[in] session the session
+ * @param[in] data the data (borrowed)
+ * @param[in] free_fn run with data when the session ends; may be NULL
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL session).
+ *
+ * Ownership: data stays the application's; free_fn is how it gets it back.
+ * Threads: any.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_session_set_data(parley_session *session, void *data,
+                                                    parley_session_data_free_fn free_fn);
 
 /** The identity of the process at the other end of a unix socket. */
 typedef struct parley_credentials {

@@ -275,6 +275,86 @@ parley_status parley__socket_bound_name(TALLOC_CTX *mem_ctx, const parley__endpo
     return PARLEY_OK;
 }
 
+parley_status parley__socket_describe_listener(TALLOC_CTX *mem_ctx, int fd,
+                                               parley__endpoint **ret_ep)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int type = 0, listening = 0;
+    socklen_t tl = sizeof(type), al = sizeof(listening);
+    parley__endpoint *ep;
+    parley_status st;
+
+    if (fd < 0)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "descriptor %d is negative", fd);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "descriptor %d is not a socket (%s)",
+                             fd, strerror(errno));
+    if (type != SOCK_STREAM)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "descriptor %d is not a stream socket (a datagram or "
+                             "seqpacket socket cannot carry Parley)", fd);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &al) < 0 || !listening)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "descriptor %d is not listening (listen() was not called on it)",
+                             fd);
+    memset(&ss, 0, sizeof(ss));
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+        return parley__error_errno(PARLEY_ERR_SYSTEM, errno, "getsockname of descriptor %d", fd);
+    ep = talloc_zero(mem_ctx, parley__endpoint);
+    if (ep == NULL)
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory describing a socket");
+    if (ss.ss_family == AF_UNIX) {
+        struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+        size_t off = offsetof(struct sockaddr_un, sun_path);
+        size_t n = sl > off ? sl - off : 0;
+
+        if (n > 0 && sun->sun_path[0] == '\0') {
+            ep->kind = PARLEY__EP_ABSTRACT;
+            ep->path = talloc_strndup(ep, sun->sun_path + 1, n - 1);
+            ep->text = talloc_asprintf(ep, "unix:@%s", ep->path != NULL ? ep->path : "");
+        } else {
+            ep->kind = PARLEY__EP_UNIX;
+            ep->path = talloc_strndup(ep, sun->sun_path, n);
+            ep->text = talloc_asprintf(ep, "unix:%s", ep->path != NULL ? ep->path : "");
+        }
+        if (ep->path == NULL || ep->text == NULL) {
+            talloc_free(ep);
+            return parley__error(PARLEY_ERR_NOMEM, "out of memory describing a socket");
+        }
+    } else if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+        char *text = NULL;
+
+        ep->kind = PARLEY__EP_TCP;
+        ep->text = talloc_asprintf(ep, "descriptor %d", fd);
+        st = ep->text != NULL ? parley__socket_bound_name(ep, ep, fd, &text)
+                              : parley__error(PARLEY_ERR_NOMEM, "out of memory");
+        if (st != PARLEY_OK) {
+            talloc_free(ep);
+            return st;
+        }
+        ep->text = text;
+    } else {
+        talloc_free(ep);
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "descriptor %d is neither a unix nor a TCP socket (family %d)", fd,
+                             (int)ss.ss_family);
+    }
+    *ret_ep = ep;
+    return PARLEY_OK;
+}
+
+parley_status parley__socket_adopt_listener(int fd)
+{
+    int flags = fcntl(fd, F_GETFL), fdflags = fcntl(fd, F_GETFD);
+
+    if (flags < 0 || fdflags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, fdflags | FD_CLOEXEC) < 0)
+        return parley__error_errno(PARLEY_ERR_SYSTEM, errno,
+                                   "making listening descriptor %d non-blocking", fd);
+    return PARLEY_OK;
+}
+
 void parley__socket_send_bye(int fd, parley_status status, const char *why)
 {
     uint8_t *buf = NULL;

@@ -25,6 +25,16 @@ parley_status parley__socket_connect(const parley__endpoint *ep, int *ret_fd);
 parley_status parley__socket_bound_name(TALLOC_CTX *mem_ctx, const parley__endpoint *ep,
                                         int fd, char **ret_text);
 
+/* Check that fd is a listening stream socket, unix or TCP, and describe it
+ * as an endpoint (text "unix:/path", "unix:@name", "unix:" for an unnamed
+ * one, or "tcp:ADDR:PORT").  The fd is not changed.  INVALID_ARGUMENT with
+ * a sentence naming what is wrong. */
+parley_status parley__socket_describe_listener(TALLOC_CTX *mem_ctx, int fd,
+                                               parley__endpoint **ret_ep);
+
+/* Make an adopted listening socket non-blocking and close-on-exec. */
+parley_status parley__socket_adopt_listener(int fd);
+
 /* Prepare a connected socket for a connection: clear O_NONBLOCK (the I/O
  * thread passes MSG_DONTWAIT on every send and recv; a synchronous caller
  * blocks in recv() for its reply) and, for TCP, set TCP_NODELAY. */

@@ -10,6 +10,12 @@ PARLEY_PUBLIC parley_session *parley_call_get_session(parley_call *call)
     return call != NULL ? call->session : NULL;
 }
 
+PARLEY_PUBLIC void *parley_call_get_dispatch_data(parley_call *call)
+{
+    return call != NULL && call->incoming && call->entry != NULL ? call->entry->dispatch_data
+                                                                 : NULL;
+}
+
 PARLEY_PUBLIC const parley_method *parley_call_get_method(parley_call *call)
 {
     return call != NULL ? call->method : NULL;

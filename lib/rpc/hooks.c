@@ -72,18 +72,49 @@ parley_status parley__session_construct(parley_session *session)
 void parley__session_end(parley_session *session)
 {
     parley_peer *peer = session->peer;
+    parley_session_data_free_fn free_fn;
+    void *sdata;
 
     if (session->ended)
         return;
     session->ended = true;
     parley__handles_cleanup(session);
-    if (session->incoming && session->constructed && peer->session_destruct != NULL)
-        peer->session_destruct(session, session->session_data, peer->session_fn_data);
+    if (session->incoming && session->constructed && peer != NULL &&
+        peer->session_destruct != NULL)
+        peer->session_destruct(session, parley_session_get_data(session),
+                               peer->session_fn_data);
+    pthread_mutex_lock(&session->lock);
+    free_fn = session->data_free;
+    sdata = session->session_data;
+    session->data_free = NULL;
+    pthread_mutex_unlock(&session->lock);
+    if (free_fn != NULL)
+        free_fn(sdata);
 }
 
 PARLEY_PUBLIC void *parley_session_get_data(parley_session *session)
 {
-    return session != NULL ? session->session_data : NULL;
+    void *data;
+
+    if (session == NULL)
+        return NULL;
+    pthread_mutex_lock(&session->lock);
+    data = session->session_data;
+    pthread_mutex_unlock(&session->lock);
+    return data;
+}
+
+PARLEY_PUBLIC parley_status parley_session_set_data(parley_session *session, void *data,
+                                                    parley_session_data_free_fn free_fn)
+{
+    if (session == NULL)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_session_set_data needs a session");
+    pthread_mutex_lock(&session->lock);
+    session->session_data = data;
+    session->data_free = free_fn;
+    pthread_mutex_unlock(&session->lock);
+    return PARLEY_OK;
 }
 
 PARLEY_PUBLIC parley_status parley_session_get_credentials(parley_session *session,

@@ -230,7 +230,9 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
         return;
     if (m != NULL)
         entry = &peer->dispatch[m - peer->protocol->methods];
-    if (m == NULL || entry->handler == NULL) {
+    /* Acquire: pairs with parley_peer_add_dispatch()'s release, so the
+     * entry's mode and data are seen filled (peer.h, the dispatch table). */
+    if (m == NULL || __atomic_load_n(&entry->handler, __ATOMIC_ACQUIRE) == NULL) {
         if (!oneway) {
             snprintf(text, sizeof(text), "method %u is not served by this peer (protocol %s)",
                      hdr->code, peer->protocol->name);

@@ -23,6 +23,7 @@
 #include "listen.h"
 #include "session.h"
 #include "socket.h"
+#include "sockopt.h"
 #include "status.h"
 
 /* Connections told BUSY stay open (write side shut) for a moment, so that
@@ -33,6 +34,7 @@
 
 typedef struct parley__waiting {
     int *fds;          /* a ring of peer->listen_backlog entries */
+    const parley_socket_options **opts;   /* their listeners' options, or NULL */
     unsigned head, n, cap;
     int linger_fd[LINGER_MAX];          /* loop thread only */
     uint64_t linger_until[LINGER_MAX];
@@ -127,7 +129,7 @@ static void linger(parley_peer *peer, int fd)
                                peer);
 }
 
-void parley__limits_accept(parley_peer *peer, int fd)
+void parley__limits_accept(parley_peer *peer, int fd, const parley_socket_options *opts)
 {
     parley__waiting *w;
     unsigned max, backlog;
@@ -137,21 +139,24 @@ void parley__limits_accept(parley_peer *peer, int fd)
     backlog = peer->listen_backlog;
     if (peer->n_incoming < max && (peer->waiting == NULL || peer->waiting->n == 0)) {
         pthread_mutex_unlock(&peer->lock);
-        (void)parley__session_new(peer, fd, true, NULL);
+        (void)parley__session_new_opts(peer, fd, true, opts, NULL);
         return;
     }
     if (peer->waiting == NULL) {
         peer->waiting = talloc_zero(peer, parley__waiting);
         if (peer->waiting != NULL) {
             peer->waiting->fds = talloc_array(peer->waiting, int, backlog > 0 ? backlog : 1);
+            peer->waiting->opts = talloc_array(peer->waiting, const parley_socket_options *,
+                                               backlog > 0 ? backlog : 1);
             peer->waiting->cap = backlog;
-            if (peer->waiting->fds == NULL)
+            if (peer->waiting->fds == NULL || peer->waiting->opts == NULL)
                 TALLOC_FREE(peer->waiting);
         }
     }
     w = peer->waiting;
     if (w != NULL && w->n < w->cap) {
         w->fds[(w->head + w->n) % w->cap] = fd;
+        w->opts[(w->head + w->n) % w->cap] = opts;
         w->n++;
         pthread_mutex_unlock(&peer->lock);
         return;
@@ -168,6 +173,7 @@ static void admit_task(void *data)
 
     for (;;) {
         parley__waiting *w;
+        const parley_socket_options *opts;
         int fd;
 
         pthread_mutex_lock(&peer->lock);
@@ -179,10 +185,11 @@ static void admit_task(void *data)
             return;
         }
         fd = w->fds[w->head];
+        opts = w->opts[w->head];
         w->head = (w->head + 1) % w->cap;
         w->n--;
         pthread_mutex_unlock(&peer->lock);
-        (void)parley__session_new(peer, fd, true, NULL);
+        (void)parley__session_new_opts(peer, fd, true, opts, NULL);
     }
 }
 
@@ -220,24 +227,103 @@ void parley__limits_drop_waiting(parley_peer *peer)
 
 void parley__listeners_close(parley_peer *peer)
 {
+    /* Under the lock: listeners may be added from other threads meanwhile. */
+    pthread_mutex_lock(&peer->lock);
     for (parley__listener *l = peer->listeners; l != NULL; l = l->next) {
+        if (l->adopted && l->adopted_fd >= 0) {
+            close(l->adopted_fd);   /* passed in, never listened on */
+            l->adopted_fd = -1;
+        }
         if (l->io.fd < 0)
             continue;
         parley__loop_timer_cancel(peer->loop, &l->pause);
         parley__loop_del(peer->loop, &l->io);
         close(l->io.fd);
         l->io.fd = -1;
-        if (l->ep->kind == PARLEY__EP_UNIX)
+        if (l->ep->kind == PARLEY__EP_UNIX && !l->adopted)
             unlink(l->ep->path);
         TALLOC_FREE(l->bound);
     }
+    pthread_mutex_unlock(&peer->lock);
     parley__limits_drop_waiting(peer);
+}
+
+static void listener_io(void *data, uint32_t events);
+
+/* Under peer->lock: open a listener (or take its adopted descriptor) and
+ * watch it.  An adopted listener closed before is left closed (OK). */
+static parley_status listener_open_locked(parley_peer *peer, parley__listener *l)
+{
+    parley_status st = PARLEY_OK;
+    int fd = -1;
+
+    if (l->io.fd >= 0)
+        return PARLEY_OK;
+    if (l->adopted) {
+        if (l->adopted_fd < 0)
+            return PARLEY_OK;   /* stopped once: not reopened (peer.h) */
+        fd = l->adopted_fd;
+        l->adopted_fd = -1;
+        if (l->bound == NULL && (l->bound = talloc_strdup(l, l->ep->text)) == NULL) {
+            close(fd);
+            return parley__error(PARLEY_ERR_NOMEM, "out of memory listening");
+        }
+    } else {
+        st = parley__socket_listen(l->ep, (mode_t)l->mode, LISTEN_BACKLOG, &fd);
+        if (st == PARLEY_OK) {
+            st = parley__socket_bound_name(l, l->ep, fd, &l->bound);
+            if (st != PARLEY_OK)
+                close(fd);
+        }
+        if (st != PARLEY_OK)
+            return st;
+    }
+    l->io.fd = fd;
+    l->io.fn = listener_io;
+    l->io.data = l;
+    st = parley__loop_add(peer->loop, &l->io, EPOLLIN);
+    if (st != PARLEY_OK) {
+        l->io.fd = -1;
+        TALLOC_FREE(l->bound);
+        if (l->adopted) {
+            l->adopted_fd = fd;   /* still the caller's if this fails its adding */
+        } else {
+            close(fd);
+            if (l->ep->kind == PARLEY__EP_UNIX)
+                unlink(l->ep->path);
+        }
+    }
+    return st;
+}
+
+/* Under peer->lock: append a listener; while listening, open it now (on
+ * failure it is freed and not added). */
+static parley_status listener_add_locked(parley_peer *peer, parley__listener *l)
+{
+    if (peer->listening) {
+        parley_status st = listener_open_locked(peer, l);
+
+        if (st != PARLEY_OK) {
+            talloc_free(l);
+            return st;
+        }
+    }
+    *peer->listeners_tail = l;
+    peer->listeners_tail = &l->next;
+    return PARLEY_OK;
 }
 
 PARLEY_PUBLIC parley_status parley_peer_add_listen_endpoint(parley_peer *peer,
                                                             const char *endpoint,
                                                             unsigned mode)
 {
+    return parley_peer_add_listen_endpoint_with_options(peer, endpoint, mode, NULL);
+}
+
+PARLEY_PUBLIC parley_status parley_peer_add_listen_endpoint_with_options(
+    parley_peer *peer, const char *endpoint, unsigned mode, const parley_socket_options *options)
+{
+    parley_socket_options o;
     parley__listener *l;
     parley_status st;
 
@@ -245,12 +331,10 @@ PARLEY_PUBLIC parley_status parley_peer_add_listen_endpoint(parley_peer *peer,
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_add_listen_endpoint needs a peer, an endpoint and "
                              "a file mode up to 07777");
+    PARLEY__FORK_GUARD(peer);
+    if (options != NULL && (st = parley__sockopt_copy(&o, options)) != PARLEY_OK)
+        return st;
     pthread_mutex_lock(&peer->lock);
-    if (peer->listening) {
-        st = parley__error(PARLEY_ERR_INVALID_STATE,
-                           "listen endpoints are added before parley_peer_start_listen()");
-        goto done;
-    }
     l = talloc_zero(peer, parley__listener);
     if (l == NULL) {
         st = parley__error(PARLEY_ERR_NOMEM, "out of memory adding a listen endpoint");
@@ -264,8 +348,12 @@ PARLEY_PUBLIC parley_status parley_peer_add_listen_endpoint(parley_peer *peer,
     l->peer = peer;
     l->mode = mode != 0 ? mode : PARLEY_DEFAULT_SOCKET_MODE;
     l->io.fd = -1;
-    *peer->listeners_tail = l;
-    peer->listeners_tail = &l->next;
+    l->adopted_fd = -1;
+    if (options != NULL) {
+        l->sockopts = o;
+        l->has_sockopts = true;
+    }
+    st = listener_add_locked(peer, l);
 done:
     pthread_mutex_unlock(&peer->lock);
     return st;
@@ -329,7 +417,7 @@ static void listener_io(void *data, uint32_t events)
             }
             break;   /* EAGAIN: drained */
         }
-        parley__limits_accept(l->peer, fd);
+        parley__limits_accept(l->peer, fd, l->has_sockopts ? &l->sockopts : NULL);
     }
 }
 
@@ -357,24 +445,7 @@ PARLEY_PUBLIC parley_status parley_peer_start_listen(parley_peer *peer)
         return parley__error(PARLEY_ERR_INVALID_STATE, "the peer is already listening");
     }
     for (parley__listener *l = peer->listeners; l != NULL; l = l->next) {
-        int fd = -1;
-
-        st = parley__socket_listen(l->ep, (mode_t)l->mode, LISTEN_BACKLOG, &fd);
-        if (st == PARLEY_OK) {
-            st = parley__socket_bound_name(l, l->ep, fd, &l->bound);
-            if (st != PARLEY_OK)
-                close(fd);
-        }
-        if (st == PARLEY_OK) {
-            l->io.fd = fd;
-            l->io.fn = listener_io;
-            l->io.data = l;
-            st = parley__loop_add(peer->loop, &l->io, EPOLLIN);
-            if (st != PARLEY_OK) {
-                close(fd);
-                l->io.fd = -1;
-            }
-        }
+        st = listener_open_locked(peer, l);
         if (st != PARLEY_OK) {
             char why[PARLEY__ERROR_MAX];
 
@@ -442,4 +513,79 @@ PARLEY_PUBLIC parley_status parley_peer_stop_listen(parley_peer *peer)
     peer->listening = false;
     pthread_mutex_unlock(&peer->lock);
     return PARLEY_OK;
+}
+
+/* ---- descriptors passed in --------------------------------------------------- */
+
+/* Under peer->lock or not yet shared: a listener for an adopted fd. */
+static parley_status listener_adopt(parley_peer *peer, int fd, parley__listener **ret_l)
+{
+    parley__listener *l = talloc_zero(peer, parley__listener);
+    parley_status st;
+
+    if (l == NULL)
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory adding a listening descriptor");
+    st = parley__socket_describe_listener(l, fd, &l->ep);
+    if (st != PARLEY_OK) {
+        talloc_free(l);
+        return st;
+    }
+    l->peer = peer;
+    l->io.fd = -1;
+    l->adopted = true;
+    l->adopted_fd = fd;
+    *ret_l = l;
+    return PARLEY_OK;
+}
+
+parley_status parley__listen_adopt_fds(parley_peer *peer, const int *fds, const char *const *names,
+                                      size_t n)
+{
+    parley__listener **ls;
+    parley_status st = PARLEY_OK;
+    size_t i;
+
+    ls = talloc_zero_array(NULL, parley__listener *, n > 0 ? n : 1);
+    if (ls == NULL)
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory adding listening descriptors");
+    pthread_mutex_lock(&peer->lock);
+    /* Every one checked before any is taken. */
+    for (i = 0; i < n && st == PARLEY_OK; i++) {
+        st = listener_adopt(peer, fds[i], &ls[i]);
+        if (st != PARLEY_OK && names != NULL && names[i] != NULL) {
+            char why[PARLEY__ERROR_MAX];
+
+            snprintf(why, sizeof(why), "%s", parley_error_message());
+            st = parley__error(st, "%s (named \"%s\")", why, names[i]);
+        }
+    }
+    for (i = 0; i < n && st == PARLEY_OK; i++)
+        st = parley__socket_adopt_listener(fds[i]);
+    if (st != PARLEY_OK) {
+        for (i = 0; i < n; i++)
+            talloc_free(ls[i]);
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        st = listener_add_locked(peer, ls[i]);   /* on failure: freed, fd not closed */
+        if (st != PARLEY_OK) {
+            /* Those added stay (they are listening); the rest are not taken. */
+            for (size_t j = i + 1; j < n; j++)
+                talloc_free(ls[j]);
+            break;
+        }
+    }
+done:
+    pthread_mutex_unlock(&peer->lock);
+    talloc_free(ls);
+    return st;
+}
+
+PARLEY_PUBLIC parley_status parley_peer_add_listen_fd(parley_peer *peer, int fd)
+{
+    if (peer == NULL || fd < 0)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_peer_add_listen_fd needs a peer and a descriptor");
+    PARLEY__FORK_GUARD(peer);
+    return parley__listen_adopt_fds(peer, &fd, NULL, 1);
 }

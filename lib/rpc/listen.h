@@ -10,9 +10,15 @@
  * connections waiting for a slot. */
 void parley__listeners_close(parley_peer *peer);
 /* Loop thread: an accepted connection; served, kept waiting, or told BUSY. */
-void parley__limits_accept(parley_peer *peer, int fd);
+void parley__limits_accept(parley_peer *peer, int fd, const parley_socket_options *opts);
 /* Under peer->lock: an incoming session ended, its slot is free. */
 void parley__limits_slot_freed_locked(parley_peer *peer);
+/* Take listening descriptors (names: for messages, may be NULL): every one
+ * is checked first, then all are added as listen endpoints (opened at once
+ * while listening).  On failure none was taken (unless listening and
+ * watching one failed: those before it were). */
+parley_status parley__listen_adopt_fds(parley_peer *peer, const int *fds, const char *const *names,
+                                      size_t n);
 /* Close the connections waiting for a slot. */
 void parley__limits_drop_waiting(parley_peer *peer);
 

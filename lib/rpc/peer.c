@@ -16,6 +16,7 @@
 #include "listen.h"
 #include "session.h"
 #include "socket.h"
+#include "sockopt.h"
 #include "status.h"
 
 void parley__peer_close_sessions(parley_peer *peer, bool incoming_only, const char *why)
@@ -30,8 +31,10 @@ void parley__peer_close_sessions(parley_peer *peer, bool incoming_only, const ch
     conns = talloc_array(NULL, parley__conn *, n > 0 ? n : 1);
     n = 0;
     for (parley_session *s = peer->sessions; conns != NULL && s != NULL; s = s->next)
-        if (!incoming_only || s->incoming)
+        if (!incoming_only || s->incoming) {
+            __atomic_store_n(&s->local_close, true, __ATOMIC_RELAXED);
             conns[n++] = s->conn;
+        }
     pthread_mutex_unlock(&peer->lock);
     /* Conns are freed only by tasks after this one, so they stay valid here. */
     for (size_t i = 0; i < n; i++)
@@ -140,6 +143,7 @@ PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_pr
     peer->send_ms = PARLEY_DEFAULT_SEND_TIMEOUT_MS;
     peer->max_clients = PARLEY_DEFAULT_MAX_CLIENTS;
     peer->listen_backlog = PARLEY_DEFAULT_LISTEN_BACKLOG;
+    parley__sockopt_defaults(&peer->sockopts);
     peer->listeners_tail = &peer->listeners;
     peer->connects_tail = &peer->connects;
     peer->dispatch = talloc_zero_array(peer, parley__dispatch_entry,
@@ -236,17 +240,20 @@ PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
                                                      const parley_dispatch *table, size_t n,
                                                      void *data)
 {
+    return parley_peer_add_dispatch_with_data(peer, table, n, data, data);
+}
+
+PARLEY_PUBLIC parley_status parley_peer_add_dispatch_with_data(parley_peer *peer,
+                                                               const parley_dispatch *table,
+                                                               size_t n, void *data,
+                                                               void *dispatch_data)
+{
     parley_status st = PARLEY_OK;
 
     if (peer == NULL || (table == NULL && n > 0))
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_add_dispatch needs a peer and a table");
     pthread_mutex_lock(&peer->lock);
-    if (peer->started) {
-        st = parley__error(PARLEY_ERR_INVALID_STATE,
-                           "dispatch tables are added before the peer starts");
-        goto done;
-    }
     for (size_t i = 0; i < n; i++) {
         const parley_method *m = parley_protocol_find_method(peer->protocol, table[i].method_id);
 
@@ -281,13 +288,36 @@ PARLEY_PUBLIC parley_status parley_peer_add_dispatch(parley_peer *peer,
         const parley_method *m = parley_protocol_find_method(peer->protocol, table[i].method_id);
         parley__dispatch_entry *e = &peer->dispatch[m - peer->protocol->methods];
 
-        e->handler = table[i].handler;
         e->mode = table[i].mode;
         e->data = data;
+        e->dispatch_data = dispatch_data;
+        /* Published last: a reader that sees the handler sees the rest. */
+        __atomic_store_n(&e->handler, table[i].handler, __ATOMIC_RELEASE);
     }
 done:
     pthread_mutex_unlock(&peer->lock);
     return st;
+}
+
+PARLEY_PUBLIC parley_status parley_peer_get_dispatch_data(parley_peer *peer, uint32_t method_id,
+                                                          void **ret_data)
+{
+    const parley_method *m;
+    const parley__dispatch_entry *e;
+
+    if (peer == NULL || ret_data == NULL)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_peer_get_dispatch_data needs a peer and ret_data");
+    m = parley_protocol_find_method(peer->protocol, method_id);
+    if (m == NULL)
+        return parley__error(PARLEY_ERR_NOT_FOUND, "protocol %s has no method %u",
+                             peer->protocol->name, method_id);
+    e = &peer->dispatch[m - peer->protocol->methods];
+    if (__atomic_load_n(&e->handler, __ATOMIC_ACQUIRE) == NULL)
+        return parley__error(PARLEY_ERR_NOT_FOUND, "method %s is not served by this peer",
+                             m->name);
+    *ret_data = e->dispatch_data;
+    return PARLEY_OK;
 }
 
 PARLEY_PUBLIC parley_status parley_peer_add_connect_endpoint(parley_peer *peer,
@@ -317,10 +347,12 @@ done:
     return st;
 }
 
-static parley_status connect_session(parley_peer *peer, int fd, parley_session **ret_session)
+static parley_status connect_session(parley_peer *peer, int fd,
+                                     const parley_socket_options *opts,
+                                     parley_session **ret_session)
 {
     parley_session *session;
-    parley_status st = parley__session_new(peer, fd, false, &session);
+    parley_status st = parley__session_new_opts(peer, fd, false, opts, &session);
 
     if (st != PARLEY_OK)
         return st;
@@ -354,7 +386,7 @@ PARLEY_PUBLIC parley_status parley_peer_connect(parley_peer *peer, parley_sessio
 
         st = parley__socket_connect(c->ep, &fd);
         if (st == PARLEY_OK)
-            return connect_session(peer, fd, ret_session);
+            return connect_session(peer, fd, NULL, ret_session);
         if (st != PARLEY_ERR_CONNECTION_REFUSED)
             return st;
         if (used < sizeof(tried)) {
@@ -365,6 +397,41 @@ PARLEY_PUBLIC parley_status parley_peer_connect(parley_peer *peer, parley_sessio
         }
     }
     return parley__error(PARLEY_ERR_CONNECTION_REFUSED, "%s", tried);
+}
+
+PARLEY_PUBLIC parley_status parley_peer_connect_endpoint(parley_peer *peer, const char *endpoint,
+                                                         parley_session **ret_session)
+{
+    return parley_peer_connect_endpoint_with_options(peer, endpoint, NULL, ret_session);
+}
+
+PARLEY_PUBLIC parley_status parley_peer_connect_endpoint_with_options(
+    parley_peer *peer, const char *endpoint, const parley_socket_options *options,
+    parley_session **ret_session)
+{
+    parley__endpoint *ep = NULL;
+    parley_socket_options o;
+    parley_status st;
+    int fd = -1;
+
+    if (peer == NULL || endpoint == NULL || ret_session == NULL)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_peer_connect_endpoint needs a peer, an endpoint and "
+                             "ret_session");
+    PARLEY__FORK_GUARD(peer);
+    if (options != NULL && (st = parley__sockopt_copy(&o, options)) != PARLEY_OK)
+        return st;
+    /* Nothing of the peer is touched: any number of threads at once. */
+    st = parley__endpoint_parse(NULL, endpoint, &ep);
+    if (st != PARLEY_OK)
+        return st;
+    st = parley__peer_start(peer);
+    if (st == PARLEY_OK)
+        st = parley__socket_connect(ep, &fd);
+    talloc_free(ep);
+    if (st != PARLEY_OK)
+        return st;
+    return connect_session(peer, fd, options != NULL ? &o : NULL, ret_session);
 }
 
 PARLEY_PUBLIC parley_status parley_peer_connect_fd(parley_peer *peer, int fd,
@@ -384,7 +451,7 @@ PARLEY_PUBLIC parley_status parley_peer_connect_fd(parley_peer *peer, int fd,
         close(fd);
         return st;
     }
-    return connect_session(peer, fd, ret_session);
+    return connect_session(peer, fd, NULL, ret_session);
 }
 
 PARLEY_PUBLIC parley_status parley_peer_accept_fd(parley_peer *peer, int fd)
@@ -498,4 +565,59 @@ unsigned parley__peer_max_fds(parley_peer *peer)
     n = peer->max_fds_set ? peer->max_fds : PARLEY__FDS_DEFAULT_MAX;
     pthread_mutex_unlock(&peer->lock);
     return n;
+}
+
+/* ---- socket options ---- */
+
+PARLEY_PUBLIC parley_status parley_peer_set_socket_options(parley_peer *peer,
+                                                           const parley_socket_options *options)
+{
+    parley_socket_options o;
+    parley_status st;
+
+    if (peer == NULL)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_peer_set_socket_options needs a peer");
+    st = parley__sockopt_copy(&o, options);
+    if (st != PARLEY_OK)
+        return st;
+    pthread_mutex_lock(&peer->lock);
+    peer->sockopts = o;
+    pthread_mutex_unlock(&peer->lock);
+    return PARLEY_OK;
+}
+
+/* ---- the end of every session ---- */
+
+PARLEY_PUBLIC parley_status parley_peer_set_session_close_function(parley_peer *peer,
+                                                                   parley_session_close_fn fn,
+                                                                   void *data)
+{
+    parley_status st = PARLEY_OK;
+
+    if (peer == NULL)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_peer_set_session_close_function needs a peer");
+    pthread_mutex_lock(&peer->lock);
+    if (peer->started) {
+        st = parley__error(PARLEY_ERR_INVALID_STATE,
+                           "the session close function is set before the peer starts");
+    } else {
+        peer->session_close_fn = fn;
+        peer->session_close_data = data;
+    }
+    pthread_mutex_unlock(&peer->lock);
+    return st;
+}
+
+PARLEY_PUBLIC const char *parley_close_reason_name(parley_close_reason reason)
+{
+    switch (reason) {
+    case PARLEY_CLOSE_LOCAL: return "local";
+    case PARLEY_CLOSE_BYE: return "bye";
+    case PARLEY_CLOSE_EOF: return "eof";
+    case PARLEY_CLOSE_TIMEOUT: return "timeout";
+    case PARLEY_CLOSE_PROTOCOL_ERROR: return "protocol error";
+    }
+    return "unknown";
 }

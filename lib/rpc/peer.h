@@ -42,7 +42,8 @@
 typedef struct parley__dispatch_entry {
     parley_handler_fn handler;
     parley_dispatch_mode mode;
-    void *data;
+    void *data;            /* to the handler */
+    void *dispatch_data;   /* to the getters (parley_call_get_dispatch_data()) */
 } parley__dispatch_entry;
 
 typedef struct parley__listener {
@@ -53,6 +54,10 @@ typedef struct parley__listener {
     parley__io io;       /* io.fd < 0 when not listening */
     parley__timer pause; /* accepting paused (out of descriptors) */
     char *bound;         /* the bound endpoint string */
+    bool has_sockopts;   /* sockopts replace the peer's for its connections */
+    parley_socket_options sockopts;
+    bool adopted;        /* a descriptor passed in (parley_peer_add_listen_fd()) */
+    int adopted_fd;      /* adopted: the descriptor until first listened on, then -1 */
 } parley__listener;
 
 typedef struct parley__connect_ep {
@@ -74,7 +79,12 @@ struct parley_peer {
     bool destroying;
 
     /* Serving: dispatch table, listeners and admission (listen.c). */
-    parley__dispatch_entry *dispatch; /* by method index; handler NULL = not served */
+    /* By method index; handler NULL = not served.  Never reallocated, an
+     * entry never changes once served: parley_peer_add_dispatch() fills
+     * mode and data, then stores handler with release (under lock, which
+     * orders writers); the I/O thread loads handler with acquire and reads
+     * the rest without a lock, at any time, after the peer started too. */
+    parley__dispatch_entry *dispatch;
     parley__listener *listeners, **listeners_tail;
     bool listening;
     bool stopping_listen;             /* an asynchronous stop_listen is posted */
@@ -102,6 +112,7 @@ struct parley_peer {
     int64_t call_ms;
     int64_t send_ms;                  /* enforced by the connection (lib/io/conn.c) */
     size_t max_output;                /* per connection (parley_peer_set_max_output()) */
+    parley_socket_options sockopts;   /* under lock: applied to each new connection */
 
     /* Application hooks (hooks.c, call_hooks.c; set before the peer starts). */
     parley_session_construct_fn session_construct;
@@ -111,6 +122,8 @@ struct parley_peer {
     void *exception_data;
     parley_trace_fn trace_begin, trace_end;
     void *trace_data;
+    parley_session_close_fn session_close_fn;   /* every session's end (session.c) */
+    void *session_close_data;
 
     /* Introspection (introspect.c). */
     bool introspection_off;           /* method 0 gets NOT_FOUND (atomic access) */

@@ -14,6 +14,7 @@
 #include "outcall.h"
 #include "call.h"
 #include "socket.h"
+#include "sockopt.h"
 #include "status.h"
 
 static void session_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload);
@@ -34,6 +35,13 @@ static int session_destructor(parley_session *session)
 parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
                                   parley_session **ret_session)
 {
+    return parley__session_new_opts(peer, fd, incoming, NULL, ret_session);
+}
+
+parley_status parley__session_new_opts(parley_peer *peer, int fd, bool incoming,
+                                       const parley_socket_options *opts,
+                                       parley_session **ret_session)
+{
     parley_session *session = NULL;
     bool refused = false;
     char refuse_why[PARLEY__ERROR_MAX];
@@ -42,6 +50,18 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
     parley_status st;
 
     st = parley__socket_prepare(fd);
+    if (st == PARLEY_OK) {
+        parley_socket_options o;
+
+        if (opts != NULL) {
+            o = *opts;   /* the endpoint's: never changed once added */
+        } else {
+            pthread_mutex_lock(&peer->lock);
+            o = peer->sockopts;
+            pthread_mutex_unlock(&peer->lock);
+        }
+        st = parley__sockopt_apply(fd, &o);
+    }
     if (st != PARLEY_OK) {
         close(fd);
         return st;
@@ -320,8 +340,10 @@ static void on_hello(parley_session *session, const parley__frame_header *hdr,
     }
     pthread_mutex_lock(&session->lock);
     session->remote_max_message = hello->max_message;
-    if (session->state == PARLEY__SESSION_HANDSHAKE)
+    if (session->state == PARLEY__SESSION_HANDSHAKE) {
         __atomic_store_n(&session->state, PARLEY__SESSION_READY, __ATOMIC_RELAXED);
+        session->was_ready = true;
+    }
     pthread_cond_broadcast(&session->cond);
     pthread_mutex_unlock(&session->lock);
     talloc_free(hello);
@@ -342,6 +364,7 @@ static void on_bye(parley_session *session, const parley__frame_header *hdr,
     snprintf(why, sizeof(why), "the other end closed the session (%s): %s",
              parley_status_name((parley_status)hdr->code), msg != NULL ? msg : "no reason given");
     talloc_free(msg);
+    session->bye_received = true;   /* loop thread, as session_closed() */
     parley__conn_close(session->conn, st, why, false);
 }
 
@@ -388,13 +411,31 @@ static void session_frame(void *data, const parley__frame_header *hdr, const uin
     }
 }
 
+/* Why the connection ended, for the close function. */
+static parley_close_reason close_reason(parley_session *session, parley_status status,
+                                        bool expected)
+{
+    if (session->bye_received)
+        return PARLEY_CLOSE_BYE;
+    if (__atomic_load_n(&session->close_requested, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&session->local_close, __ATOMIC_RELAXED))
+        return PARLEY_CLOSE_LOCAL;
+    if (expected || status == PARLEY_ERR_TIMEOUT)
+        return PARLEY_CLOSE_TIMEOUT;
+    if (status == PARLEY_OK || status == PARLEY_ERR_CONNECTION_CLOSED)
+        return PARLEY_CLOSE_EOF;
+    return PARLEY_CLOSE_PROTOCOL_ERROR;
+}
+
 static void session_closed(void *data, parley_status status, const char *why)
 {
     parley_session *session = data;
-    bool expected;
+    parley_peer *peer = session->peer;
+    bool expected, notify;
 
     pthread_mutex_lock(&session->lock);
     expected = session->idle_closed;
+    notify = session->was_ready;
     __atomic_store_n(&session->state, PARLEY__SESSION_CLOSED, __ATOMIC_RELAXED);
     session->close_status = status == PARLEY_OK ? PARLEY_ERR_CONNECTION_CLOSED : status;
     snprintf(session->close_why, sizeof(session->close_why), "%s", why);
@@ -405,6 +446,12 @@ static void session_closed(void *data, parley_status status, const char *why)
     parley__call_session_closed(session);
     if (status != PARLEY_OK && status != PARLEY_ERR_CONNECTION_CLOSED && !expected)
         parley__exception(session, status, "%s", why);
+    /* The connection's reference is still held: the session is valid for
+     * the whole call, and this runs once (the connection closes once). */
+    if (notify && peer != NULL && peer->session_close_fn != NULL)
+        peer->session_close_fn(session, close_reason(session, status, expected),
+                               status == PARLEY_OK ? PARLEY_ERR_CONNECTION_CLOSED : status, why,
+                               peer->session_close_data);
     parley__session_unref(session);
 }
 

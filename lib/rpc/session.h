@@ -33,6 +33,9 @@ struct parley_session {
     bool close_requested;             /* parley_session_close() ran (atomic reads) */
     bool idle_closed;                 /* closed by our idle timeout: not an exception */
     bool refused;                     /* the construct hook refused it: frames ignored */
+    bool was_ready;                   /* the handshake completed: the close function runs */
+    bool local_close;                 /* atomic: this end closes it (disconnect, stop, free) */
+    bool bye_received;                /* loop thread: closed by the other end's BYE */
     parley_status close_status;
     char close_why[256];
     uint32_t remote_max_message;
@@ -58,7 +61,8 @@ struct parley_session {
     bool read_paused;                 /* reading paused: max outstanding reached */
 
     /* Application data (hooks.c, handles.c). */
-    void *session_data;               /* from the construct hook */
+    void *session_data;               /* construct hook or set_data (under lock) */
+    parley_session_data_free_fn data_free;   /* under lock: run at the end */
     bool constructed;                 /* the construct hook accepted it: destruct runs */
     bool ended;                       /* end hooks ran */
     bool have_creds;                  /* a unix socket: creds is valid */
@@ -71,6 +75,10 @@ struct parley_session {
 /* session.c */
 parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
                                    parley_session **ret_session);
+/* The same with the socket options of the endpoint (NULL: the peer's). */
+parley_status parley__session_new_opts(parley_peer *peer, int fd, bool incoming,
+                                        const parley_socket_options *opts,
+                                        parley_session **ret_session);
 void parley__session_ref(parley_session *session);
 void parley__session_unref(parley_session *session);
 /* An incoming call is done: n_running-- and its reference dropped under one lock. */
