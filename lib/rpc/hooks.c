@@ -76,6 +76,7 @@ void parley__session_end(parley_session *session)
     if (session->ended)
         return;
     session->ended = true;
+    parley__monitor_session_end(session);
     parley__handles_cleanup(session);
     if (session->incoming && session->constructed && peer->session_destruct != NULL)
         peer->session_destruct(session, session->session_data, peer->session_fn_data);
