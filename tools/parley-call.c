@@ -418,6 +418,7 @@ static int cmd_monitor(const char *address, const options *o)
         if (st != PARLEY_OK) {
             rc = fail(call_status(st), st, address);
         } else {
+            fprintf(stderr, "parley-call: monitoring %s\n", address);
             /* Until the count is reached or the other end goes. */
             pthread_mutex_lock(&ms.lock);
             while ((ms.count == 0 || ms.seen < ms.count) && parley_session_is_connected(session)) {
