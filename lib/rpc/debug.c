@@ -13,6 +13,7 @@
 
 #include "parley/json.h"
 #include "call.h"
+#include "fork.h"
 #include "session.h"
 #include "status.h"
 
@@ -65,6 +66,7 @@ PARLEY_PUBLIC parley_status parley_peer_set_debug(parley_peer *peer, unsigned fl
     if (peer == NULL || (flags & ~ALL_FLAGS) != 0)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_set_debug needs a peer and PARLEY_DEBUG_* flags");
+    PARLEY__FORK_GUARD(peer);
     if (flags & (PARLEY_DEBUG_FRAMES | PARLEY_DEBUG_VALUES))
         flags |= PARLEY_DEBUG_CALLS;
     pthread_mutex_lock(&peer->lock);
@@ -85,6 +87,7 @@ PARLEY_PUBLIC parley_status parley_peer_set_log_function(parley_peer *peer, parl
     if (peer == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_set_log_function needs a peer");
+    PARLEY__FORK_GUARD(peer);
     pthread_mutex_lock(&peer->lock);
     if (peer->started) {
         st = parley__error(PARLEY_ERR_INVALID_STATE,

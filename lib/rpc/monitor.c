@@ -86,6 +86,7 @@ PARLEY_PUBLIC parley_status parley_peer_set_monitor(parley_peer *peer,
                          access != PARLEY_MONITOR_ANYONE))
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_set_monitor needs a peer and a PARLEY_MONITOR_* value");
+    PARLEY__FORK_GUARD(peer);
     __atomic_store_n(&peer->monitor_access, (int)access, __ATOMIC_RELAXED);
     return PARLEY_OK;
 }
