@@ -320,6 +320,86 @@ START_TEST(test_monitor_sees_others)
 }
 END_TEST
 
+/* A monitor that stops reading costs the server nothing: its calls go on,
+ * events are dropped, and the next event delivered says how many. */
+typedef struct slow {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stalled, release;
+    unsigned long long events, dropped;
+} slow;
+
+static void on_event_slow(parley_session *session, const parley_monitor_event *ev, void *data)
+{
+    slow *w = data;
+
+    (void)session;
+    pthread_mutex_lock(&w->lock);
+    w->events++;
+    w->dropped += ev->dropped;
+    w->stalled = true;
+    pthread_cond_broadcast(&w->cond);
+    while (!w->release)   /* the monitor's I/O thread stops reading */
+        pthread_cond_wait(&w->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+}
+
+START_TEST(test_monitor_slow_drops)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    slow w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+    char ep[200], key[201];
+    parley_peer *server, *client = NULL, *mon = NULL;
+    parley_session *s, *ms = NULL;
+    struct timespec ts;
+    unsigned long long dropped = 0;
+
+    memset(key, 'k', sizeof(key) - 1);
+    key[sizeof(key) - 1] = '\0';
+    socket_path(mem, ep, sizeof(ep));
+    server = server_new(mem, ep, 0600);
+    ck_assert_int_eq(parley_peer_start_listen(server), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_new_introspector(mem, &mon), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_connect_endpoint(mon, ep), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_connect(mon, &ms), PARLEY_OK);
+    ck_assert_msg(parley_session_monitor(ms, 10000, on_event_slow, &w) == PARLEY_OK, "%s",
+                  parley_error_message());
+    s = client_new(mem, ep, &client);
+    /* ~1 KiB per event: 4000 calls are far beyond the socket buffers and
+     * the 64 KiB backlog; every call completes all the same */
+    for (int i = 0; i < 4000; i++)
+        call_get(s, key);
+
+    pthread_mutex_lock(&w.lock);
+    ck_assert(w.stalled);
+    w.release = true;
+    pthread_cond_broadcast(&w.cond);
+    pthread_mutex_unlock(&w.lock);
+    /* calls until an event carries the count of those dropped */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    for (int i = 0; i < 2000 && dropped == 0; i++) {
+        struct timespec now;
+
+        call_get(s, "after");
+        usleep(5000);
+        pthread_mutex_lock(&w.lock);
+        dropped = w.dropped;
+        pthread_mutex_unlock(&w.lock);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - ts.tv_sec > 30)
+            break;
+    }
+    ck_assert_msg(dropped > 0, "no event said it followed dropped ones (%llu events)", w.events);
+    ck_assert_uint_lt(w.events, 4000);
+    parley_session_close(s);
+    parley_session_close(ms);
+    talloc_free(client);
+    talloc_free(mon);
+    talloc_free(server);
+    talloc_free(mem);
+}
+END_TEST
+
 START_TEST(test_monitor_off)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
@@ -399,6 +479,7 @@ static Suite *monitor_suite(void)
     tcase_add_test(tc, test_debug_lines);
     tcase_add_test(tc, test_debug_env);
     tcase_add_test(tc, test_monitor_sees_others);
+    tcase_add_test(tc, test_monitor_slow_drops);
     tcase_add_test(tc, test_monitor_off);
     tcase_add_test(tc, test_monitor_other_uid);
     suite_add_tcase(s, tc);
