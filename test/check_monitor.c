@@ -440,8 +440,7 @@ START_TEST(test_monitor_other_uid)
         return;
     }
     socket_path(mem, ep, sizeof(ep));
-    server = server_new(mem, ep, 0666);
-    ck_assert_int_eq(parley_peer_start_listen(server), PARLEY_OK);
+    /* the child is forked before any thread exists; it waits for the socket */
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -449,18 +448,32 @@ START_TEST(test_monitor_other_uid)
         parley_peer *mon = NULL;
         parley_session *ms = NULL;
         parley_status st;
+        struct stat sb;
 
         if (setgid(65534) != 0 || setuid(65534) != 0)
             _exit(3);
-        if (parley_peer_new_introspector(NULL, &mon) != PARLEY_OK ||
-            parley_peer_add_connect_endpoint(mon, ep) != PARLEY_OK ||
-            parley_peer_connect(mon, &ms) != PARLEY_OK)
-            _exit(4);
+        for (int i = 0; i < 400 && stat(ep + strlen("unix:"), &sb) != 0; i++)
+            usleep(50000);
+        for (int i = 0; ms == NULL; i++) {   /* bound, maybe not listening yet */
+            talloc_free(mon);
+            mon = NULL;
+            if (parley_peer_new_introspector(NULL, &mon) != PARLEY_OK ||
+                parley_peer_add_connect_endpoint(mon, ep) != PARLEY_OK)
+                _exit(4);
+            if (parley_peer_connect(mon, &ms) != PARLEY_OK) {
+                ms = NULL;
+                if (i == 100)
+                    _exit(4);
+                usleep(50000);
+            }
+        }
         st = parley_session_monitor(ms, 10000, on_event, &w);
         if (st != PARLEY_ERR_ACCESS_DENIED)
             _exit(5);
         _exit(strstr(parley_error_message(), "65534") != NULL ? 0 : 6);
     }
+    server = server_new(mem, ep, 0666);
+    ck_assert_int_eq(parley_peer_start_listen(server), PARLEY_OK);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFEXITED(status));
     ck_assert_int_eq(WEXITSTATUS(status), 0);
