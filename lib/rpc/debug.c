@@ -174,10 +174,15 @@ void parley__debug_call(parley_call *call, parley_status status, uint64_t durati
                            call->id, call->method->name, short_status(status),
                            (unsigned long long)(duration_ns / 1000u));
     if (line != NULL && (peer->debug & PARLEY_DEBUG_VALUES) != 0) {
+        /* out of memory: the line without its values (append keeps it) */
+        char *more = line;
+
         if (request != NULL)
-            line = talloc_asprintf_append(line, " request=%s", request);
-        if (line != NULL && reply != NULL)
-            line = talloc_asprintf_append(line, " reply=%s", reply);
+            more = talloc_asprintf_append(more, " request=%s", request);
+        if (more != NULL && reply != NULL)
+            more = talloc_asprintf_append(more, " reply=%s", reply);
+        if (more != NULL)
+            line = more;
     }
     emit(peer, line);
     talloc_free(line);
