@@ -174,14 +174,13 @@ void parley__debug_call(parley_call *call, parley_status status, uint64_t durati
                            call->id, call->method->name, short_status(status),
                            (unsigned long long)(duration_ns / 1000u));
     if (line != NULL && (peer->debug & PARLEY_DEBUG_VALUES) != 0) {
-        /* out of memory: the line without its values (append keeps it) */
-        char *more = line;
+        /* Out of memory: the line without them (a failed append leaves
+         * the string as it was; one that worked may have moved it). */
+        char *more;
 
-        if (request != NULL)
-            more = talloc_asprintf_append(more, " request=%s", request);
-        if (more != NULL && reply != NULL)
-            more = talloc_asprintf_append(more, " reply=%s", reply);
-        if (more != NULL)
+        if (request != NULL && (more = talloc_asprintf_append(line, " request=%s", request)))
+            line = more;
+        if (reply != NULL && (more = talloc_asprintf_append(line, " reply=%s", reply)))
             line = more;
     }
     emit(peer, line);
