@@ -284,6 +284,20 @@ else
     has monj.out '"method":"get".*"status":"ERR_REMOTE".*"reply":null,"dropped":0\}$'
 fi
 
+# another uid is refused (as root, through the abstract socket, which has
+# no file permissions to stop it earlier)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$pc" --version >/dev/null 2>&1; then
+    setpriv --reuid=65534 --regid=65534 --clear-groups timeout 60 "$pc" monitor \
+        "unix:@parley-call-test-$$" >"$tmp/out" 2>"$tmp/err" </dev/null
+    got=$?
+    [ $got = 4 ] && ok || { bad "monitor as uid 65534: exit $got, expected 4"; cat "$tmp/err"; }
+    has err 'ACCESS_DENIED'
+    has err 'monitoring is allowed only to uid 0 \(the peer.s\); this client is uid 65534'
+else
+    echo "SKIP: monitor refused to another uid (needs root and setpriv)"
+fi
+
 # ---- PARLEY_DEBUG: the client's own lines on stderr -----------------------------
 export PARLEY_DEBUG=1   # (not VAR=x run: a function keeps it in some shells)
 run 0 info "$kv"
