@@ -3,7 +3,8 @@
 # parley-call against real servers: the demo's kvd and test/introspect_server
 # (the every protocol of test/idl/ok).  Every command and option, the exit
 # statuses, every address form, `introspect` output compiled again by
-# parley-idl with the server's fingerprints, introspection turned off, exec:.
+# parley-idl with the server's fingerprints, introspection turned off, exec:,
+# `monitor` (text and JSON), PARLEY_DEBUG lines, the bash completion.
 # `call` is tested only when parley-call was built with JSON support.
 # Run from the build directory (make check does).
 set -u
@@ -244,6 +245,98 @@ run 4 info "unix:$tmp/closed.sock"
 has err 'NOT_FOUND'
 run 4 list "exec:$srv --no-introspection --spawned"
 has err 'not served'
+
+# ---- monitor: another client's calls, one line each or JSON -------------------
+# start_monitor OUT ARGS...: in the background, until it says it is subscribed
+start_monitor() {
+    out=$1
+    shift
+    timeout 60 "$pc" "$@" >"$tmp/$out" 2>"$tmp/$out.err" &
+    mpid=$!
+    i=0
+    while ! grep -q 'monitoring' "$tmp/$out.err" 2>/dev/null && [ $i -lt 200 ]; do
+        kill -0 $mpid 2>/dev/null || break
+        sleep 0.05; i=$((i + 1))
+    done
+    grep -q 'monitoring' "$tmp/$out.err" && ok || { bad "monitor did not subscribe"; cat "$tmp/$out.err"; }
+}
+run 2 monitor "$kv" extra
+run 2 --count 0 monitor "$kv"
+start_monitor mon.out --count 2 monitor "$kv"
+m1=$mpid
+start_monitor monj.out --json --count 2 monitor "$kv"
+m2=$mpid
+if [ $rc = 6 ]; then
+    # no JSON in parley-call: a client that needs none (introspection is
+    # not a call monitors see), so only the subscription is tested
+    kill $m1 $m2 2>/dev/null
+    wait $m1 $m2 2>/dev/null
+    echo "SKIP: monitor events (parley-call built without JSON support)"
+else
+    timeout 60 "$pc" call "$kv" put '{"key": "m", "value": "bW9u"}' >/dev/null 2>&1
+    timeout 60 "$pc" call "$kv" get '{"key": "nosuchkey"}' >/dev/null 2>&1
+    wait $m1 && ok || bad "monitor --count 2 did not end by itself"
+    wait $m2 && ok || bad "monitor --json --count 2 did not end by itself"
+    has mon.out '^[0-9T:.-]+Z session=[0-9]+ in put id=[0-9]+ OK [0-9]+us request=\{"key": ?"m", ?"value": ?"bW9u"\} reply=\{"version": ?[0-9]+\}$'
+    has mon.out ' in get id=[0-9]+ ERR_REMOTE [0-9]+us request=\{"key": ?"nosuchkey"\}$'
+    [ "$(wc -l <"$tmp/mon.out")" = 2 ] && ok || bad "monitor --count 2 printed other than 2 lines"
+    has monj.out '^\{"time":"[0-9T:.-]+Z","session":[0-9]+,"direction":"in","method":"put","method_id":1,.*"status":"OK",.*"request":\{"key": ?"m".*"reply":\{"version"'
+    has monj.out '"method":"get".*"status":"ERR_REMOTE".*"reply":null,"dropped":0\}$'
+fi
+
+# another uid is refused (as root, through the abstract socket, which has
+# no file permissions to stop it earlier)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$pc" --version >/dev/null 2>&1; then
+    setpriv --reuid=65534 --regid=65534 --clear-groups timeout 60 "$pc" monitor \
+        "unix:@parley-call-test-$$" >"$tmp/out" 2>"$tmp/err" </dev/null
+    got=$?
+    [ $got = 4 ] && ok || { bad "monitor as uid 65534: exit $got, expected 4"; cat "$tmp/err"; }
+    has err 'ACCESS_DENIED'
+    has err 'monitoring is allowed only to uid 0 \(the peer.s\); this client is uid 65534'
+else
+    echo "SKIP: monitor refused to another uid (needs root and setpriv)"
+fi
+
+# ---- PARLEY_DEBUG: the client's own lines on stderr -----------------------------
+export PARLEY_DEBUG=1   # (not VAR=x run: a function keeps it in some shells)
+run 0 info "$kv"
+has err '^parley: pid=[0-9]+ session=1 dir=out kind=call id=[0-9]+ method=introspect status=OK time_us=[0-9]+$'
+PARLEY_DEBUG=frames
+run 0 info "$kv"
+has err 'kind=frame frame=HELLO'
+has err 'kind=frame frame=REPLY id=[0-9]+ code=0 size=[0-9]+ fds=0$'
+unset PARLEY_DEBUG
+run 0 info "$kv"
+hasnt err '^parley: '
+export PARLEY_DEBUG=bogus
+run 0 info "$kv"
+unset PARLEY_DEBUG
+has err 'PARLEY_DEBUG: unknown setting "bogus" ignored'
+
+# ---- bash completion: commands, and the methods of a live address -------------
+if command -v bash >/dev/null 2>&1; then
+    complete_words() {   # complete_words WORD...: what the last word completes to
+        PATH="$PWD/tools:$PATH" bash -c '. "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1));
+            _parley_call; echo "${COMPREPLY[*]}"' "$src/data/parley-call.bash-completion" \
+            "$@" >"$tmp/out" 2>"$tmp/err"
+    }
+    complete_words parley-call mo
+    has out '^monitor$'
+    complete_words parley-call --timeout 5 i
+    has out '^info introspect$'
+    complete_words parley-call call "$kv" g
+    has out '^get$'
+    complete_words parley-call --json=short call "$kv" ""
+    has out '(^| )put( |$)'
+    has out '(^| )snapshot( |$)'
+    complete_words parley-call call "unix:$tmp/nobody.sock" g
+    has out '^$'
+    complete_words parley-call --js
+    has out '^--json --json=pretty --json=short$'
+else
+    echo "SKIP: bash completion (no bash)"
+fi
 
 echo "$n checks"
 exit $fail

@@ -6,6 +6,7 @@
  *   parley-call list ADDRESS
  *   parley-call introspect ADDRESS [METHOD|TYPE]...
  *   parley-call call [--json=pretty|short] [--oneway] ADDRESS METHOD [JSON|-]
+ *   parley-call monitor [--json] [--count N] ADDRESS
  *
  * Common option: --timeout MS.  ADDRESS is any endpoint Parley connects to
  * (unix:/path, unix:@name, tcp:host:port, fd:N) or exec:PROGRAM [ARGS] (one
@@ -17,10 +18,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <talloc.h>
 
@@ -32,6 +35,8 @@ typedef struct options {
     int64_t timeout_ms;
     bool pretty;
     bool oneway;
+    bool json;            /* monitor: --json */
+    long long count;      /* monitor: stop after this many events (0: never) */
 } options;
 
 static void usage(FILE *f)
@@ -42,6 +47,7 @@ static void usage(FILE *f)
             "       parley-call [--timeout MS] introspect ADDRESS [METHOD|TYPE]...\n"
             "       parley-call [--timeout MS] [--json=pretty|short] [--oneway] call ADDRESS "
             "METHOD [JSON|-]\n"
+            "       parley-call [--timeout MS] [--json] [--count N] monitor ADDRESS\n"
             "       parley-call --help | --version\n"
             "ADDRESS: unix:/path, unix:@name, tcp:host:port, fd:N, or 'exec:PROGRAM [ARGS]'\n");
 }
@@ -307,6 +313,135 @@ static int cmd_call(TALLOC_CTX *mem, const char *address, const char *method, co
     return rc;
 }
 
+/* monitor: the events, printed as they come. */
+typedef struct monitor_state {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    long long seen;
+    long long count;
+    bool json;
+} monitor_state;
+
+/* A value's text as a JSON member: as is when it is JSON (a server with
+ * jansson), else as a JSON string. */
+static void put_json_value(const char *text)
+{
+    if (text[0] == '\0') {
+        fputs("null", stdout);
+        return;
+    }
+    if (text[0] == '{' || text[0] == '[') {
+        fputs(text, stdout);
+        return;
+    }
+    putchar('"');
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            printf("\\%c", *c);
+        else if (*c < 0x20)
+            printf("\\u%04x", *c);
+        else
+            putchar(*c);
+    }
+    putchar('"');
+}
+
+static const char *short_status(parley_status st)
+{
+    const char *name = parley_status_name(st);
+
+    return strncmp(name, "PARLEY_", 7) == 0 ? name + 7 : name;
+}
+
+static void on_event(parley_session *session, const parley_monitor_event *ev, void *data)
+{
+    monitor_state *ms = data;
+    time_t secs = (time_t)(ev->time_ns / 1000000000);
+    long usec = (long)((ev->time_ns % 1000000000) / 1000);
+    char when[64];
+    struct tm tm;
+
+    (void)session;
+    pthread_mutex_lock(&ms->lock);
+    if (ms->count > 0 && ms->seen >= ms->count) {
+        pthread_mutex_unlock(&ms->lock);
+        return;
+    }
+    gmtime_r(&secs, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (ms->json) {
+        printf("{\"time\":\"%s.%06ldZ\",\"session\":%u,\"direction\":\"%s\",\"method\":\"%s\","
+               "\"method_id\":%u,\"call_id\":%u,\"oneway\":%s,\"status\":\"%s\","
+               "\"duration_us\":%llu,\"request\":", when, usec, ev->session,
+               ev->outgoing ? "out" : "in", ev->method, ev->method_id, ev->call_id,
+               ev->oneway ? "true" : "false", short_status(ev->status),
+               (unsigned long long)(ev->duration_ns / 1000u));
+        put_json_value(ev->request);
+        fputs(",\"reply\":", stdout);
+        put_json_value(ev->reply);
+        printf(",\"dropped\":%llu}\n", (unsigned long long)ev->dropped);
+    } else {
+        if (ev->dropped > 0)
+            printf("(%llu events dropped: this monitor read too slowly)\n",
+                   (unsigned long long)ev->dropped);
+        printf("%s.%06ldZ session=%u %s %s id=%u %s %lluus", when, usec, ev->session,
+               ev->outgoing ? "out" : "in", ev->method, ev->call_id, short_status(ev->status),
+               (unsigned long long)(ev->duration_ns / 1000u));
+        if (ev->request[0] != '\0')
+            printf(" request=%s", ev->request);
+        if (ev->reply[0] != '\0')
+            printf(" reply=%s", ev->reply);
+        putchar('\n');
+    }
+    fflush(stdout);
+    ms->seen++;
+    pthread_cond_broadcast(&ms->cond);
+    pthread_mutex_unlock(&ms->lock);
+}
+
+static int cmd_monitor(const char *address, const options *o)
+{
+    monitor_state ms = { .count = o->count, .json = o->json };
+    parley_peer *peer = NULL;
+    parley_session *session = NULL;
+    parley_status st;
+    int rc;
+
+    pthread_mutex_init(&ms.lock, NULL);
+    pthread_cond_init(&ms.cond, NULL);
+    st = parley_peer_new_introspector(NULL, &peer);
+    if (st != PARLEY_OK)
+        return fail(PC_EXIT_FAILURE, st, "creating a peer");
+    rc = open_session(peer, address, o, &session);
+    if (rc == PC_EXIT_OK) {
+        st = parley_session_monitor(session, o->timeout_ms, on_event, &ms);
+        if (st != PARLEY_OK) {
+            rc = fail(call_status(st), st, address);
+        } else {
+            fprintf(stderr, "parley-call: monitoring %s\n", address);
+            /* Until the count is reached or the other end goes. */
+            pthread_mutex_lock(&ms.lock);
+            while ((ms.count == 0 || ms.seen < ms.count) && parley_session_is_connected(session)) {
+                struct timespec ts;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 200000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                (void)pthread_cond_timedwait(&ms.cond, &ms.lock, &ts);
+            }
+            pthread_mutex_unlock(&ms.lock);
+        }
+        parley_session_close(session);
+    }
+    talloc_free(peer);
+    pthread_cond_destroy(&ms.cond);
+    pthread_mutex_destroy(&ms.lock);
+    return rc;
+}
+
 /* JSON from the command line, "-" (stdin) or nothing ("{}"). */
 static char *read_json(TALLOC_CTX *mem, const char *arg)
 {
@@ -343,7 +478,8 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "timeout", required_argument, NULL, 't' },
-        { "json", required_argument, NULL, 'j' },
+        { "json", optional_argument, NULL, 'j' },
+        { "count", required_argument, NULL, 'c' },
         { "oneway", no_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -368,7 +504,21 @@ int main(int argc, char **argv)
             o.timeout_ms = v;
             break;
         }
+        case 'c': {
+            char *end = NULL;
+            long long v;
+
+            errno = 0;
+            v = strtoll(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < 1)
+                return usage_error("--count '%s': a number of events, from 1", optarg);
+            o.count = v;
+            break;
+        }
         case 'j':
+            o.json = true;
+            if (optarg == NULL)
+                break;
             if (strcmp(optarg, "pretty") == 0)
                 o.pretty = true;
             else if (strcmp(optarg, "short") == 0)
@@ -417,6 +567,11 @@ int main(int argc, char **argv)
         } else {
             rc = cmd_call(mem, address, argv[optind + 2], json, &o);
         }
+    } else if (strcmp(cmd, "monitor") == 0) {
+        if (nargs != 2)
+            rc = usage_error("%s", "monitor takes only an ADDRESS");
+        else
+            rc = cmd_monitor(address, &o);
     } else {
         rc = usage_error("unknown command '%s'", cmd);
     }

@@ -837,7 +837,9 @@ PARLEY_PUBLIC parley_status parley_peer_set_exception_function(parley_peer *peer
  * and ends when it completes (reply, failure, cancel, timeout); an incoming
  * call begins before its handler runs and ends when its reply is sent (a
  * oneway call when its handler returns).  Runs on the thread where that
- * happens, with no lock held; it must be quick and must not block.
+ * happens, with no lock held; it must be quick and must not block.  The
+ * call's values are at hand inside it: parley_call_get_request(),
+ * parley_call_get_reply().
  */
 typedef void (*parley_trace_fn)(parley_call *call, parley_status status, void *data);
 
@@ -854,6 +856,169 @@ typedef void (*parley_trace_fn)(parley_call *call, parley_status status, void *d
 PARLEY_PUBLIC parley_status parley_peer_set_trace_functions(parley_peer *peer,
                                                             parley_trace_fn begin,
                                                             parley_trace_fn end, void *data);
+
+/**
+ * @brief The request of the call a trace function was given, and its type.
+ * @param[in] call the call passed to the trace function
+ * @param[out] ret_type the request's STRUCT descriptor (may be NULL)
+ * @param[out] ret_value the decoded request (a C struct of that type)
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL call or ret_value);
+ *         INVALID_STATE (not inside a trace function of this call nor an
+ *         incoming call still to be completed, or the request is not at
+ *         hand: an outgoing call's end).
+ *
+ * The request is at hand in the begin function of an outgoing call (the
+ * value given to parley_call_dispatch()) and in both functions of an
+ * incoming call (the decoded request the handler got).  Outside trace
+ * functions, an incoming call that is still to be completed (in its
+ * handler, pended, or taken with parley_peer_receive()) gives its request
+ * too, valid until the call is completed.
+ *
+ * Ownership: the value is borrowed, valid only until the trace function
+ * returns; copy it (parley_data_copy()) to keep it.  Print it with
+ * parley_data_print() or parley_json_encode(), which both redact fields
+ * marked `[sensitive]`.  Threads: the trace function's.  Errors: as above,
+ * with a sentence in parley_error_message().
+ */
+PARLEY_PUBLIC parley_status parley_call_get_request(parley_call *call, const parley_type **ret_type,
+                                                    const void **ret_value);
+
+/**
+ * @brief The reply of the call a trace function was given, and its type.
+ * @param[in] call the call passed to the end trace function
+ * @param[out] ret_type the reply's STRUCT descriptor (may be NULL)
+ * @param[out] ret_value the reply (a C struct of that type)
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL call or ret_value);
+ *         INVALID_STATE (not inside the end function of this call, the call
+ *         did not end with PARLEY_OK, or the method is oneway).
+ *
+ * The reply is at hand in the end function when the call ended with
+ * PARLEY_OK: the decoded reply of an outgoing call, the reply the handler
+ * filled in (and that was sent) for an incoming one; a trace function must
+ * not change it.  Outside trace functions, an incoming call of a method
+ * that is not oneway and is still to be completed (pended, or taken with
+ * parley_peer_receive()) gives its zeroed reply struct to fill before
+ * parley_call_complete() (allocate what it points to under it).
+ *
+ * Ownership, threads, errors: as parley_call_get_request().
+ */
+PARLEY_PUBLIC parley_status parley_call_get_reply(parley_call *call, const parley_type **ret_type,
+                                                  void **ret_value);
+
+/** Debug lines: one line per call (its end, with status and duration). */
+#define PARLEY_DEBUG_CALLS  0x1u
+/** Debug lines: one line per frame received too. */
+#define PARLEY_DEBUG_FRAMES 0x2u
+/** Debug lines: call lines carry the request and reply, `[sensitive]` redacted. */
+#define PARLEY_DEBUG_VALUES 0x4u
+
+/**
+ * Log function: receives the peer's debug lines (PARLEY_DEBUG,
+ * parley_peer_set_debug()), one complete line per call, without the
+ * trailing newline.  Runs on the thread where the call or frame was seen,
+ * with no Parley lock held; it must be quick and must not block.  line is
+ * borrowed for the call only.
+ */
+typedef void (*parley_log_fn)(parley_peer *peer, const char *line, void *data);
+
+/**
+ * @brief Send the peer's debug lines to fn instead of stderr.
+ * @param[in] peer the peer, not yet started
+ * @param[in] fn the function, or NULL for stderr (the default)
+ * @param[in] data passed to fn
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer); INVALID_STATE (started).
+ *
+ * Setting a log function does not turn debug lines on: PARLEY_DEBUG in the
+ * environment when the peer was created, or parley_peer_set_debug(), does.
+ * The line format is in parley(7) and doc/runtime.md ("Debugging").
+ *
+ * Ownership: data is borrowed for the peer's life.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_log_function(parley_peer *peer, parley_log_fn fn,
+                                                         void *data);
+
+/**
+ * @brief Choose the peer's debug lines (what PARLEY_DEBUG chose, replaced).
+ * @param[in] peer the peer, not yet started
+ * @param[in] flags PARLEY_DEBUG_CALLS, PARLEY_DEBUG_FRAMES, PARLEY_DEBUG_VALUES
+ *            ored (FRAMES and VALUES imply CALLS), or 0 for none
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer, unknown flag);
+ *         INVALID_STATE (started).
+ *
+ * With no flag set the lines cost one test per call.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_debug(parley_peer *peer, unsigned flags);
+
+/** Who may monitor a peer (parley_peer_set_monitor()). */
+typedef enum parley_monitor_access {
+    /** Clients over a unix socket with the peer's effective uid (default). */
+    PARLEY_MONITOR_SAME_UID = 0,
+    /** Nobody: a monitor request gets ACCESS_DENIED. */
+    PARLEY_MONITOR_OFF = 1,
+    /** Any client that completed the handshake, over any transport. */
+    PARLEY_MONITOR_ANYONE = 2
+} parley_monitor_access;
+
+/**
+ * @brief Choose who may watch the calls this peer handles.
+ * @param[in] peer the peer (started or not)
+ * @param[in] access PARLEY_MONITOR_SAME_UID, PARLEY_MONITOR_OFF or PARLEY_MONITOR_ANYONE
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer, unknown access).
+ *
+ * Takes effect for later monitor requests; monitors already subscribed
+ * stay until their session ends.  The values monitors see have
+ * `[sensitive]` fields redacted, but the rest is the application's data:
+ * open it to other uids only when that is harmless.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_monitor(parley_peer *peer,
+                                                    parley_monitor_access access);
+
+/** One call a monitored peer handled (parley_session_monitor()). */
+typedef struct parley_monitor_event {
+    int64_t time_ns;         /**< when the call ended, CLOCK_REALTIME nanoseconds */
+    uint32_t session;        /**< the monitored peer's number for the call's session */
+    bool outgoing;           /**< the monitored peer made the call (else it served it) */
+    bool oneway;             /**< the method is oneway */
+    uint32_t call_id;        /**< the call id on that session (0 for oneway) */
+    uint32_t method_id;      /**< the method id */
+    const char *method;      /**< the method name */
+    parley_status status;    /**< how the call ended */
+    uint64_t duration_ns;    /**< from begin to end */
+    const char *request;     /**< the request as JSON, `[sensitive]` redacted; "" if not at hand */
+    const char *reply;       /**< the reply as JSON, redacted; "" if none */
+    uint64_t dropped;        /**< events the monitored peer dropped before this one */
+} parley_monitor_event;
+
+/**
+ * Monitor function: one event.  Runs on the I/O thread with no lock held;
+ * it must not block for long (the monitored peer drops events meanwhile).
+ * event and its strings are borrowed for the call only.
+ */
+typedef void (*parley_monitor_fn)(parley_session *session, const parley_monitor_event *event,
+                                  void *data);
+
+/**
+ * @brief Watch every call the peer at the other end of session handles.
+ * @param[in] session a connected session (an introspector's will do)
+ * @param[in] timeout_ms how long to wait for the answer (0: none,
+ *            PARLEY_TIMEOUT_DEFAULT: the peer's call timeout)
+ * @param[in] fn run for each event until the session closes
+ * @param[in] data passed to fn
+ * @return PARLEY_OK once subscribed; ACCESS_DENIED (the other end does not
+ *         allow this client: parley_peer_set_monitor()); NOT_FOUND (it has
+ *         no monitor: an older libparley); INVALID_STATE (already
+ *         monitoring); the usual call failures.
+ *
+ * The other end then sends one event per call it handles or makes on
+ * another session, from now on.  It never waits for a slow monitor: when
+ * the monitor's connection has more than 64 KiB waiting, events are
+ * dropped and counted, and the next event delivered carries the count.
+ *
+ * Ownership: data is borrowed while the session lives.  Threads: any
+ * thread but the I/O thread.  Errors: as above, with a sentence.
+ */
+PARLEY_PUBLIC parley_status parley_session_monitor(parley_session *session, int64_t timeout_ms,
+                                                   parley_monitor_fn fn, void *data);
 
 #ifdef __cplusplus
 }

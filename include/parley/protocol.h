@@ -28,6 +28,9 @@ extern "C" {
 /** Method id 0 is the built-in introspection call; IDL ids start at 1. */
 #define PARLEY_METHOD_INTROSPECT 0u
 
+/** The built-in monitor method (doc/wire.md); no protocol may use this id. */
+#define PARLEY_METHOD_MONITOR 0xffffffffu
+
 /** One method of a protocol. */
 typedef struct parley_method {
     uint32_t id;                 /**< unique in the protocol, never reused, >= 1 */

@@ -14,8 +14,10 @@
  * parley_call *call;
  * while (parley_peer_receive(peer, 1000, &call) == PARLEY_OK) {
  *     const parley_method *m = parley_call_get_method(call);
- *     const void *in = parley_call_get_request(call);
- *     void *out = parley_call_get_reply(call);   // NULL for a oneway method
+ *     const void *in;
+ *     void *out = NULL;                          // stays NULL for a oneway method
+ *     parley_call_get_request(call, NULL, &in);
+ *     parley_call_get_reply(call, NULL, &out);
  *     ...                                        // fill out, under out
  *     parley_call_complete(call, PARLEY_OK);
  * }
@@ -77,7 +79,7 @@ PARLEY_PUBLIC parley_status parley_peer_add_queue(parley_peer *peer, const uint3
  *
  * Waits at most timeout_ms for one.  The call is then the caller's to
  * answer, exactly once, with parley_call_complete() (PARLEY_OK sends the
- * reply filled in parley_call_get_reply(); an error status is sent as it
+ * reply filled in through parley_call_get_reply() (peer.h); an error status is sent as it
  * is; PARLEY_ERR_REMOTE after parley_call_set_remote_error()); a oneway
  * call is completed too (its status is not sent), which frees it.  A call
  * cancelled by its caller after it was received is still completed (its
@@ -102,26 +104,6 @@ PARLEY_PUBLIC parley_status parley_peer_add_queue(parley_peer *peer, const uint3
  */
 PARLEY_PUBLIC parley_status parley_peer_receive(parley_peer *peer, int64_t timeout_ms,
                                                 parley_call **ret_call);
-
-/**
- * @brief The decoded request of an incoming call (the method's request
- *        struct).
- * @param[in] call an incoming call
- * @return the request; NULL for NULL or an outgoing call.
- *
- * Ownership: the call's; valid until the call is completed.  Errors: none.
- */
-PARLEY_PUBLIC const void *parley_call_get_request(parley_call *call);
-
-/**
- * @brief The zeroed reply struct of an incoming call, to fill before
- *        completing it (allocate what it points to under it).
- * @param[in] call an incoming call
- * @return the reply; NULL for NULL, an outgoing call or a oneway method.
- *
- * Ownership: the call's; valid until the call is completed.  Errors: none.
- */
-PARLEY_PUBLIC void *parley_call_get_reply(parley_call *call);
 
 #ifdef __cplusplus
 }

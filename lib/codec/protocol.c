@@ -44,9 +44,10 @@ static parley_status check_method(const parley_protocol *p, const parley_method 
     if (m->name == NULL || m->name[0] == '\0')
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "protocol %s: method %u has no name", p->name, m->id);
-    if (m->id == PARLEY_METHOD_INTROSPECT)
+    if (m->id == PARLEY_METHOD_INTROSPECT || m->id == PARLEY_METHOD_MONITOR)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
-                             "protocol %s: method %s uses the reserved id 0", p->name, name);
+                             "protocol %s: method %s uses the reserved id %u", p->name, name,
+                             m->id);
     if (m->request == NULL || m->request->kind != PARLEY_KIND_STRUCT)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "protocol %s: method %s: the request is not a struct", p->name, name);

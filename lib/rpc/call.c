@@ -21,16 +21,6 @@ PARLEY_PUBLIC const parley_method *parley_call_get_method(parley_call *call)
     return call != NULL ? call->method : NULL;
 }
 
-PARLEY_PUBLIC const void *parley_call_get_request(parley_call *call)
-{
-    return call != NULL && call->incoming ? call->in : NULL;
-}
-
-PARLEY_PUBLIC void *parley_call_get_reply(parley_call *call)
-{
-    return call != NULL && call->incoming ? call->out : NULL;
-}
-
 PARLEY_PUBLIC parley_call_direction parley_call_get_direction(parley_call *call)
 {
     return call != NULL && call->incoming ? PARLEY_CALL_INCOMING : PARLEY_CALL_OUTGOING;

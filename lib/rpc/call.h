@@ -21,6 +21,9 @@ struct parley_call {
     const parley_method *method;
     parley_call *hnext;               /* bucket chain */
     bool traced;                      /* begin trace ran: end trace runs once */
+    uint64_t trace_begin_ns;          /* CLOCK_MONOTONIC when the begin trace ran */
+    char *trace_request;              /* outgoing: the request as text for debug
+                                       * lines and monitors, NULL-parented */
     bool remote_set;                  /* a REMOTE error's code and message are here */
     int32_t remote_code;
     char *remote_message;             /* under the call */

@@ -78,6 +78,7 @@ void parley__session_end(parley_session *session)
     if (session->ended)
         return;
     session->ended = true;
+    parley__monitor_session_end(session);
     parley__handles_cleanup(session);
     if (session->incoming && session->constructed && peer != NULL &&
         peer->session_destruct != NULL)

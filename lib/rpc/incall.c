@@ -228,6 +228,8 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
 
     if (hdr->code == PARLEY_METHOD_INTROSPECT && parley__introspect_serve(session, hdr))
         return;
+    if (hdr->code == PARLEY_METHOD_MONITOR && parley__monitor_on_frame(session, hdr, payload))
+        return;
     if (m != NULL)
         entry = &peer->dispatch[m - peer->protocol->methods];
     /* Acquire: pairs with parley_peer_add_dispatch()'s release, so the

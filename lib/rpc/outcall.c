@@ -169,7 +169,7 @@ static void run_callback(void *data)
     pthread_mutex_unlock(&session->lock);
 
     if (traced)
-        parley__trace_end(call, st);
+        parley__trace_end_reply(call, st, reply);
     /* Nobody else touches the call's talloc tree now: the reply goes under it. */
     if (st == PARLEY_OK && reply != NULL && call->ret_out != NULL)
         *call->ret_out = talloc_steal(call->replies, reply);
@@ -262,6 +262,7 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     }
     pthread_mutex_unlock(&session->lock);
     method = method_id == PARLEY_METHOD_INTROSPECT ? parley__introspect_method()
+             : method_id == PARLEY_METHOD_MONITOR  ? parley__monitor_method()
                                                    : parley_protocol_find_method(peer->protocol,
                                                                                  method_id);
     if (method == NULL)
@@ -295,7 +296,7 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     traced = parley__trace_wanted(peer);
     call->traced = traced;
     if (traced)
-        parley__trace_begin(call);
+        parley__trace_begin_request(call, in);
 
     pthread_mutex_lock(&session->lock);
     if (session->state != PARLEY__SESSION_READY) {

@@ -134,6 +134,7 @@ PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_pr
     if (peer == NULL)
         return parley__error(PARLEY_ERR_NOMEM, "out of memory creating a peer");
     peer->protocol = protocol;
+    parley__debug_init(peer);
     peer->fork_generation = parley__fork_generation();
     peer->n_workers = PARLEY_DEFAULT_WORKERS;
     peer->max_message = PARLEY_DEFAULT_MAX_MESSAGE;

@@ -65,6 +65,9 @@ typedef struct parley__connect_ep {
     parley__endpoint *ep;
 } parley__connect_ep;
 
+/* The most monitors a peer feeds at once. */
+#define PARLEY__MONITORS_MAX 16u
+
 struct parley_peer {
     const parley_protocol *protocol;
     unsigned fork_generation;         /* parley__fork_generation() when created (fork.h) */
@@ -125,6 +128,17 @@ struct parley_peer {
     parley_session_close_fn session_close_fn;   /* every session's end (session.c) */
     void *session_close_data;
 
+    /* Debug lines (debug.c; set before the peer starts). */
+    unsigned debug;                   /* PARLEY_DEBUG_* */
+    parley_log_fn log_fn;             /* NULL: stderr */
+    void *log_data;
+    uint32_t next_session_number;     /* atomic: numbers sessions in lines and events */
+
+    /* Monitors (monitor.c). */
+    int monitor_access;               /* parley_monitor_access (atomic access) */
+    unsigned n_monitors;              /* atomic reads; written under monitor.c's lock */
+    parley_session *monitors[PARLEY__MONITORS_MAX];   /* under monitor.c's lock */
+
     /* Introspection (introspect.c). */
     bool introspection_off;           /* method 0 gets NOT_FOUND (atomic access) */
     bool introspector;                /* any protocol's HELLO, method 0 only */
@@ -145,11 +159,30 @@ unsigned parley__peer_max_fds(parley_peer *peer);
  * destructor, before the sessions go). */
 void parley__spawn_reap_all(parley_peer *peer);
 /* call_hooks.c. */
-/* Whether the peer has trace functions (begin or end). */
+/* Whether a call's begin and end are wanted: trace functions, debug lines
+ * or monitors. */
 bool parley__trace_wanted(const parley_peer *peer);
-/* Run the begin function, if any (the caller set call->traced). */
+/* Run the begin function, if any (the caller set call->traced).  An
+ * outgoing call passes its request (the _request form). */
 void parley__trace_begin(parley_call *call);
+void parley__trace_begin_request(parley_call *call, const void *request);
+/* The end: an outgoing call's reply is call->reply unless given (_reply). */
 void parley__trace_end(parley_call *call, parley_status status);
+void parley__trace_end_reply(parley_call *call, parley_status status, const void *reply);
+
+/* debug.c: PARLEY_DEBUG and the log function. */
+void parley__debug_init(parley_peer *peer);   /* parley_peer_new(): reads PARLEY_DEBUG */
+/* A frame received on session (PARLEY_DEBUG_FRAMES). */
+void parley__debug_frame(parley_session *session, const parley__frame_header *hdr);
+/* The session's number in debug lines and monitor events (from 1). */
+uint32_t parley__session_number(parley_session *session);
+/* A call ended (PARLEY_DEBUG_CALLS): its line, with the values' text if any. */
+void parley__debug_call(parley_call *call, parley_status status, uint64_t duration_ns,
+                        const char *request, const char *reply);
+/* A value as one line of text, `[sensitive]` redacted (JSON when built
+ * with jansson, else parley_data_print()'s); never NULL unless out of
+ * memory.  Leaves the thread's error sentence as it was. */
+char *parley__value_text(TALLOC_CTX *mem_ctx, const parley_type *type, const void *value);
 void parley__exception(parley_session *session, parley_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -378,6 +378,8 @@ static void session_frame(void *data, const parley__frame_header *hdr, const uin
     if (__atomic_load_n(&session->close_requested, __ATOMIC_RELAXED))
         return;   /* parley_session_close() ran: the connection is closing */
     parley__session_touch(session);
+    if (__builtin_expect(session->peer->debug != 0, 0))
+        parley__debug_frame(session, hdr);
     switch (hdr->kind) {
     case PARLEY__FRAME_HELLO:
         on_hello(session, hdr, payload);

@@ -69,6 +69,13 @@ struct parley_session {
     parley_credentials creds;
     struct parley__handle_table *handles;   /* under lock; NULL until the first */
     struct parley__proxy_table *proxies;    /* handles of the other end, under lock */
+
+    /* Debugging and monitors (debug.c, monitor.c). */
+    uint32_t number;                  /* atomic: 0 until parley__session_number() */
+    bool monitoring;                  /* in peer->monitors (monitor.c's lock) */
+    uint64_t monitor_dropped;         /* atomic: events not sent to it */
+    parley_monitor_fn monitor_fn;     /* this end watches the other (set once) */
+    void *monitor_data;
 };
 
 
@@ -100,6 +107,14 @@ void parley__session_read_credentials(parley_session *session, int fd);
 parley_status parley__session_construct(parley_session *session);
 /* The session is going away: clean its handles, run the destruct hook (once). */
 void parley__session_end(parley_session *session);
+/* monitor.c: the monitor method (either end), and the end of a call that
+ * monitors are told about. */
+bool parley__monitor_on_frame(parley_session *session, const parley__frame_header *hdr,
+                              const uint8_t *payload);
+const parley_method *parley__monitor_method(void);
+void parley__monitor_session_end(parley_session *session);
+void parley__monitor_call(parley_call *call, parley_status status, uint64_t duration_ns,
+                          const char *request, const char *reply);
 /* session_timers.c: establish and idle timeouts. */
 void parley__session_timers_start(parley_session *session);   /* any thread */
 void parley__session_timers_ready(parley_session *session);   /* loop thread, after HELLO */

@@ -11,8 +11,14 @@ enum { QUEUE_CAPACITY = 16 };
 /* A synchronous message: the reply is the data upper-cased. */
 static parley_status answer(parley_call *call)
 {
-    const channel_send_request *in = parley_call_get_request(call);
-    channel_send_reply *out = parley_call_get_reply(call);
+    const void *req;
+    void *rep;
+
+    if (parley_call_get_request(call, NULL, &req) != PARLEY_OK ||
+        parley_call_get_reply(call, NULL, &rep) != PARLEY_OK)
+        return PARLEY_ERR_INTERNAL;
+    const channel_send_request *in = req;
+    channel_send_reply *out = rep;
 
     printf("send %u: %.*s\n", in->type, (int)in->data.len, (const char *)in->data.data);
     out->reply.data = talloc_size(out, in->data.len + 1);
@@ -54,11 +60,14 @@ int main(int argc, char **argv)      /* channel-server unix:/tmp/channel.sock */
             fprintf(stderr, "channel-server: %s\n", parley_error_message());
             break;
         }
+        const void *req = NULL;
+
+        parley_call_get_request(call, NULL, &req);
         if (parley_call_get_method(call)->id == CHANNEL_METHOD_SEND) {
             st = answer(call);
-            done = ((const channel_send_request *)parley_call_get_request(call))->type == 0;
+            done = ((const channel_send_request *)req)->type == 0;
         } else {
-            const channel_post_request *in = parley_call_get_request(call);
+            const channel_post_request *in = req;
 
             printf("post %u: %.*s\n", in->type, (int)in->data.len, (const char *)in->data.data);
             st = PARLEY_OK;
