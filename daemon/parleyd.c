@@ -9,6 +9,8 @@
  * the moment its owner's connection ends.  Prints "listening on ENDPOINT"
  * per endpoint once it serves, logs to stderr, stops on SIGINT or SIGTERM.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +29,7 @@
 #include "parley.h"
 #include "parley_names.h"
 #include "names_table.h"
+#include "broker.h"
 
 #define MAX_LISTEN 16
 #define MAX_RULES 256
@@ -43,6 +47,7 @@ typedef struct parleyd {
     names_table *table;
     client *clients;
     bool allow_tcp_register;
+    broker *broker;              /* the broker port, or NULL (broker.c) */
     rule rules[MAX_RULES];
     size_t n_rules;
     char host[256];
@@ -235,10 +240,15 @@ static parley_status check_reg(parley_call *call, client *c, const parley_names_
     if ((r->flags & ~(uint32_t)PARLEY_NAMES_FLAG_BROKERED) != 0)
         return refuse(call, PARLEY_ERR_INVALID_ARGUMENT, "name '%s': unknown flags 0x%x",
                       r->name, r->flags);
-    if (r->flags & PARLEY_NAMES_FLAG_BROKERED)
+    if ((r->flags & PARLEY_NAMES_FLAG_BROKERED) && d->broker == NULL)
         return refuse(call, PARLEY_ERR_UNSUPPORTED,
-                      "name '%s': this parleyd does not broker connections", r->name);
-    if (r->n_endpoints == 0)
+                      "name '%s': this parleyd has no broker port (parleyd -b tcp:HOST:PORT)",
+                      r->name);
+    if ((r->flags & PARLEY_NAMES_FLAG_BROKERED) && !c->have_creds)
+        return refuse(call, PARLEY_ERR_UNSUPPORTED,
+                      "name '%s': a brokered service registers over a unix socket "
+                      "(the connections come to it as descriptors)", r->name);
+    if (r->n_endpoints == 0 && !(r->flags & PARLEY_NAMES_FLAG_BROKERED))
         return refuse(call, PARLEY_ERR_INVALID_ARGUMENT, "name '%s': no endpoint", r->name);
     for (size_t i = 0; i < r->n_endpoints; i++)
         if (strncmp(r->endpoints[i], "unix:", 5) != 0 && strncmp(r->endpoints[i], "tcp:", 4) != 0)
@@ -273,7 +283,10 @@ static parley_status h_add(parley_call *call, const parley_names_add_request *in
     if (rec == NULL || (rec->entry = talloc_zero(rec, parley_names_entry)) == NULL ||
         copy_into(rec->entry, &parley_names_registration_type, &in->reg,
                   &rec->entry->reg, sizeof(rec->entry->reg)) != PARLEY_OK ||
-        (rec->entry->host = talloc_strdup(rec->entry, d->host)) == NULL) {
+        (rec->entry->host = talloc_strdup(rec->entry, d->host)) == NULL ||
+        (rec->entry->broker = talloc_strdup(rec->entry,
+                                            (in->reg.flags & PARLEY_NAMES_FLAG_BROKERED)
+                                            ? broker_endpoint(d->broker) : "")) == NULL) {
         talloc_free(rec);
         return PARLEY_ERR_NOMEM;
     }
@@ -428,13 +441,70 @@ static const parley_names_handlers handlers = {
     .hold = { h_hold, PARLEY_NONBLOCKING },
 };
 
+/* ---- the broker port ------------------------------------------------------- */
+
+static void incoming_done(parley_call *call, parley_status status, void *data)
+{
+    (void)data;
+    if (status != PARLEY_OK)
+        logf_("passing a brokered connection failed: %s", parley_status_name(status));
+    parley_call_release(call);
+}
+
+/* broker.c found a preamble naming `name`: pass fd to its service. */
+static bool broker_lookup(void *data, const char *name, int fd, const char *from, char *answer,
+                          size_t size)
+{
+    parleyd *d = data;
+    names_record *rec;
+    parley_call *call;
+    parley_names_incoming_request in = { (char *)name, fd, (char *)from };
+    parley_names_incoming_reply *out;
+    parley_status st;
+
+    if (!valid_name(name)) {
+        snprintf(answer, size, "ERR %d '%.64s' is not a valid name\n",
+                 PARLEY_ERR_INVALID_ARGUMENT, name);
+        return false;
+    }
+    pthread_mutex_lock(&d->lock);
+    rec = d->table->ops->get(d->table->store, name);
+    if (rec == NULL || !(rec->entry->reg.flags & PARLEY_NAMES_FLAG_BROKERED)) {
+        pthread_mutex_unlock(&d->lock);
+        snprintf(answer, size, "ERR %d no brokered service is registered as '%s'\n",
+                 PARLEY_ERR_NOT_FOUND, name);
+        return false;
+    }
+    if (parley_session_acquire_call(((client *)rec->owner)->session, &call) != PARLEY_OK) {
+        pthread_mutex_unlock(&d->lock);
+        snprintf(answer, size, "ERR %d the service '%s' is going away\n",
+                 PARLEY_ERR_CONNECTION_CLOSED, name);
+        return false;
+    }
+    /* OK first: once the service has the socket, it speaks (HELLO) */
+    if (send(fd, "OK\n", 3, MSG_NOSIGNAL | MSG_DONTWAIT) != 3) {
+        pthread_mutex_unlock(&d->lock);
+        parley_call_release(call);
+        snprintf(answer, size, "ERR %d the client went away\n", PARLEY_ERR_CONNECTION_CLOSED);
+        return false;
+    }
+    st = parley_names_incoming_send(call, &in, NULL, &out, incoming_done, NULL);
+    pthread_mutex_unlock(&d->lock);
+    if (st != PARLEY_PENDING) {
+        logf_("passing a connection to '%s' failed: %s", name, parley_error_message());
+        parley_call_release(call);
+    }
+    return true;
+}
+
 /* ---- configuration ------------------------------------------------------- */
 
 /* Read the configuration file: `listen ENDPOINT`, `address ENDPOINT` (the
  * clients' line; parleyd listens there when no listen line or -l is
- * given), `allow-tcp-register yes|no`, `reserve PATTERN UID`, # comments. */
+ * given), `broker tcp:HOST:PORT`, `allow-tcp-register yes|no`,
+ * `reserve PATTERN UID`, # comments. */
 static int read_conf(parleyd *d, const char *path, bool must_exist, char **listen,
-                     size_t *n_listen, char **address)
+                     size_t *n_listen, char **address, char **broker_ep)
 {
     FILE *f = fopen(path, "re");
     char line[1024];
@@ -460,6 +530,8 @@ static int read_conf(parleyd *d, const char *path, bool must_exist, char **liste
         if (strcmp(word, "listen") == 0 && arg != NULL && arg2 == NULL &&
             *n_listen < MAX_LISTEN) {
             listen[(*n_listen)++] = talloc_strdup(d, arg);
+        } else if (strcmp(word, "broker") == 0 && arg != NULL && arg2 == NULL) {
+            *broker_ep = talloc_strdup(d, arg);
         } else if (strcmp(word, "address") == 0 && arg != NULL && arg2 == NULL) {
             *address = talloc_strdup(d, arg);
         } else if (strcmp(word, "allow-tcp-register") == 0 && arg != NULL && arg2 == NULL &&
@@ -472,7 +544,7 @@ static int read_conf(parleyd *d, const char *path, bool must_exist, char **liste
             d->rules[d->n_rules].uid = (uint32_t)strtoul(arg2, NULL, 10);
             d->n_rules++;
         } else {
-            logf_("%s:%u: not understood (listen ENDPOINT, address ENDPOINT, "
+            logf_("%s:%u: not understood (listen ENDPOINT, address ENDPOINT, broker ENDPOINT, "
                   "allow-tcp-register yes|no, reserve PATTERN UID)", path, lineno);
             fclose(f);
             return -1;
@@ -484,14 +556,15 @@ static int read_conf(parleyd *d, const char *path, bool must_exist, char **liste
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: parleyd [-c FILE] [-l ENDPOINT]... [--allow-tcp-register]\n");
+    fprintf(to, "usage: parleyd [-c FILE] [-l ENDPOINT]... [-b tcp:HOST:PORT] "
+            "[--allow-tcp-register]\n");
 }
 
 int main(int argc, char **argv)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
     parleyd *d = talloc_zero(mem, parleyd);
-    char *listen[MAX_LISTEN], *conf_listen[MAX_LISTEN], *address = NULL;
+    char *listen[MAX_LISTEN], *conf_listen[MAX_LISTEN], *address = NULL, *broker_ep = NULL;
     size_t n_listen = 0, n_conf_listen = 0;
     const char *conf = getenv("PARLEY_NAMES_CONF");
     bool conf_given = conf != NULL && conf[0] != '\0';
@@ -508,6 +581,8 @@ int main(int argc, char **argv)
             conf_given = true;
         } else if (strcmp(argv[i], "-l") == 0 && i + 1 < argc && n_listen < MAX_LISTEN) {
             listen[n_listen++] = argv[++i];
+        } else if (strcmp(argv[i], "-b") == 0 && i + 1 < argc) {
+            broker_ep = argv[++i];
         } else if (strcmp(argv[i], "--allow-tcp-register") == 0) {
             d->allow_tcp_register = true;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -519,7 +594,8 @@ int main(int argc, char **argv)
         }
     }
     pthread_mutex_init(&d->lock, NULL);
-    if (read_conf(d, conf, conf_given, conf_listen, &n_conf_listen, &address) != 0)
+    if (read_conf(d, conf, conf_given, conf_listen, &n_conf_listen, &address,
+                  broker_ep == NULL ? &broker_ep : &(char *){ NULL }) != 0)
         goto done;
     if (n_listen == 0) {
         memcpy(listen, conf_listen, n_conf_listen * sizeof(char *));
@@ -554,6 +630,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n_listen; i++)
         if ((st = parley_peer_add_listen_endpoint(peer, listen[i], 0666)) != PARLEY_OK)
             goto failed;
+    /* The broker port before the first registration can come. */
+    if (broker_ep != NULL && broker_start(d, broker_ep, broker_lookup, d, &d->broker) != 0) {
+        talloc_free(peer);
+        goto done;
+    }
     if ((st = parley_peer_start_listen(peer)) != PARLEY_OK)
         goto failed;
     for (size_t i = 0; i < n_listen; i++) {
@@ -562,17 +643,21 @@ int main(int argc, char **argv)
         if (parley_peer_get_listen_endpoint(peer, i, mem, &bound) == PARLEY_OK)
             printf("listening on %s\n", bound);
     }
+    if (d->broker != NULL)
+        printf("brokering on %s\n", broker_endpoint(d->broker));
     fflush(stdout);
     logf_("serving names (%s backend%s)", d->table->ops->backend,
           d->allow_tcp_register ? ", registration over TCP allowed" : "");
     while (sigwait(&sigs, &sig) != 0)
         ;
     logf_("stopping on signal %d", sig);
+    broker_stop(d->broker);
     talloc_free(peer);
     rc = 0;
     goto done;
 failed:
     logf_("%s", parley_error_message());
+    broker_stop(d->broker);
 done:
     talloc_free(mem);
     return rc;

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,6 +38,7 @@ static const parley_protocol other_protocol = {
 static char dir[64];
 static char names_ep[128];
 static char tcp_ep[256];
+static char broker_ep[256];
 static pid_t daemon_pid = -1;
 
 static int64_t now_ms(void)
@@ -87,7 +91,8 @@ static void start_daemon(void)
         close(out[0]);
         close(out[1]);
         execl(PARLEYD_PATH, "parleyd", "-c", conf, "-l", names_ep,
-              "-l", tcp_ep[0] != '\0' ? tcp_ep : "tcp:127.0.0.1:0", (char *)NULL);
+              "-l", tcp_ep[0] != '\0' ? tcp_ep : "tcp:127.0.0.1:0",
+              "-b", broker_ep[0] != '\0' ? broker_ep : "tcp:127.0.0.1:0", (char *)NULL);
         _exit(127);
     }
     close(out[1]);
@@ -95,6 +100,9 @@ static void start_daemon(void)
     ck_assert_str_eq(line + strlen("listening on "), names_ep);
     ck_assert_msg(read_line(out[0], line, sizeof(line), deadline), "parleyd did not start");
     snprintf(tcp_ep, sizeof(tcp_ep), "%s", line + strlen("listening on "));
+    ck_assert_msg(read_line(out[0], line, sizeof(line), deadline), "parleyd did not start");
+    ck_assert_msg(strncmp(line, "brokering on tcp:", 17) == 0, "%s", line);
+    snprintf(broker_ep, sizeof(broker_ep), "%s", line + strlen("brokering on "));
     close(out[0]);
 }
 
@@ -124,6 +132,7 @@ static void setup(void)
     chmod(dir, 0755);   /* the other-uid test connects from uid 65534 */
     snprintf(names_ep, sizeof(names_ep), "unix:%s/names.sock", dir);
     tcp_ep[0] = '\0';
+    broker_ep[0] = '\0';
     setenv("PARLEY_NAMES", names_ep, 1);
     setenv("PARLEY_NAMES_CONF", "/nonexistent/names.conf", 1);
     start_daemon();
@@ -300,8 +309,6 @@ START_TEST(test_malformed_registrations)
     in.reg.n_endpoints = 1;
     in.reg.flags = 0x100;
     EXPECT(PARLEY_ERR_INVALID_ARGUMENT);
-    in.reg.flags = PARLEY_NAMES_FLAG_BROKERED;
-    EXPECT(PARLEY_ERR_UNSUPPORTED);
 #undef EXPECT
     parley_call_release(call);
     talloc_free(mem);
@@ -500,6 +507,60 @@ START_TEST(test_daemon_restart)
 }
 END_TEST
 
+/* Send a preamble to the broker port by hand; the answer line. */
+static void raw_preamble(const char *preamble, char *answer, size_t size)
+{
+    char host[64];
+    int port, fd;
+    struct sockaddr_in sa = { 0 };
+
+    ck_assert_int_eq(sscanf(broker_ep, "tcp:%63[^:]:%d", host, &port), 2);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    ck_assert_int_eq(inet_pton(AF_INET, host, &sa.sin_addr), 1);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(write(fd, preamble, strlen(preamble)), (ssize_t)strlen(preamble));
+    ck_assert_msg(read_line(fd, answer, size, now_ms() + WAIT_MS), "no answer from the broker");
+    close(fd);
+}
+
+/* One port per host: a service that listens nowhere gets its connections
+ * from parleyd's broker port, as descriptors; parleyd relays nothing. */
+START_TEST(test_brokered)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *svc, *client;
+    parley_session *s;
+    const parley_protocol *p;
+    char ep[300], answer[256];
+
+    ck_assert_int_eq(parley_peer_new(mem, &svc_protocol, &svc), PARLEY_OK);
+    ck_assert_msg(parley_peer_register_name(svc, "hub", PARLEY_NAME_BROKERED) == PARLEY_OK, "%s",
+                  parley_error_message());
+    snprintf(ep, sizeof(ep), "name:hub@%s", tcp_ep);
+    ck_assert_int_eq(parley_peer_new(mem, &svc_protocol, &client), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_connect_endpoint(client, ep), PARLEY_OK);
+    ck_assert_msg(parley_peer_connect(client, &s) == PARLEY_OK, "%s", parley_error_message());
+    ck_assert_int_eq(parley_session_introspect(s, mem, WAIT_MS, &p, NULL), PARLEY_OK);
+    ck_assert_str_eq(p->name, "svc");
+    /* parleyd gone: the session goes on, nothing went through parleyd */
+    stop_daemon(SIGKILL);
+    ck_assert_int_eq(parley_session_introspect(s, mem, WAIT_MS, &p, NULL), PARLEY_OK);
+    ck_assert(parley_session_is_connected(s));
+    start_daemon();
+    /* what the broker says to bad preambles */
+    raw_preamble("PARLEY-NAME nobody\n", answer, sizeof(answer));
+    ck_assert_msg(strncmp(answer, "ERR 13 ", 7) == 0, "%s", answer);
+    raw_preamble("GET / HTTP/1.0\n", answer, sizeof(answer));
+    ck_assert_msg(strncmp(answer, "ERR 5 ", 6) == 0, "%s", answer);
+    raw_preamble("PARLEY-NAME a b\n", answer, sizeof(answer));
+    ck_assert_msg(strncmp(answer, "ERR 3 ", 6) == 0, "%s", answer);
+    talloc_free(mem);
+}
+END_TEST
+
 static Suite *names_suite(void)
 {
     Suite *s = suite_create("names");
@@ -516,6 +577,7 @@ static Suite *names_suite(void)
     tcase_add_test(tc, test_killed_service_vanishes);
     tcase_add_test(tc, test_other_uid_cannot_take);
     tcase_add_test(tc, test_daemon_restart);
+    tcase_add_test(tc, test_brokered);
     suite_add_tcase(s, tc);
     return s;
 }

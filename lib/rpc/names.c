@@ -6,9 +6,13 @@
  * parley_names (data/parley_names.idl, generated into parley_names.c).
  */
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "parley/peer.h"
@@ -255,6 +259,116 @@ static char *reachable(TALLOC_CTX *mem_ctx, const char *ep, const char *host)
     return talloc_strdup(mem_ctx, ep);
 }
 
+#define BROKER_WAIT_MS 10000
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Wait for fd to be ready for events until deadline; false on timeout. */
+static bool wait_fd(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        struct pollfd p = { fd, events, 0 };
+        int64_t left = deadline - mono_ms();
+        int n;
+
+        if (left <= 0)
+            return false;
+        n = poll(&p, 1, (int)left);
+        if (n > 0)
+            return true;
+        if (n == 0 || errno != EINTR)
+            return false;
+    }
+}
+
+/* Through parleyd's broker port: connect, send the preamble naming the
+ * service, read parleyd's one-line answer (doc/wire.md, "Brokered
+ * connections").  On OK the socket is the service's. */
+static parley_status broker_connect(const char *broker, const char *name, int *ret_fd)
+{
+    TALLOC_CTX *tmp = talloc_new(NULL);
+    parley__endpoint *ep;
+    char *preamble = talloc_asprintf(tmp, "PARLEY-NAME %s\n", name);
+    char line[512];
+    size_t n = 0, sent = 0;
+    int64_t deadline = mono_ms() + BROKER_WAIT_MS;
+    int fd = -1;
+    parley_status st;
+
+    if (preamble == NULL) {
+        st = parley__error(PARLEY_ERR_NOMEM, "out of memory connecting through a broker");
+        goto done;
+    }
+    st = parley__endpoint_parse(tmp, broker, &ep);
+    if (st == PARLEY_OK)
+        st = parley__socket_connect(ep, &fd);
+    if (st != PARLEY_OK)
+        goto done;
+    while (sent < strlen(preamble)) {
+        ssize_t w = send(fd, preamble + sent, strlen(preamble) - sent,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (w > 0) {
+            sent += (size_t)w;
+        } else if (w < 0 && (errno == EAGAIN || errno == EINTR) &&
+                   wait_fd(fd, POLLOUT, deadline)) {
+            continue;
+        } else {
+            st = parley__error(PARLEY_ERR_CONNECTION_CLOSED,
+                               "the broker at %s closed the connection", broker);
+            goto done;
+        }
+    }
+    /* byte by byte: what follows the line is the service's HELLO */
+    for (;;) {
+        ssize_t r;
+
+        if (!wait_fd(fd, POLLIN, deadline)) {
+            st = parley__error(PARLEY_ERR_TIMEOUT, "the broker at %s did not answer within %d ms",
+                               broker, BROKER_WAIT_MS);
+            goto done;
+        }
+        r = recv(fd, &line[n], 1, MSG_DONTWAIT);
+        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (r != 1) {
+            st = parley__error(PARLEY_ERR_CONNECTION_CLOSED,
+                               "the broker at %s closed the connection", broker);
+            goto done;
+        }
+        if (line[n] == '\n' || n + 2 >= sizeof(line))
+            break;
+        n++;
+    }
+    line[n] = '\0';
+    if (strcmp(line, "OK") == 0) {
+        *ret_fd = fd;
+        fd = -1;
+        st = PARLEY_OK;
+    } else if (strncmp(line, "ERR ", 4) == 0) {
+        char *end;
+        long code = strtol(line + 4, &end, 10);
+        parley_status remote = (parley_status)code;
+
+        if (strcmp(parley_status_name(remote), "PARLEY_ERR_UNKNOWN") == 0 || code <= 1)
+            remote = PARLEY_ERR_REMOTE;
+        st = parley__error(remote, "the broker at %s: %s", broker, *end == ' ' ? end + 1 : end);
+    } else {
+        st = parley__error(PARLEY_ERR_MALFORMED, "the broker at %s answered '%.60s'", broker, line);
+    }
+done:
+    if (fd >= 0)
+        close(fd);
+    TALLOC_FREE(tmp);
+    return st;
+}
+
 parley_status parley__names_connect(parley_peer *peer, const char *name, const char *service,
                                     int *ret_fd)
 {
@@ -318,6 +432,24 @@ parley_status parley__names_connect(parley_peer *peer, const char *name, const c
 
                 used += n > 0 ? (size_t)n : 0;
             }
+        }
+    }
+    /* A brokered service: through parleyd's broker port. */
+    if (out->e.broker[0] != '\0') {
+        char *text = reachable(tmp, out->e.broker, same_host ? NULL : host);
+
+        if (text == NULL) {
+            st = parley__error(PARLEY_ERR_NOMEM, "out of memory connecting by name");
+            goto done;
+        }
+        st = broker_connect(text, name, ret_fd);
+        if (st != PARLEY_ERR_CONNECTION_REFUSED)
+            goto done;
+        if (used < sizeof(tried)) {
+            int n = snprintf(tried + used, sizeof(tried) - used, "%s%s",
+                             used > 0 ? "; " : "", parley_error_message());
+
+            used += n > 0 ? (size_t)n : 0;
         }
     }
     st = parley__error(PARLEY_ERR_CONNECTION_REFUSED, "name '%s': %s", name,

@@ -90,7 +90,7 @@ static parley_status build_reg(parley__names_client *c, TALLOC_CTX *mem_ctx, con
         }
         reg->endpoints[reg->n_endpoints++] = ep;
     }
-    if (reg->n_endpoints == 0)
+    if (reg->n_endpoints == 0 && !(flags & PARLEY_NAME_BROKERED))
         return parley__error(PARLEY_ERR_INVALID_STATE,
                              "parley_peer_register_name: the peer is not listening "
                              "(call parley_peer_start_listen() first)");
@@ -101,6 +101,24 @@ static parley_status build_reg(parley__names_client *c, TALLOC_CTX *mem_ctx, con
     }
     return PARLEY_OK;
 }
+
+/* parleyd passes a connection accepted on its broker port for one of our
+ * brokered names: serve it as an incoming session of the owner. */
+static parley_status on_incoming(parley_call *call, const parley_names_incoming_request *in,
+                                 parley_names_incoming_reply *out, void *data)
+{
+    parley__names_client *c = data;
+    int fd = parley_take_fd(in, in->conn);
+
+    (void)call; (void)out;
+    if (fd < 0)
+        return PARLEY_ERR_INVALID_ARGUMENT;
+    return parley_peer_accept_fd(c->owner, fd);   /* closes fd on failure */
+}
+
+static const parley_names_handlers broker_handlers = {
+    .incoming = { on_incoming, PARLEY_NONBLOCKING },
+};
 
 static parley_status send_add(parley__names_client *c, parley_session *session,
                               const char *name, unsigned flags)
@@ -252,7 +270,7 @@ static parley_status get_client(parley_peer *peer, parley__names_client **ret)
     c->owner = peer;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
-    st = parley__names_open(c, NULL, NULL, NULL, &c->np, &session);
+    st = parley__names_open(c, NULL, &broker_handlers, c, &c->np, &session);
     if (st != PARLEY_OK) {
         parley__names_client_free(c);
         return st;
@@ -298,11 +316,8 @@ PARLEY_PUBLIC parley_status parley_peer_register_name(parley_peer *peer, const c
     if ((flags & ~PARLEY_NAME_BROKERED) != 0)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_register_name: unknown flags 0x%x", flags);
-    if (flags & PARLEY_NAME_BROKERED)
-        return parley__error(PARLEY_ERR_UNSUPPORTED,
-                             "parley_peer_register_name: brokered names are not offered yet");
     pthread_mutex_lock(&peer->lock);
-    st = peer->listening ? PARLEY_OK
+    st = peer->listening || (flags & PARLEY_NAME_BROKERED) ? PARLEY_OK
                          : parley__error(PARLEY_ERR_INVALID_STATE,
                                          "parley_peer_register_name: the peer is not listening "
                                          "(call parley_peer_start_listen() first)");
