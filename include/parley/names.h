@@ -40,9 +40,11 @@ extern "C" {
 #define PARLEY_NAME_MAX 128
 
 /**
- * Flag of parley_peer_register_name(): parleyd also accepts TCP
- * connections for the name on its broker port and passes each accepted
- * socket to the peer (doc/wire.md, "Brokered connections").
+ * Flag of parley_peer_register_name(): parleyd accepts TCP connections for
+ * the name on its broker port (one port for the host) and passes each
+ * accepted socket to the peer over its registration session, where it is
+ * served as with parley_peer_accept_fd() (doc/wire.md, "Brokered
+ * connections").  The peer need not listen.
  */
 #define PARLEY_NAME_BROKERED 0x1u
 
@@ -67,7 +69,8 @@ extern "C" {
  * Costs: the first registration of a peer creates a second, internal peer
  * (one I/O thread, one worker thread) and one re-registration thread.
  *
- * @param[in] peer a listening peer (parley_peer_start_listen())
+ * @param[in] peer a listening peer (parley_peer_start_listen()); with
+ *            PARLEY_NAME_BROKERED any peer
  * @param[in] name 1..PARLEY_NAME_MAX bytes of A-Z a-z 0-9 _ . -
  * @param[in] flags 0 or PARLEY_NAME_BROKERED
  * @return PARLEY_OK; INVALID_ARGUMENT (bad name or flags, named);
@@ -75,8 +78,8 @@ extern "C" {
  *         by another live process of the same uid); ACCESS_DENIED (the name
  *         belongs to another uid or is reserved for one, or registration
  *         over TCP is not allowed); CONNECTION_REFUSED (no parleyd);
- *         UNSUPPORTED (PARLEY_NAME_BROKERED, which parleyd does not offer
- *         yet); NOMEM.
+ *         UNSUPPORTED (PARLEY_NAME_BROKERED with a parleyd that has no
+ *         broker port, or reached over TCP); NOMEM.
  *
  * Ownership: the name is copied.  Threads: any but the peer's own
  * handlers and callbacks.  Errors: as above, with a sentence.
