@@ -34,6 +34,8 @@
 #define MAX_LISTEN 16
 #define MAX_RULES 256
 #define MAX_WATCHES 16           /* patterns watched per session */
+#define MAX_NAMES_PER_SESSION 256
+#define MAX_NAMES 65536          /* the whole table */
 
 typedef struct client client;
 
@@ -47,6 +49,7 @@ typedef struct parleyd {
     names_table *table;
     client *clients;
     bool allow_tcp_register;
+    size_t n_names;              /* names in the table */
     broker *broker;              /* the broker port, or NULL (broker.c) */
     rule rules[MAX_RULES];
     size_t n_rules;
@@ -62,6 +65,7 @@ struct client {
     parley_credentials creds;
     char *watches[MAX_WATCHES];
     size_t n_watches;
+    size_t n_names;              /* names this session registered (under lock) */
 };
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -213,6 +217,7 @@ static void on_disconnect(parley_session *session, void *session_data, void *dat
                 continue;
             names_record *rec = d->table->ops->take(d->table->store, recs[i]->entry->reg.name);
 
+            d->n_names--;
             logf_("'%s' gone (pid %d)", rec->entry->reg.name, (int)rec->entry->pid);
             notify(d, rec->entry, true);
             talloc_free(rec);
@@ -309,11 +314,20 @@ static parley_status h_add(parley_call *call, const parley_names_add_request *in
         return refuse(call, PARLEY_ERR_EXISTS, "name '%s' is registered already (pid %d)",
                       in->reg.name, (int)old->entry->pid);
     }
+    if (c->n_names >= MAX_NAMES_PER_SESSION || d->n_names >= MAX_NAMES) {
+        pthread_mutex_unlock(&d->lock);
+        talloc_free(rec);
+        return refuse(call, PARLEY_ERR_OVERFLOW,
+                      "name '%s': a session registers at most %d names, parleyd holds at "
+                      "most %d", in->reg.name, MAX_NAMES_PER_SESSION, MAX_NAMES);
+    }
     if (!d->table->ops->put(d->table->store, rec)) {
         pthread_mutex_unlock(&d->lock);
         talloc_free(rec);
         return PARLEY_ERR_NOMEM;
     }
+    c->n_names++;
+    d->n_names++;
     logf_("'%s' registered (protocol %s, pid %d, uid %u)", rec->entry->reg.name,
           rec->entry->reg.protocol, (int)rec->entry->pid, rec->entry->uid);
     notify(d, rec->entry, false);
@@ -341,6 +355,8 @@ static parley_status h_remove(parley_call *call, const parley_names_remove_reque
         return refuse(call, PARLEY_ERR_NOT_FOUND, "no name '%.128s'", in->name);
     }
     rec = d->table->ops->take(d->table->store, in->name);
+    c->n_names--;
+    d->n_names--;
     notify(d, rec->entry, true);
     pthread_mutex_unlock(&d->lock);
     talloc_free(rec);

@@ -198,6 +198,14 @@ START_TEST(test_register_resolve_list)
     snprintf(want, sizeof(want), "unix:%s/svc.sock", dir);
     ck_assert_str_eq(infos[0].endpoints[0], want);
     ck_assert_uint_gt(infos[0].registered_ms, 0);
+    /* an introspector (parley-call) connects by name whatever the protocol */
+    {
+        const parley_protocol *p;
+
+        ck_assert_msg(parley_introspect(mem, "name:svc", WAIT_MS, &p, NULL) == PARLEY_OK, "%s",
+                      parley_error_message());
+        ck_assert_str_eq(p->name, "svc");
+    }
     ck_assert_int_eq(parley_name_list(mem, NULL, "x*", &infos, &n), PARLEY_OK);
     ck_assert_uint_eq(n, 0);
     /* through the TCP listener of parleyd, as a client on the network would */

@@ -79,7 +79,8 @@ extern "C" {
  *         belongs to another uid or is reserved for one, or registration
  *         over TCP is not allowed); CONNECTION_REFUSED (no parleyd);
  *         UNSUPPORTED (PARLEY_NAME_BROKERED with a parleyd that has no
- *         broker port, or reached over TCP); NOMEM.
+ *         broker port, or reached over TCP); OVERFLOW (256 names per
+ *         peer, 65536 per parleyd); NOMEM.
  *
  * Ownership: the name is copied.  Threads: any but the peer's own
  * handlers and callbacks.  Errors: as above, with a sentence.

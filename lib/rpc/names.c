@@ -396,7 +396,8 @@ parley_status parley__names_connect(parley_peer *peer, const char *name, const c
         goto done;
     }
     reg = &out->e.reg;
-    if (strcmp(reg->protocol, peer->protocol->name) != 0) {
+    /* an introspector (parley-call) speaks to any protocol */
+    if (!peer->introspector && strcmp(reg->protocol, peer->protocol->name) != 0) {
         st = parley__error(PARLEY_ERR_PROTOCOL_MISMATCH,
                            "name '%s' is registered with protocol '%s' version %u; "
                            "this peer speaks '%s' version %u",

@@ -46,6 +46,7 @@ struct parley__names_client {
     parley_peer *np;             /* the internal parley_names peer */
     parley_session *session;     /* to parleyd; NULL while lost */
     parley_call *hold;           /* the pending hold call, or NULL */
+    parley_names_hold_reply *hold_out;   /* where its (never sent) reply would go */
     reg_name *names;             /* every name to keep registered */
     bool lost;                   /* the session ended: register again */
     bool stop;
@@ -154,14 +155,14 @@ static void hold_done(parley_call *call, parley_status status, void *data)
 static parley_status start_hold(parley__names_client *c, parley_session *session)
 {
     static const parley_names_hold_request in;
-    static parley_names_hold_reply *out;   /* never answered with a reply */
     parley_call *call;
     parley_status st = parley_session_acquire_call(session, &call);
 
     if (st != PARLEY_OK)
         return st;
     c->hold = call;
-    st = parley_call_dispatch(call, PARLEY_NAMES_METHOD_HOLD, &in, NULL, &out, hold_done, c);
+    st = parley_call_dispatch(call, PARLEY_NAMES_METHOD_HOLD, &in, NULL, &c->hold_out,
+                              hold_done, c);
     if (st != PARLEY_PENDING) {
         c->hold = NULL;
         parley_call_release(call);
