@@ -41,6 +41,10 @@ typedef struct reg_name {
 
 struct parley__names_client {
     parley_peer *owner;          /* the registering peer */
+    /* Held by whoever uses or replaces the session (register, unregister,
+     * the keeper's reconnect), never while holding lock, and never by the
+     * names peer's I/O thread: hold_done takes lock only. */
+    pthread_mutex_t call_lock;
     pthread_mutex_t lock;        /* guards everything below */
     pthread_cond_t cond;
     parley_peer *np;             /* the internal parley_names peer */
@@ -173,7 +177,22 @@ static parley_status start_hold(parley__names_client *c, parley_session *session
 
 /* Connect again and register every name; the lock is held on entry and
  * exit, dropped while talking to parleyd. */
+static void reregister_locked(parley__names_client *c);
+
 static void reregister(parley__names_client *c)
+{
+    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_lock(&c->call_lock);
+    pthread_mutex_lock(&c->lock);
+    if (!c->stop && c->lost)
+        reregister_locked(c);
+    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->call_lock);
+    pthread_mutex_lock(&c->lock);
+}
+
+/* call_lock and lock held. */
+static void reregister_locked(parley__names_client *c)
 {
     parley_session *old = c->session, *session = NULL;
     parley_status st;
@@ -247,6 +266,7 @@ void parley__names_client_free(parley__names_client *c)
     TALLOC_FREE(c->np);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->call_lock);
     talloc_free(c);
 }
 
@@ -269,6 +289,7 @@ static parley_status get_client(parley_peer *peer, parley__names_client **ret)
     if (c == NULL)
         return parley__error(PARLEY_ERR_NOMEM, "out of memory registering a name");
     c->owner = peer;
+    pthread_mutex_init(&c->call_lock, NULL);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
     st = parley__names_open(c, NULL, &broker_handlers, c, &c->np, &session);
@@ -328,33 +349,43 @@ PARLEY_PUBLIC parley_status parley_peer_register_name(parley_peer *peer, const c
     st = get_client(peer, &c);
     if (st != PARLEY_OK)
         return parley__error_prefix(st, "parley_peer_register_name '%s'", name);
+    pthread_mutex_lock(&c->call_lock);   /* the session stays while we use it */
     pthread_mutex_lock(&c->lock);
     session = c->session;
     for (r = c->names; r != NULL; r = r->next)
         if (names_equal(r->name, name))
             break;
     pthread_mutex_unlock(&c->lock);
-    if (r != NULL)
-        return parley__error(PARLEY_ERR_EXISTS,
-                             "parley_peer_register_name: this peer registered '%s' already", name);
-    if (session == NULL)
-        return parley__error(PARLEY_ERR_CONNECTION_CLOSED,
-                             "parley_peer_register_name '%s': the name service is gone "
-                             "(this peer's names are registered again when it is back)", name);
+    if (r != NULL) {
+        st = parley__error(PARLEY_ERR_EXISTS,
+                           "parley_peer_register_name: this peer registered '%s' already", name);
+        goto done;
+    }
+    if (session == NULL) {
+        st = parley__error(PARLEY_ERR_CONNECTION_CLOSED,
+                           "parley_peer_register_name '%s': the name service is gone "
+                           "(this peer's names are registered again when it is back)", name);
+        goto done;
+    }
     st = send_add(c, session, name, flags);
-    if (st != PARLEY_OK)
-        return parley__error_prefix(st, "parley_peer_register_name '%s'", name);
+    if (st != PARLEY_OK) {
+        st = parley__error_prefix(st, "parley_peer_register_name '%s'", name);
+        goto done;
+    }
     r = talloc_zero(c, reg_name);
     if (r == NULL || (r->name = talloc_strdup(r, name)) == NULL) {
         talloc_free(r);
-        return parley__error(PARLEY_ERR_NOMEM, "out of memory registering a name");
+        st = parley__error(PARLEY_ERR_NOMEM, "out of memory registering a name");
+        goto done;
     }
     r->flags = flags;
     pthread_mutex_lock(&c->lock);
     r->next = c->names;
     c->names = r;
     pthread_mutex_unlock(&c->lock);
-    return PARLEY_OK;
+done:
+    pthread_mutex_unlock(&c->call_lock);
+    return st;
 }
 
 PARLEY_PUBLIC parley_status parley_peer_unregister_name(parley_peer *peer, const char *name)
@@ -374,29 +405,35 @@ PARLEY_PUBLIC parley_status parley_peer_unregister_name(parley_peer *peer, const
     pthread_mutex_lock(&peer->lock);
     c = peer->names;
     pthread_mutex_unlock(&peer->lock);
-    if (c != NULL) {
-        pthread_mutex_lock(&c->lock);
-        for (pp = &c->names; *pp != NULL; pp = &(*pp)->next)
-            if (names_equal((*pp)->name, name)) {
-                r = *pp;
-                *pp = r->next;
-                break;
-            }
-        session = c->session;
-        pthread_mutex_unlock(&c->lock);
-    }
-    if (r == NULL)
+    if (c == NULL)
         return parley__error(PARLEY_ERR_NOT_FOUND,
                              "parley_peer_unregister_name: this peer has not registered '%.*s'",
                              PARLEY_NAME_MAX, name);
+    pthread_mutex_lock(&c->call_lock);   /* the session stays while we use it */
+    pthread_mutex_lock(&c->lock);
+    for (pp = &c->names; *pp != NULL; pp = &(*pp)->next)
+        if (names_equal((*pp)->name, name)) {
+            r = *pp;
+            *pp = r->next;
+            break;
+        }
+    session = c->session;
+    pthread_mutex_unlock(&c->lock);
+    if (r == NULL) {
+        st = parley__error(PARLEY_ERR_NOT_FOUND,
+                           "parley_peer_unregister_name: this peer has not registered '%.*s'",
+                           PARLEY_NAME_MAX, name);
+    } else if (session == NULL) {
+        st = parley__error(PARLEY_ERR_CONNECTION_CLOSED,
+                           "parley_peer_unregister_name: the name service is gone, "
+                           "and '%s' with it", name);
+    } else {
+        tmp = talloc_new(NULL);
+        st = parley__names_call(session, PARLEY_NAMES_METHOD_REMOVE, &in, tmp, &out,
+                                "parley_peer_unregister_name");
+        TALLOC_FREE(tmp);
+    }
     talloc_free(r);
-    if (session == NULL)
-        return parley__error(PARLEY_ERR_CONNECTION_CLOSED,
-                             "parley_peer_unregister_name: the name service is gone, "
-                             "and '%s' with it", name);
-    tmp = talloc_new(NULL);
-    st = parley__names_call(session, PARLEY_NAMES_METHOD_REMOVE, &in, tmp, &out,
-                            "parley_peer_unregister_name");
-    TALLOC_FREE(tmp);
+    pthread_mutex_unlock(&c->call_lock);
     return st;
 }
