@@ -569,6 +569,40 @@ START_TEST(test_brokered)
 }
 END_TEST
 
+/* Without PARLEY_NAMES, the configuration file's address line is used. */
+START_TEST(test_conf_address)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    char conf[128];
+    FILE *f;
+
+    serve(mem, "svc.sock", "svc");
+    snprintf(conf, sizeof(conf), "%s/client.conf", dir);
+    f = fopen(conf, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "# where clients find parleyd\n  address   %s  \n", names_ep);
+    fclose(f);
+    unsetenv("PARLEY_NAMES");
+    setenv("PARLEY_NAMES_CONF", conf, 1);
+    ck_assert_msg(connect_to(mem, &svc_protocol, "name:svc") == PARLEY_OK, "%s",
+                  parley_error_message());
+    /* and a service named in the endpoint wins over both */
+    setenv("PARLEY_NAMES_CONF", "/nonexistent/names.conf", 1);
+    if (access("/run/parley/names.sock", F_OK) != 0) {   /* no system parleyd here */
+        ck_assert_int_eq(connect_to(mem, &svc_protocol, "name:svc"),
+                         PARLEY_ERR_CONNECTION_REFUSED);
+        ck_assert_ptr_nonnull(strstr(parley_error_message(), "/run/parley/names.sock"));
+    }
+    {
+        char ep[300];
+
+        snprintf(ep, sizeof(ep), "name:svc@%s", tcp_ep);
+        ck_assert_int_eq(connect_to(mem, &svc_protocol, ep), PARLEY_OK);
+    }
+    talloc_free(mem);
+}
+END_TEST
+
 static Suite *names_suite(void)
 {
     Suite *s = suite_create("names");
@@ -586,6 +620,7 @@ static Suite *names_suite(void)
     tcase_add_test(tc, test_other_uid_cannot_take);
     tcase_add_test(tc, test_daemon_restart);
     tcase_add_test(tc, test_brokered);
+    tcase_add_test(tc, test_conf_address);
     suite_add_tcase(s, tc);
     return s;
 }
