@@ -358,9 +358,9 @@ static void on_change(const parley_name_info *info, bool gone, void *data)
     pthread_mutex_unlock(&w->lock);
 }
 
-static bool wait_count(seen *w, unsigned *counter, unsigned want)
+static bool wait_count_ms(seen *w, unsigned *counter, unsigned want, int64_t ms)
 {
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = now_ms() + ms;
     bool ok;
 
     pthread_mutex_lock(&w->lock);
@@ -378,6 +378,11 @@ static bool wait_count(seen *w, unsigned *counter, unsigned want)
     ok = *counter >= want;
     pthread_mutex_unlock(&w->lock);
     return ok;
+}
+
+static bool wait_count(seen *w, unsigned *counter, unsigned want)
+{
+    return wait_count_ms(w, counter, want, WAIT_MS);
 }
 
 /* A child that registers a name, says so on a pipe and waits to be killed. */
@@ -495,9 +500,13 @@ END_TEST
 START_TEST(test_daemon_restart)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
+    seen w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
+    parley_name_watcher *watcher;
     int64_t deadline;
     parley_status st;
+    bool told = false;
 
+    ck_assert_int_eq(parley_name_watch(mem, NULL, "probe", on_change, &w, &watcher), PARLEY_OK);
     serve(mem, "svc.sock", "svc");
     ck_assert_int_eq(connect_to(mem, &svc_protocol, "name:svc"), PARLEY_OK);
     stop_daemon(SIGKILL);
@@ -511,6 +520,21 @@ START_TEST(test_daemon_restart)
     } while (st != PARLEY_OK && now_ms() < deadline);
     ck_assert_msg(st == PARLEY_OK, "the service did not register again: %s",
                   parley_error_message());
+    /* the watcher watches again too: a probe name appearing reaches it */
+    deadline = now_ms() + WAIT_MS;
+    while (!told && now_ms() < deadline) {
+        TALLOC_CTX *probe = talloc_new(NULL);
+
+        serve(probe, "probe.sock", "probe");
+        pthread_mutex_lock(&w.lock);
+        told = w.appeared > 0;
+        pthread_mutex_unlock(&w.lock);
+        if (!told)
+            told = wait_count_ms(&w, &w.appeared, 1, 200);
+        talloc_free(probe);
+    }
+    ck_assert_msg(told, "the watcher did not watch again after parleyd restarted");
+    talloc_free(watcher);
     talloc_free(mem);
 }
 END_TEST

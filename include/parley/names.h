@@ -144,7 +144,9 @@ typedef void (*parley_name_watch_fn)(const parley_name_info *info, bool gone, vo
  * @brief Be told when names matching a pattern appear and vanish.
  *
  * Names already registered are not reported; list them first.  parleyd
- * calls the watcher back on the watch's own session.
+ * calls the watcher back on the watch's own session.  If parleyd restarts,
+ * the watch is made again by the watcher's thread (as registrations are);
+ * what changed while parleyd was away is not reported.
  *
  * @param[in] mem_ctx talloc parent of the watcher
  * @param[in] service the parleyd to watch (an endpoint), or NULL for the default
@@ -155,8 +157,8 @@ typedef void (*parley_name_watch_fn)(const parley_name_info *info, bool gone, vo
  * @return as parley_name_list().
  *
  * Ownership: talloc_free() of the watcher ends the watch; fn does not run
- * once it returned.  Not from fn itself.  Costs one I/O thread and one
- * worker.  Errors: as above, with a sentence.
+ * once it returned.  Not from fn itself.  Costs an I/O thread, a worker
+ * and a keeper thread.  Errors: as above, with a sentence.
  */
 PARLEY_PUBLIC parley_status parley_name_watch(TALLOC_CTX *mem_ctx, const char *service,
                                                const char *pattern, parley_name_watch_fn fn,

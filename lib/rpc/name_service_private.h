@@ -26,4 +26,13 @@ parley_status parley__names_call(parley_session *session, uint32_t method, const
 /* The status and sentence of a failed call to parleyd (see above). */
 parley_status parley__names_failed(parley_call *call, parley_status st, const char *what);
 
+struct parley_names_entry;
+struct parley_name_info;
+
+/* Fill info from a parley_names entry (pointing into it). */
+void parley__names_fill_info(struct parley_name_info *info, const struct parley_names_entry *e);
+
+/* Check a name pattern; INVALID_ARGUMENT with a sentence. */
+parley_status parley__names_check_pattern(const char *pattern);
+
 #endif

@@ -49,7 +49,7 @@ parley_status parley__names_check_name(const char *name)
     return PARLEY_OK;
 }
 
-static parley_status check_pattern(const char *pattern)
+parley_status parley__names_check_pattern(const char *pattern)
 {
     size_t n;
 
@@ -460,9 +460,9 @@ done:
     return st;
 }
 
-/* ---- list and watch -------------------------------------------------------- */
+/* ---- list (watch: names_watch.c) -------------------------------------------------------- */
 
-static void fill_info(parley_name_info *info, const parley_names_entry *e)
+void parley__names_fill_info(parley_name_info *info, const parley_names_entry *e)
 {
     info->name = e->reg.name;
     info->protocol = e->reg.protocol;
@@ -491,7 +491,7 @@ PARLEY_PUBLIC parley_status parley_name_list(TALLOC_CTX *mem_ctx, const char *se
     if (ret_infos == NULL || ret_n == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_name_list needs ret_infos and ret_n");
-    st = check_pattern(pattern);
+    st = parley__names_check_pattern(pattern);
     if (st != PARLEY_OK)
         return st;
     tmp = talloc_new(NULL);
@@ -508,71 +508,10 @@ PARLEY_PUBLIC parley_status parley_name_list(TALLOC_CTX *mem_ctx, const char *se
     }
     talloc_steal(infos, out);
     for (size_t i = 0; i < out->n_entries; i++)
-        fill_info(&infos[i], &out->entries[i]);
+        parley__names_fill_info(&infos[i], &out->entries[i]);
     *ret_infos = talloc_steal(mem_ctx, infos);
     *ret_n = out->n_entries;
 done:
     TALLOC_FREE(tmp);
     return st;
-}
-
-struct parley_name_watcher {
-    parley_peer *peer;
-    parley_name_watch_fn fn;
-    void *data;
-};
-
-static parley_status on_changed(parley_call *call, const parley_names_changed_request *in,
-                                parley_names_changed_reply *out, void *data)
-{
-    parley_name_watcher *w = data;
-    parley_name_info info;
-
-    (void)call; (void)out;
-    fill_info(&info, &in->e);
-    w->fn(&info, in->gone, w->data);
-    return PARLEY_OK;
-}
-
-static int watcher_destructor(parley_name_watcher *w)
-{
-    TALLOC_FREE(w->peer);   /* joins the thread that runs fn */
-    return 0;
-}
-
-PARLEY_PUBLIC parley_status parley_name_watch(TALLOC_CTX *mem_ctx, const char *service,
-                                              const char *pattern, parley_name_watch_fn fn,
-                                               void *data, parley_name_watcher **ret_watcher)
-{
-    static const parley_names_handlers handlers = {
-        .changed = { on_changed, PARLEY_NONBLOCKING },
-    };
-    parley_name_watcher *w;
-    parley_session *session;
-    parley_names_watch_request in = { (char *)pattern };
-    parley_names_watch_reply *out;
-    parley_status st;
-
-    if (fn == NULL || ret_watcher == NULL)
-        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
-                             "parley_name_watch needs a callback and ret_watcher");
-    st = check_pattern(pattern);
-    if (st != PARLEY_OK)
-        return st;
-    w = talloc_zero(mem_ctx, parley_name_watcher);
-    if (w == NULL)
-        return parley__error(PARLEY_ERR_NOMEM, "out of memory making a names watcher");
-    w->fn = fn;
-    w->data = data;
-    talloc_set_destructor(w, watcher_destructor);
-    st = parley__names_open(w, service, &handlers, w, &w->peer, &session);
-    if (st == PARLEY_OK)
-        st = parley__names_call(session, PARLEY_NAMES_METHOD_WATCH, &in, w, &out, "watching names");
-    if (st != PARLEY_OK) {
-        talloc_free(w);
-        return st;
-    }
-    talloc_free(out);
-    *ret_watcher = w;
-    return PARLEY_OK;
 }
