@@ -46,5 +46,6 @@
 #include "parley/peer.h"
 #include "parley/introspect.h"
 #include "parley/receive.h"
+#include "parley/names.h"
 
 #endif /* PARLEY_H */

@@ -106,4 +106,10 @@ if [ "$fail" -ne 0 ]; then
     echo "--- output of 'parley-bench codec --time 0.01 --runs 3':" >&2
     cat "$tmp/full" >&2
 fi
+# names: starts the build tree's parleyd
+expect 0 names --time 0.01 --runs 1
+has '^register + unregister '
+has '^connect+close name:bench '
+has '^name: connect costs '
+
 exit "$fail"

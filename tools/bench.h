@@ -128,6 +128,8 @@ int bench_idl_main(int argc, char **argv);
 void bench_idl_usage(FILE *out);
 int bench_call_main(int argc, char **argv);
 void bench_call_usage(FILE *out);
+int bench_names_main(int argc, char **argv);
+void bench_names_usage(FILE *out);
 /** @} */
 
 #endif /* PARLEY_BENCH_H */

@@ -30,6 +30,8 @@ static const bench_command commands[] = {
       "parley-idl compile time on a generated 5,000-line protocol" },
     { "call", bench_call_main, bench_call_usage,
       "calls beside raw, framed raw, ONC RPC and sd-bus echoes" },
+    { "names", bench_names_main, bench_names_usage,
+      "name service: registrations, resolves, name: connect beside a direct one" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

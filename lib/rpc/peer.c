@@ -14,6 +14,7 @@
 #include "fds.h"
 #include "fork.h"
 #include "listen.h"
+#include "name_service.h"
 #include "session.h"
 #include "socket.h"
 #include "sockopt.h"
@@ -70,6 +71,8 @@ static int peer_destructor(parley_peer *peer)
 {
     if (PARLEY__FORKED(peer))
         return -1;      /* a child: its locks may be held, it has no threads (peer.h) */
+    parley__names_client_free(peer->names);   /* the names vanish first */
+    peer->names = NULL;
     pthread_mutex_lock(&peer->lock);
     __atomic_store_n(&peer->destroying, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&peer->lock);
@@ -336,7 +339,10 @@ PARLEY_PUBLIC parley_status parley_peer_add_connect_endpoint(parley_peer *peer,
         st = parley__error(PARLEY_ERR_NOMEM, "out of memory adding a connect endpoint");
         goto done;
     }
-    st = parley__endpoint_parse(c, endpoint, &c->ep);
+    if (strncmp(endpoint, "name:", 5) == 0)
+        st = parley__names_parse_endpoint(c, endpoint, &c->name, &c->service);
+    else
+        st = parley__endpoint_parse(c, endpoint, &c->ep);
     if (st != PARLEY_OK) {
         talloc_free(c);
         goto done;
@@ -385,7 +391,10 @@ PARLEY_PUBLIC parley_status parley_peer_connect(parley_peer *peer, parley_sessio
     for (parley__connect_ep *c = peer->connects; c != NULL; c = c->next) {
         int fd = -1;
 
-        st = parley__socket_connect(c->ep, &fd);
+        if (c->name != NULL)    /* resolved through parleyd (names.c) */
+            st = parley__names_connect(peer, c->name, c->service, &fd);
+        else
+            st = parley__socket_connect(c->ep, &fd);
         if (st == PARLEY_OK)
             return connect_session(peer, fd, NULL, ret_session);
         if (st != PARLEY_ERR_CONNECTION_REFUSED)

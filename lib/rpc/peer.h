@@ -62,7 +62,9 @@ typedef struct parley__listener {
 
 typedef struct parley__connect_ep {
     struct parley__connect_ep *next;
-    parley__endpoint *ep;
+    parley__endpoint *ep;   /* NULL for a name: endpoint */
+    char *name;             /* name: endpoints: the name (names.c) */
+    char *service;          /* and its name service, NULL for the default */
 } parley__connect_ep;
 
 /* The most monitors a peer feeds at once. */
@@ -98,6 +100,9 @@ struct parley_peer {
 
     /* Connecting. */
     parley__connect_ep *connects, **connects_tail;
+
+    /* Registered names (names_client.c); under lock, freed first. */
+    struct parley__names_client *names;
 
     /* Sessions, under lock. */
     parley_session *sessions;         /* every live session */

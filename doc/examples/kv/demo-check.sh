@@ -18,18 +18,21 @@ expect() {
     if ! grep -qE -- "$1" "$out"; then echo "FAIL: no line matching: $1"; fail=1; fi
 }
 expect '^kvd \(pid [0-9]+\) listening on unix:\$TMP/kv.sock and tcp:127\.0\.0\.1:[0-9]+$'
-expect '^  put apple: version 1$'
-expect '^  put banana: version 3$'
-expect '^  apple = red \(version 1\)$'
-expect '^  banana = yellow \(version 3\)$'
-expect '^  put avocado: version 4$'
+expect '^  put cherry: version 1$'
+expect '^  del cherry: deleted$'
+expect "^  kv: .*PARLEY_ERR_NOT_FOUND: .*no service is registered as 'kv'"
+expect '^  put apple: version 3$'
+expect '^  put banana: version 5$'
+expect '^  apple = red \(version 3\)$'
+expect '^  banana = yellow \(version 5\)$'
+expect '^  put avocado: version 6$'
 # scan: apple, apricot, avocado in key order, in two batches
 expect '^  3 entries with prefix .a. \(2 batches through a cursor\)$'
 [ "$(grep -A4 '^\$ kv .* scan a$' "$out" | sed -n 's/^  \([a-z]*\) = .*/\1/p' | tr '\n' ' ')" = \
   "apple apricot avocado " ] || { echo "FAIL: scan order"; fail=1; }
 expect '^  watching keys with prefix .a.$'
-expect '^  changed: apple set \(version 5\)$'
-expect '^  changed: apricot deleted \(version 6\)$'
+expect '^  changed: apple set \(version 7\)$'
+expect '^  changed: apricot deleted \(version 8\)$'
 expect '^  snapshot: 3 entries written to \$TMP/snapshot.txt$'
 [ "$(sed -n '/^\$TMP\/snapshot.txt:$/,/^$/p' "$out" | grep -c '^  [a-z]*=')" = 3 ] ||
     { echo "FAIL: snapshot contents"; fail=1; }

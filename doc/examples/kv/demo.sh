@@ -15,13 +15,16 @@ bindir=$1
 bench=${2:-}
 kv=$bindir/kv
 kvd=$bindir/kvd
+parleyd=${PARLEYD:-$bindir/../../../daemon/parleyd}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/parley-demo.XXXXXX")
 kvd_pid=
 watch_pid=
+parleyd_pid=
 
 cleanup() {
     [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null || true
     [ -n "$kvd_pid" ] && kill "$kvd_pid" 2>/dev/null || true
+    [ -n "$parleyd_pid" ] && kill "$parleyd_pid" 2>/dev/null || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -58,13 +61,22 @@ kvx() {
     [ "$rc" = "$want" ] || die "kv $shown: exit status $rc, expected $want"
 }
 
-step "start kvd on a unix socket and a TCP loopback port"
-"$kvd" -l "unix:$tmp/kv.sock" -l tcp:127.0.0.1:0 >"$tmp/kvd.out" 2>"$tmp/kvd.log" &
+step "start a private name service (parleyd) and kvd, registered as 'kv'"
+export PARLEY_NAMES=unix:$tmp/names.sock
+PARLEY_NAMES_CONF=/dev/null "$parleyd" -c /dev/null >"$tmp/parleyd.out" 2>"$tmp/parleyd.log" &
+parleyd_pid=$!
+wait_for "$tmp/parleyd.out" '^listening on' || die "parleyd did not start"
+"$kvd" -l "unix:$tmp/kv.sock" -l tcp:127.0.0.1:0 -n kv >"$tmp/kvd.out" 2>"$tmp/kvd.log" &
 kvd_pid=$!
-wait_for "$tmp/kvd.out" '^listening on tcp:' || die "kvd did not start"
+wait_for "$tmp/kvd.out" '^registered as kv' || die "kvd did not start"
 unix_ep=unix:$tmp/kv.sock
 tcp_ep=$(sed -n 's/^listening on \(tcp:.*\)/\1/p' "$tmp/kvd.out")
+echo "parleyd (pid $parleyd_pid) on \$PARLEY_NAMES = unix:\$TMP/names.sock"
 echo "kvd (pid $kvd_pid) listening on unix:\$TMP/kv.sock and $tcp_ep"
+
+step "find kvd by its name (name:kv: resolved through parleyd at connect time)"
+kvx -e name:kv put cherry dark-red
+kvx -e name:kv del cherry
 
 step "put and get (unix socket)"
 kvx -e "$unix_ep" put apple red
@@ -127,3 +139,9 @@ kvd_pid=
 kvd_rc=$reaped
 [ "$kvd_rc" = 0 ] || die "kvd exited with $kvd_rc"
 echo "kvd stopped (exit status 0)"
+
+step "kvd is gone, and so is its name"
+kvx 1 -e name:kv get apple
+kill -TERM "$parleyd_pid"
+reap "$parleyd_pid"
+parleyd_pid=

@@ -2,11 +2,12 @@
 /*
  * kvd: the demo key-value server (doc/examples/kv/kv.idl).
  *
- *   kvd [-l ENDPOINT]... [-w WORKERS]
+ *   kvd [-l ENDPOINT]... [-w WORKERS] [-n NAME]
  *
  * Listens on every -l endpoint (default unix:kvd.sock), prints one line
  * "listening on ENDPOINT" per endpoint on stdout once it accepts calls, logs
- * to stderr, and stops on SIGINT or SIGTERM.
+ * to stderr, and stops on SIGINT or SIGTERM.  With -n it registers NAME with
+ * the name service (parleyd(8)) and prints "registered as NAME".
  *
  * What it shows:
  *   - blocking handlers (put, del, snapshot: on the worker pool) and
@@ -577,12 +578,13 @@ int main(int argc, char **argv)
     const char *endpoints[16];
     size_t n_endpoints = 0;
     unsigned workers = 4;
+    const char *name = NULL;   /* -n: registered with parleyd (doc/names.md) */
     parley_peer *peer;
     parley_status st = PARLEY_ERR_NOMEM;
     sigset_t stop;
     int opt, sig;
 
-    while ((opt = getopt(argc, argv, "l:w:h")) != -1) {
+    while ((opt = getopt(argc, argv, "l:w:n:h")) != -1) {
         switch (opt) {
         case 'l':
             if (n_endpoints < 16)
@@ -591,8 +593,11 @@ int main(int argc, char **argv)
         case 'w':
             workers = (unsigned)atoi(optarg);
             break;
+        case 'n':
+            name = optarg;
+            break;
         default:
-            fprintf(stderr, "usage: kvd [-l ENDPOINT]... [-w WORKERS]\n");
+            fprintf(stderr, "usage: kvd [-l ENDPOINT]... [-w WORKERS] [-n NAME]\n");
             talloc_free(mem);
             return opt == 'h' ? 0 : 2;
         }
@@ -640,6 +645,12 @@ int main(int argc, char **argv)
         char *where;
         if (parley_peer_get_listen_endpoint(peer, i, mem, &where) == PARLEY_OK)
             printf("listening on %s\n", where);
+    }
+    /* A name clients find it by (`kv -e name:kv`); it vanishes with us. */
+    if (name != NULL) {
+        if ((st = parley_peer_register_name(peer, name, 0)) != PARLEY_OK)
+            goto done;
+        printf("registered as %s\n", name);
     }
     fflush(stdout);
 
