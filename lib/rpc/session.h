@@ -56,6 +56,8 @@ struct parley_session {
     parley_call *oneway_head, *oneway_tail;   /* oneway messages waiting their turn */
     bool oneway_active;               /* a drain runs them (holds a reference) */
     bool read_paused;                 /* reading paused: max outstanding reached */
+    parley_call *incall_cache;        /* finished incoming calls kept for reuse (incall.c) */
+    unsigned n_incall_cache;
 
     /* Application data (hooks.c, handles.c). */
     void *session_data;               /* from the construct hook */
