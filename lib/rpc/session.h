@@ -49,6 +49,8 @@ struct parley_session {
     unsigned n_outstanding;
     unsigned n_sending;               /* dispatches between their check and send */
     parley_call *calls[PARLEY__CALL_BUCKETS];   /* awaiting a reply */
+    parley_call *outcall_cache;       /* released calls kept for reuse (outcall.c) */
+    unsigned n_outcall_cache;
 
     /* Incoming calls, under lock. */
     unsigned n_running;               /* not finished (oneway ones waiting included) */
