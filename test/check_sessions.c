@@ -39,6 +39,8 @@ static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static bool gate_open;
 static parley_handle *first_handle;   /* from the first session's ADD */
 static parley_session *first_session;
+/* Handlers of several sessions run at once on the workers. */
+static pthread_mutex_t first_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void reset_state(void)
 {
@@ -101,14 +103,17 @@ static parley_status h_add(parley_call *call, const void *in, void *out, void *d
         return PARLEY_ERR_INTERNAL;
     if (parley_session_get_handle(session, h, "other", &obj) != PARLEY_ERR_INVALID_HANDLE)
         return PARLEY_ERR_INTERNAL;
+    pthread_mutex_lock(&first_lock);
     if (first_handle == NULL) {
         first_handle = h;
         first_session = session;
     } else if (session != first_session &&
                parley_session_get_handle(session, first_handle, "thing", &obj) !=
                PARLEY_ERR_INVALID_HANDLE) {
+        pthread_mutex_unlock(&first_lock);
         return PARLEY_ERR_INTERNAL;
     }
+    pthread_mutex_unlock(&first_lock);
     /* A second one, unregistered at once: its cleanup runs now, then it is closed. */
     st = parley_session_register_handle(session, "thing", &the_object, cleanup_count, NULL,
                                         &h2);

@@ -92,6 +92,73 @@ static void send_remote_reply(parley_call *call)
     talloc_free(fitted);
 }
 
+/* ---- the session's finished calls, kept for reuse ---------------------------
+ *
+ * Each incoming call is a talloc pool holding its request and reply (and what
+ * a handler allocates under them, while it fits); a finished call's children
+ * are freed, which empties the pool, and the call goes on its session's list,
+ * so that a server's steady state allocates nothing per call.  The list is
+ * bounded, emptied when the connection ends and freed with the session. */
+#define INCALL_CACHE_MAX 16u
+#define INCALL_POOL_BYTES 1024u
+
+/* Loop thread: a zeroed call, reused or new; NULL when out of memory. */
+static parley_call *incall_get(parley_session *session)
+{
+    parley_call *call;
+
+    pthread_mutex_lock(&session->lock);
+    call = session->incall_cache;
+    if (call != NULL) {
+        session->incall_cache = call->inext;
+        session->n_incall_cache--;
+    }
+    pthread_mutex_unlock(&session->lock);
+    if (call == NULL)
+        call = talloc_pooled_object(NULL, parley_call, 4, INCALL_POOL_BYTES);
+    if (call != NULL)
+        memset(call, 0, sizeof(*call));
+    return call;
+}
+
+/* Any thread, the call finished and unlinked: keep it for the next call or
+ * free it.  The caller still holds the call's session reference. */
+static void incall_put(parley_call *call)
+{
+    parley_session *session = call->session;
+    bool keep;
+
+    talloc_free_children(call);
+    pthread_mutex_lock(&session->lock);
+    keep = session->n_incall_cache < INCALL_CACHE_MAX &&
+           session->state != PARLEY__SESSION_CLOSED && session->peer != NULL;
+    if (keep) {
+        call->inext = session->incall_cache;
+        session->incall_cache = call;
+        session->n_incall_cache++;
+    }
+    pthread_mutex_unlock(&session->lock);
+    if (!keep)
+        talloc_free(call);
+}
+
+/* Frees the list; with the session's lock held or the session unreachable. */
+static void incall_cache_drop_locked(parley_session *session)
+{
+    while (session->incall_cache != NULL) {
+        parley_call *call = session->incall_cache;
+
+        session->incall_cache = call->inext;
+        talloc_free(call);
+    }
+    session->n_incall_cache = 0;
+}
+
+void parley__call_cache_free(parley_session *session)
+{
+    incall_cache_drop_locked(session);
+}
+
 /* Send the reply of an incoming call and free it.  Any thread; the call is
  * no longer in session->incoming_calls. */
 void parley__call_finish_incoming(parley_call *call, parley_status st)
@@ -158,7 +225,7 @@ void parley__call_finish_incoming(parley_call *call, parley_status st)
     }
     if (call->traced)
         parley__trace_end(call, traced_st);
-    talloc_free(call);
+    incall_put(call);
     parley__session_touch(session);
     parley__session_call_done(session);
     parley__peer_call_done(peer);   /* last: the peer may be freed right after */
@@ -249,7 +316,7 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
         }
         return;
     }
-    call = talloc_zero(NULL, parley_call);
+    call = incall_get(session);
     if (call == NULL) {
         if (!oneway)
             send_error_reply(session, hdr->call_id, PARLEY_ERR_NOMEM,
@@ -541,6 +608,10 @@ void parley__call_on_cancel(parley_session *session, const parley__frame_header 
 
 void parley__call_session_closed(parley_session *session)
 {
+    /* The connection ended: no call comes any more. */
+    pthread_mutex_lock(&session->lock);
+    incall_cache_drop_locked(session);
+    pthread_mutex_unlock(&session->lock);
     for (;;) {
         parley_call *call, *found = NULL;
 

@@ -22,5 +22,7 @@ void parley__call_incoming_link_locked(parley_call *call);
 void parley__call_handler_returned(parley_call *call, parley_status st);
 /* Send the reply of an incoming call (unlinked already) and free it. */
 void parley__call_finish_incoming(parley_call *call, parley_status st);
+/* The session is being freed: free the incoming calls kept for reuse. */
+void parley__call_cache_free(parley_session *session);
 
 #endif

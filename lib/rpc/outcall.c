@@ -6,6 +6,7 @@
  * reference to the session). */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,39 @@ static int call_destructor(parley_call *call)
     return 0;
 }
 
+/* Released calls a session keeps for the next acquire (each a small talloc
+ * pool for its replies context): a synchronous caller's steady state
+ * allocates only the reply graph.  Bounded, emptied when the session
+ * closes, freed with it. */
+#define OUTCALL_CACHE_MAX 16u
+#define OUTCALL_POOL_BYTES 256u
+
+/* Zero every field but the condition variable, which stays initialised. */
+static void outcall_clear(parley_call *call)
+{
+    size_t a = offsetof(parley_call, cond), b = a + sizeof(call->cond);
+
+    memset(call, 0, a);
+    memset((char *)call + b, 0, sizeof(*call) - b);
+}
+
+/* Frees the list; with the session's lock held or the session unreachable. */
+static void outcall_cache_drop_locked(parley_session *session)
+{
+    while (session->outcall_cache != NULL) {
+        parley_call *call = session->outcall_cache;
+
+        session->outcall_cache = call->hnext;
+        talloc_free(call);
+    }
+    session->n_outcall_cache = 0;
+}
+
+void parley__outcall_cache_free(parley_session *session)
+{
+    outcall_cache_drop_locked(session);
+}
+
 PARLEY_PUBLIC parley_status parley_session_acquire_call(parley_session *session,
                                                         parley_call **ret_call)
 {
@@ -61,8 +95,23 @@ PARLEY_PUBLIC parley_status parley_session_acquire_call(parley_session *session,
         return parley__error(PARLEY_ERR_CONNECTION_CLOSED, "the session is closed: %s", why);
     }
     session->refs++;
+    call = session->outcall_cache;
+    if (call != NULL) {
+        session->outcall_cache = call->hnext;
+        session->n_outcall_cache--;
+    }
     pthread_mutex_unlock(&session->lock);
-    call = talloc_zero(NULL, parley_call);
+    if (call != NULL) {
+        /* Reused: its destructor is set and its condition initialised. */
+        outcall_clear(call);
+    } else {
+        call = talloc_pooled_object(NULL, parley_call, 1, OUTCALL_POOL_BYTES);
+        if (call != NULL) {
+            memset(call, 0, sizeof(*call));
+            pthread_cond_init(&call->cond, NULL);
+            talloc_set_destructor(call, call_destructor);
+        }
+    }
     if (call == NULL || (call->replies = talloc_new(call)) == NULL) {
         talloc_free(call);
         parley__session_unref(session);
@@ -71,8 +120,6 @@ PARLEY_PUBLIC parley_status parley_session_acquire_call(parley_session *session,
     call->session = session;
     call->state = PARLEY__CALL_IDLE;
     call->timeout_ms = PARLEY_TIMEOUT_DEFAULT;
-    pthread_cond_init(&call->cond, NULL);
-    talloc_set_destructor(call, call_destructor);
     *ret_call = call;
     return PARLEY_OK;
 }
@@ -423,12 +470,29 @@ failed:
     return st;
 }
 
-/* The handle goes: free it and drop its session reference. */
+/* The handle goes (nobody else holds it): keep it for the next acquire or
+ * free it, and drop its session reference. */
 static void free_call(parley_call *call)
 {
     parley_session *session = call->session;
+    bool keep;
 
-    talloc_free(call);
+    TALLOC_FREE(call->reply);
+    TALLOC_FREE(call->message);
+    talloc_free_children(call);   /* the replies context and what is under it */
+    call->replies = NULL;
+    call->remote_message = NULL;
+    pthread_mutex_lock(&session->lock);
+    keep = session->n_outcall_cache < OUTCALL_CACHE_MAX &&
+           session->state != PARLEY__SESSION_CLOSED && session->peer != NULL;
+    if (keep) {
+        call->hnext = session->outcall_cache;
+        session->outcall_cache = call;
+        session->n_outcall_cache++;
+    }
+    pthread_mutex_unlock(&session->lock);
+    if (!keep)
+        talloc_free(call);
     parley__session_unref(session);
 }
 
@@ -593,6 +657,7 @@ void parley__call_fail_all(parley_session *session, parley_status status, const 
     char text[PARLEY__ERROR_MAX];
 
     pthread_mutex_lock(&session->lock);
+    outcall_cache_drop_locked(session);   /* the session is closed: no acquire succeeds */
     for (unsigned b = 0; b < PARLEY__CALL_BUCKETS; b++) {
         while (session->calls[b] != NULL) {
             parley_call *c = session->calls[b];

@@ -31,6 +31,9 @@ bool parley__call_record_locked(parley_call *call, parley_status st, void *reply
  * direct (an I/O thread event, not an API call) and on it, else posted. */
 void parley__call_deliver(parley_call *call, bool direct);
 
+/* The session is being freed: free the released calls kept for reuse. */
+void parley__outcall_cache_free(parley_session *session);
+
 /* The deadline of a call about to be sent (0: none). */
 uint64_t parley__call_deadline(parley_call *call);
 /* A call with a deadline is in the table now (any thread). */

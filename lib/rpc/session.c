@@ -27,6 +27,8 @@ static const parley__conn_ops session_ops = {
 
 static int session_destructor(parley_session *session)
 {
+    parley__call_cache_free(session);
+    parley__outcall_cache_free(session);
     pthread_cond_destroy(&session->cond);
     pthread_mutex_destroy(&session->lock);
     return 0;

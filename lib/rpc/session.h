@@ -52,6 +52,8 @@ struct parley_session {
     unsigned n_outstanding;
     unsigned n_sending;               /* dispatches between their check and send */
     parley_call *calls[PARLEY__CALL_BUCKETS];   /* awaiting a reply */
+    parley_call *outcall_cache;       /* released calls kept for reuse (outcall.c) */
+    unsigned n_outcall_cache;
 
     /* Incoming calls, under lock. */
     unsigned n_running;               /* not finished (oneway ones waiting included) */
@@ -59,6 +61,8 @@ struct parley_session {
     parley_call *oneway_head, *oneway_tail;   /* oneway messages waiting their turn */
     bool oneway_active;               /* a drain runs them (holds a reference) */
     bool read_paused;                 /* reading paused: max outstanding reached */
+    parley_call *incall_cache;        /* finished incoming calls kept for reuse (incall.c) */
+    unsigned n_incall_cache;
 
     /* Application data (hooks.c, handles.c). */
     void *session_data;               /* construct hook or set_data (under lock) */
