@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <talloc.h>
 
 #include "parley/status.h"
@@ -483,14 +484,29 @@ PARLEY_PUBLIC parley_status parley_peer_set_max_fds(parley_peer *peer, unsigned 
 /**
  * @brief Start a program as a child process and connect to it.
  *
- * Creates a unix socketpair and forks; the child keeps its end as
- * descriptor 3 and finds it through the environment variable
- * `PARLEY_SPAWN_FD` (set to "3"); every other descriptor above 2 is closed
- * before exec (close_range, or a close loop), so nothing else of the parent
- * leaks into the child.  The child's signal mask and dispositions are reset.
+ * Creates a unix socketpair and starts the program with posix_spawn(3) (no
+ * code of the library runs in the child between fork and exec, so it is
+ * safe in a threaded process).  The child gets:
+ * - its end of the socketpair as descriptor 3, named by the environment
+ *   variable `PARLEY_SPAWN_FD` (set to "3"; any value it had is replaced);
+ * - descriptors 0, 1 and 2 as the parent has them; every other descriptor
+ *   is closed (posix_spawn_file_actions_addclosefrom_np, glibc >= 2.34; with
+ *   an older C library only the close-on-exec ones are);
+ * - an empty signal mask and every signal at its default action (the
+ *   library's threads block all signals; nothing of that is inherited);
+ * - the parent's environment otherwise, and its working directory.
+ *
  * argv[0] is searched in PATH unless it contains a '/'.  The child is
  * expected to call parley_peer_serve_spawned().  Returns once the handshake
- * with the child is done.
+ * with the child is done.  A program that does not exist fails this call
+ * with NOT_FOUND (the exec failure is reported by posix_spawn, glibc >=
+ * 2.24), and one that cannot be run with SYSTEM: no session is made.
+ *
+ * The session's credentials (parley_session_get_credentials()) are the
+ * child's: its pid, and its effective uid and gid (read from /proc when the
+ * handshake is done, so a set-user-ID program shows its own; the parent's
+ * without /proc).  The kernel's SO_PEERCRED would name the parent itself,
+ * which created the socketpair.
  *
  * The parent reaps the child (no zombies).  When the session ends (the
  * parent calls parley_session_close(), or frees the peer) the child sees
@@ -500,14 +516,19 @@ PARLEY_PUBLIC parley_status parley_peer_set_max_fds(parley_peer *peer, unsigned 
  * Freeing the peer waits for its spawned children to be reaped (at most
  * about 4 s for one that ignores SIGTERM).  A program that reaps children itself with
  * waitpid(-1) or ignores SIGCHLD takes that over (the parent's reaper then
- * stops early).
+ * stops early, and the exit status is unknown: -1).
+ *
+ * One thread per running child reaps it (it sleeps on a pidfd, Linux >=
+ * 5.3, else looks every 20 ms).  parley_peer_spawn_child() also gives the
+ * child's pid and its exit status.
  *
  * @param[in] peer the peer (started if it was not)
  * @param[in] argv the program and its arguments, NULL-terminated
  * @param[out] ret_session the session with the child
  * @return PARLEY_OK; INVALID_ARGUMENT; NOT_FOUND (no such program);
- *         SYSTEM (fork, exec, socketpair failed); the handshake's status
- *         (e.g. PROTOCOL_MISMATCH, CONNECTION_CLOSED if the child exited).
+ *         SYSTEM (posix_spawn or socketpair failed, e.g. EACCES); the
+ *         handshake's status (e.g. PROTOCOL_MISMATCH, CONNECTION_CLOSED if
+ *         the child exited at once).
  *
  * Ownership: *ret_session is yours as from parley_peer_connect(); close it
  * with parley_session_close().  Errors: as above; on failure no child is
@@ -515,6 +536,64 @@ PARLEY_PUBLIC parley_status parley_peer_set_max_fds(parley_peer *peer, unsigned 
  */
 PARLEY_PUBLIC parley_status parley_peer_spawn(parley_peer *peer, char *const argv[],
                                               parley_session **ret_session);
+
+/**
+ * Exit function of a spawned child: runs once, on the peer's I/O thread,
+ * after the child was reaped.  wait_status is waitpid(2)'s status (test it
+ * with WIFEXITED()/WEXITSTATUS(), WIFSIGNALED()/WTERMSIG()), or -1 when the
+ * application reaped the child itself.  It may call any Parley function
+ * except freeing the peer; while the peer is being freed, the exit
+ * functions of the children that the free ends still run, before the free
+ * returns.
+ */
+typedef void (*parley_child_exit_fn)(parley_peer *peer, pid_t pid, int wait_status, void *data);
+
+/**
+ * @brief parley_peer_spawn(), also giving the child's pid and its exit status.
+ *
+ * Starts the child exactly as parley_peer_spawn() does.  Its exit status
+ * goes to on_exit if given (on the I/O thread, see ::parley_child_exit_fn);
+ * without on_exit it is kept until parley_peer_wait_child() collects it or
+ * the peer is freed.  The pid stays the child's (it is not reused) until
+ * the child is reaped, i.e. until the exit status is known.
+ *
+ * @param[in] peer the peer (started if it was not)
+ * @param[in] argv the program and its arguments, NULL-terminated
+ * @param[in] on_exit called with the exit status (may be NULL)
+ * @param[in] data passed to on_exit
+ * @param[out] ret_session the session with the child
+ * @param[out] ret_pid the child's process id
+ * @return as parley_peer_spawn(); INVALID_ARGUMENT also for a NULL ret_pid.
+ *
+ * Ownership: as parley_peer_spawn(); data is borrowed until on_exit ran.
+ * Errors: as above; on failure on_exit is never called.
+ */
+PARLEY_PUBLIC parley_status parley_peer_spawn_child(parley_peer *peer, char *const argv[],
+                                                    parley_child_exit_fn on_exit, void *data,
+                                                    parley_session **ret_session, pid_t *ret_pid);
+
+/**
+ * @brief Wait for a child started by parley_peer_spawn_child() without an
+ *        exit function, and collect its exit status.
+ *
+ * The child is not asked to exit: close its session first to end it (it
+ * then gets SIGTERM after 2 s and SIGKILL 2 s later if it stays).  Once
+ * collected, the status is gone: a second wait for the same pid gives
+ * NOT_FOUND.  Any thread may wait, also the I/O thread (reaping does not
+ * need it), though a long wait there stalls every session of the peer.
+ *
+ * @param[in] peer the peer that spawned it
+ * @param[in] pid the pid from parley_peer_spawn_child()
+ * @param[in] timeout_ms how long to wait: 0 only looks, -1 waits until it exits
+ * @param[out] ret_wait_status waitpid(2)'s status, or -1 (reaped by the
+ *             application itself); set only on PARLEY_OK
+ * @return PARLEY_OK; INVALID_ARGUMENT; NOT_FOUND (not such a child of this
+ *         peer, or collected already); TIMEOUT (still running).
+ *
+ * Ownership: nothing allocated.  Errors: as above, with a sentence.
+ */
+PARLEY_PUBLIC parley_status parley_peer_wait_child(parley_peer *peer, pid_t pid, int timeout_ms,
+                                                   int *ret_wait_status);
 
 /**
  * @brief In a program started by parley_peer_spawn(): serve the parent.
