@@ -117,9 +117,14 @@ PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_pr
                                             parley_peer **ret_peer);
 
 /**
- * @brief Set the number of worker threads for blocking handlers.
+ * @brief Set the most worker threads for blocking handlers.
+ *
+ * Workers start when a blocking handler's call finds no idle one, up to n,
+ * and stay until the peer is freed: a peer whose handlers are all
+ * PARLEY_NONBLOCKING (or that serves nothing) never starts one.
+ *
  * @param[in] peer the peer, not yet started
- * @param[in] n threads, 1..1024 (default PARLEY_DEFAULT_WORKERS)
+ * @param[in] n threads at most, 1..1024 (default PARLEY_DEFAULT_WORKERS)
  * @return PARLEY_OK; INVALID_ARGUMENT; INVALID_STATE once started.
  *
  * Ownership: nothing allocated.  Errors: as above.
