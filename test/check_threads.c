@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Threads a peer starts: workers only when a blocking handler needs one. */
+/* Threads a peer starts: workers only when a blocking handler needs one;
+ * peers sharing a context's I/O thread and workers. */
 #include "config.h"
 
 #include <dirent.h>
@@ -87,6 +88,125 @@ START_TEST(test_workers_start_on_demand)
 }
 END_TEST
 
+static void call_callback(parley_session *session)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_call *call;
+    tp_int five = { 5 }, *rep = NULL;
+
+    ck_assert_int_eq(parley_session_acquire_call(session, &call), PARLEY_OK);
+    ck_assert_int_eq(parley_call_dispatch(call, TP_CALLBACK, &five, mem, &rep, NULL, NULL),
+                     PARLEY_OK);
+    ck_assert_int_eq(rep->v, 11);   /* the server called ADD(5, 5) back */
+    parley_call_release(call);
+    talloc_free(mem);
+}
+
+/* Two peers of one context: one I/O thread and one pool between them. */
+START_TEST(test_context_two_peers_share_threads)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    int sv[2], base = count_threads();
+    parley_context *ctx;
+    parley_peer *server, *client;
+    parley_session *session;
+
+    ck_assert_int_eq(parley_context_new(mem, &ctx), PARLEY_OK);
+    ck_assert_int_eq(parley_context_set_workers(ctx, 1), PARLEY_OK);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_int_eq(parley_peer_new_with_context(mem, ctx, tp_protocol(TP_V1), &server),
+                     PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_workers(server, 2), PARLEY_ERR_INVALID_STATE);
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "parley_context_set_workers"));
+    ck_assert_int_eq(tp_serve(server), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_new_with_context(mem, ctx, tp_protocol(TP_V1), &client),
+                     PARLEY_OK);
+    ck_assert_int_eq(tp_serve_client(client), PARLEY_OK);
+    ck_assert_int_eq(count_threads(), base);   /* nothing started yet */
+    ck_assert_int_eq(parley_peer_accept_fd(server, sv[1]), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_connect_fd(client, sv[0], &session), PARLEY_OK);
+    ck_assert_int_eq(count_threads(), base + 1);   /* one I/O thread for both */
+    ck_assert_int_eq(parley_context_set_workers(ctx, 2), PARLEY_ERR_INVALID_STATE);
+    call_add(session);
+    ck_assert_int_eq(count_threads(), base + 1);
+    /* Blocking handlers on both peers (the server's CALLBACK, then the
+     * client's ADD called back from it on the same I/O thread). */
+    call_echo(session);
+    call_callback(session);
+    for (int i = 0; i < 10; i++)
+        call_echo(session);
+    ck_assert_int_eq(count_threads(), base + 2);   /* + the one shared worker */
+    /* A context outlives its peers: freeing it now is refused. */
+    ck_assert_int_eq(talloc_free(ctx), -1);
+    parley_session_close(session);
+    ck_assert_int_eq(talloc_free(client), 0);
+    ck_assert_int_eq(count_threads(), base + 2);   /* the server's threads go on */
+    ck_assert_int_eq(talloc_free(server), 0);
+    ck_assert_int_eq(talloc_free(ctx), 0);
+    ck_assert_int_eq(count_threads(), base);
+    ck_assert_uint_eq(talloc_total_blocks(mem), 1);
+    talloc_free(mem);
+}
+END_TEST
+
+/* A peer of a context goes while the other serves on: its sessions, timers
+ * and listeners go with it, the other's calls go on. */
+START_TEST(test_context_peer_freed_while_other_serves)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    int a[2], b[2];
+    parley_context *ctx;
+    parley_peer *server, *c1, *c2;
+    parley_session *s1, *s2;
+
+    ck_assert_int_eq(parley_context_new(mem, &ctx), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_new_with_context(mem, ctx, tp_protocol(TP_V1), &server),
+                     PARLEY_OK);
+    ck_assert_int_eq(tp_serve(server), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_new_with_context(mem, ctx, tp_protocol(TP_V1), &c1), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_new_with_context(mem, ctx, tp_protocol(TP_V1), &c2), PARLEY_OK);
+    /* Timers armed on the shared loop: they must not outlive c1. */
+    ck_assert_int_eq(parley_peer_set_timeout(c1, PARLEY_TIMEOUT_CALL, 60000), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_timeout(c1, PARLEY_TIMEOUT_IDLE, 60000), PARLEY_OK);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a), 0);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b), 0);
+    ck_assert_int_eq(parley_peer_accept_fd(server, a[1]), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_accept_fd(server, b[1]), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_connect_fd(c1, a[0], &s1), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_connect_fd(c2, b[0], &s2), PARLEY_OK);
+    call_echo(s1);
+    call_echo(s2);
+    talloc_free(c1);   /* its session, still open, goes with it */
+    for (int i = 0; i < 5; i++) {
+        call_add(s2);
+        call_echo(s2);
+    }
+    talloc_free(c2);
+    talloc_free(server);
+    ck_assert_int_eq(talloc_free(ctx), 0);
+    ck_assert_uint_eq(talloc_total_blocks(mem), 1);
+    talloc_free(mem);
+}
+END_TEST
+
+START_TEST(test_context_bad_arguments)
+{
+    parley_peer *peer = NULL;
+    parley_context *ctx;
+
+    ck_assert_int_eq(parley_context_new(NULL, NULL), PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(parley_peer_new_with_context(NULL, NULL, tp_protocol(TP_V1), &peer),
+                     PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(peer);
+    ck_assert_int_eq(parley_context_new(NULL, &ctx), PARLEY_OK);
+    ck_assert_int_eq(parley_context_set_workers(ctx, 0), PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(parley_context_set_workers(NULL, 1), PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(parley_peer_new_with_context(NULL, ctx, NULL, &peer),
+                     PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(talloc_free(ctx), 0);   /* never started: no thread */
+}
+END_TEST
+
 Suite *parley_threads_suite(void)
 {
     Suite *s = suite_create("threads");
@@ -94,6 +214,9 @@ Suite *parley_threads_suite(void)
 
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_workers_start_on_demand);
+    tcase_add_test(tc, test_context_two_peers_share_threads);
+    tcase_add_test(tc, test_context_peer_freed_while_other_serves);
+    tcase_add_test(tc, test_context_bad_arguments);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -21,14 +21,19 @@ typedef struct job {
 struct parley__workers {
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    pthread_cond_t drained;   /* the queue emptied and no job runs (flush) */
     job *head, *tail;
     unsigned queued;     /* jobs in the queue */
     unsigned idle;       /* threads waiting for a job */
+    unsigned busy;       /* threads running a job */
     bool stopping;
     unsigned max;        /* threads at most */
     unsigned n;          /* threads started */
     pthread_t *threads;
 };
+
+/* The pool whose job this thread runs (NULL elsewhere). */
+static __thread const parley__workers *in_worker;
 
 static void *worker_main(void *arg)
 {
@@ -50,10 +55,16 @@ static void *worker_main(void *arg)
         if (w->head == NULL)
             w->tail = NULL;
         w->queued--;
+        w->busy++;
         pthread_mutex_unlock(&w->lock);
+        in_worker = w;
         j->fn(j->data);
+        in_worker = NULL;
         free(j);
         pthread_mutex_lock(&w->lock);
+        w->busy--;
+        if (w->busy == 0 && w->head == NULL)
+            pthread_cond_broadcast(&w->drained);   /* a flush may wait for this */
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -68,6 +79,7 @@ static int workers_destructor(parley__workers *w)
     for (unsigned i = 0; i < w->n; i++)
         pthread_join(w->threads[i], NULL);
     pthread_cond_destroy(&w->cond);
+    pthread_cond_destroy(&w->drained);
     pthread_mutex_destroy(&w->lock);
     return 0;
 }
@@ -87,6 +99,7 @@ parley_status parley__workers_new(TALLOC_CTX *mem_ctx, unsigned n, parley__worke
     w->max = n;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
+    pthread_cond_init(&w->drained, NULL);
     talloc_set_destructor(w, workers_destructor);
     *ret_w = w;
     return PARLEY_OK;
@@ -135,6 +148,16 @@ unsigned parley__workers_count(const parley__workers *w)
     n = w->n;
     pthread_mutex_unlock((pthread_mutex_t *)&w->lock);
     return n;
+}
+
+void parley__workers_flush(parley__workers *w)
+{
+    unsigned self = in_worker == w ? 1 : 0;
+
+    pthread_mutex_lock(&w->lock);
+    while (w->head != NULL || w->busy > self)
+        pthread_cond_wait(&w->drained, &w->lock);
+    pthread_mutex_unlock(&w->lock);
 }
 
 unsigned parley__workers_max(const parley__workers *w)

@@ -19,6 +19,10 @@ parley_status parley__workers_new(TALLOC_CTX *mem_ctx, unsigned n, parley__worke
  * has room).  NOMEM; SYSTEM only when the pool has no thread and none could
  * be started. */
 parley_status parley__workers_submit(parley__workers *w, parley__task_fn fn, void *data);
+/* Wait until the queue is empty and no thread but the caller's runs a
+ * job: everything submitted before has finished (a pool shared by several
+ * peers, when one of them goes). */
+void parley__workers_flush(parley__workers *w);
 /* Threads started so far. */
 unsigned parley__workers_count(const parley__workers *w);
 /* Threads at most (n of parley__workers_new()). */
