@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 #include <check.h>
 
+#include "server_proc.h"
 #include "suites.h"
 #include "test_proto.h"
 
@@ -207,6 +210,120 @@ START_TEST(test_context_bad_arguments)
 }
 END_TEST
 
+/* ---- a peer driven by the application's loop ---- */
+
+typedef struct async_add {
+    parley_call *call;
+    tp_int *sum;
+    int done;
+    parley_status st;
+    pthread_t thread;
+} async_add;
+
+static void async_added(parley_call *call, parley_status st, void *data)
+{
+    async_add *a = data;
+
+    (void)call;
+    a->st = st;
+    a->done++;
+    a->thread = pthread_self();
+}
+
+static void pump_until(parley_peer *peer, const int *done, int want)
+{
+    int fd, ms;
+
+    ck_assert_int_eq(parley_peer_get_fd(peer, &fd), PARLEY_OK);
+    for (int rounds = 0; *done < want; rounds++) {
+        struct pollfd p = { fd, POLLIN, 0 };
+
+        ck_assert_int_lt(rounds, 100000);
+        ck_assert_int_eq(parley_peer_get_timeout(peer, &ms), PARLEY_OK);
+        ck_assert_int_ge(poll(&p, 1, ms < 0 || ms > 1000 ? 1000 : ms), 0);
+        ck_assert_int_eq(parley_peer_process(peer), PARLEY_OK);
+    }
+}
+
+START_TEST(test_app_loop_serves_and_calls_on_one_thread)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    const char *dir = tp_tmpdir();
+    char ep[512];
+    int base = count_threads(), fd = -1, ms = -2;
+    parley_peer *peer, *threaded;
+    parley_session *session;
+    async_add a[4];
+
+    memset(a, 0, sizeof(a));
+    ck_assert_ptr_nonnull(dir);
+    snprintf(ep, sizeof(ep), "unix:%s/app.sock", dir);
+    ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &peer), PARLEY_OK);
+    ck_assert_int_eq(tp_serve(peer), PARLEY_OK);
+    /* Not yet: it runs its own thread. */
+    ck_assert_int_eq(parley_peer_get_fd(peer, &fd), PARLEY_ERR_INVALID_STATE);
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "parley_peer_set_application_loop"));
+    ck_assert_int_eq(parley_peer_process(peer), PARLEY_ERR_INVALID_STATE);
+    ck_assert_int_eq(parley_peer_set_application_loop(peer), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_get_fd(peer, &fd), PARLEY_OK);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(parley_peer_get_timeout(peer, &ms), PARLEY_OK);
+    ck_assert_int_eq(ms, -1);   /* nothing to do */
+    ck_assert_int_eq(parley_peer_add_listen_endpoint(peer, ep, 0600), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_start_listen(peer), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_connect_endpoint(peer, ep), PARLEY_OK);
+    /* The connect runs the loop itself: it serves its own HELLO. */
+    ck_assert_msg(parley_peer_connect(peer, &session) == PARLEY_OK, "connect: %s",
+                  parley_error_message());
+    ck_assert_int_eq(parley_peer_set_application_loop(peer), PARLEY_ERR_INVALID_STATE);
+    /* Synchronous calls, non-blocking and blocking handlers: all here. */
+    call_add(session);
+    call_echo(session);
+    /* Asynchronous calls complete inside parley_peer_process(), here. */
+    for (int i = 0; i < 4; i++) {
+        tp_pair pair = { i, 1 };
+
+        ck_assert_int_eq(parley_session_acquire_call(session, &a[i].call), PARLEY_OK);
+        ck_assert_int_eq(parley_call_dispatch(a[i].call, TP_ADD, &pair, NULL, &a[i].sum,
+                                              async_added, &a[i]),
+                         PARLEY_PENDING);
+    }
+    for (int i = 0; i < 4; i++) {
+        pump_until(peer, &a[i].done, 1);
+        ck_assert_int_eq(a[i].st, PARLEY_OK);
+        ck_assert_int_eq(a[i].sum->v, i + 1);
+        ck_assert(pthread_equal(a[i].thread, pthread_self()));
+        parley_call_release(a[i].call);
+    }
+    /* No thread of Parley's at any time. */
+    ck_assert_int_eq(count_threads(), base);
+    /* A peer with its own thread refuses the application's calls. */
+    ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &threaded), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_get_timeout(threaded, &ms), PARLEY_ERR_INVALID_STATE);
+    parley_session_close(session);
+    ck_assert_int_eq(parley_peer_stop_listen(peer), PARLEY_OK);
+    talloc_free(mem);
+    ck_assert_int_eq(count_threads(), base);
+    tp_tmpdir_remove(dir);
+}
+END_TEST
+
+START_TEST(test_app_loop_not_for_context_peers)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_context *ctx;
+    parley_peer *peer;
+
+    ck_assert_int_eq(parley_context_new(mem, &ctx), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_new_with_context(mem, ctx, tp_protocol(TP_V1), &peer),
+                     PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_application_loop(peer), PARLEY_ERR_INVALID_STATE);
+    ck_assert_int_eq(parley_peer_set_application_loop(NULL), PARLEY_ERR_INVALID_ARGUMENT);
+    talloc_free(peer);
+    talloc_free(mem);
+}
+END_TEST
+
 Suite *parley_threads_suite(void)
 {
     Suite *s = suite_create("threads");
@@ -217,6 +334,8 @@ Suite *parley_threads_suite(void)
     tcase_add_test(tc, test_context_two_peers_share_threads);
     tcase_add_test(tc, test_context_peer_freed_while_other_serves);
     tcase_add_test(tc, test_context_bad_arguments);
+    tcase_add_test(tc, test_app_loop_serves_and_calls_on_one_thread);
+    tcase_add_test(tc, test_app_loop_not_for_context_peers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -601,6 +601,85 @@ PARLEY_PUBLIC parley_status parley_peer_wait_child(parley_peer *peer, pid_t pid,
                                                    int *ret_wait_status);
 
 /**
+ * @brief Let the application's own event loop drive the peer: no I/O
+ *        thread, no workers.
+ *
+ * Call it before the peer starts.  The peer then never starts a thread of
+ * its own (its spawned children still get their reaper threads): the
+ * application watches parley_peer_get_fd() for input, wakes up after
+ * parley_peer_get_timeout() at the latest, and calls parley_peer_process()
+ * on either.  Everything the I/O thread would do runs inside
+ * parley_peer_process(), on the calling thread: accepting, reading,
+ * non-blocking and blocking handlers alike (a blocking handler holds up
+ * the loop for as long as it runs), completion callbacks, session hooks,
+ * exit functions of spawned children.  A synchronous call, a connect and
+ * parley_peer_stop_listen() made outside parley_peer_process() run the
+ * loop themselves until they are done, so one thread can serve and call;
+ * they run only this peer's loop (a synchronous call to another peer that
+ * the same thread drives waits until its deadline: call such a peer
+ * asynchronously).  Other threads may use the peer as usual; their work is
+ * done in the next parley_peer_process().  doc/runtime.md shows the
+ * attachment to poll, sd-event, GLib and libuv.
+ *
+ * @param[in] peer the peer, not started, not of a context
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL); INVALID_STATE (started
+ *         already, or a peer of a context).
+ *
+ * Ownership: nothing allocated.  Errors: as above, with a sentence.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_application_loop(parley_peer *peer);
+
+/**
+ * @brief The descriptor to watch for input (POLLIN, EPOLLIN, G_IO_IN,
+ *        UV_READABLE) for a peer driven by the application's loop.
+ *
+ * It is the peer's epoll descriptor: readable whenever
+ * parley_peer_process() has something to do (a socket ready, a task that
+ * another thread handed over).  It stays the same for the peer's life;
+ * the application must not read, write or close it.
+ *
+ * @param[in] peer the peer (parley_peer_set_application_loop() called)
+ * @param[out] ret_fd the descriptor
+ * @return PARLEY_OK; INVALID_ARGUMENT; INVALID_STATE (the peer runs its
+ *         own thread).
+ *
+ * Ownership: the peer owns the descriptor.  Threads: any.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_get_fd(parley_peer *peer, int *ret_fd);
+
+/**
+ * @brief How long the application's loop may sleep before it must call
+ *        parley_peer_process() even if the descriptor stays quiet.
+ *
+ * Ask again after each parley_peer_process() (and after dispatching
+ * calls with deadlines): timers (call deadlines, idle and send timeouts)
+ * change it.
+ *
+ * @param[in] peer the peer (parley_peer_set_application_loop() called)
+ * @param[out] ret_ms milliseconds; 0: at once; -1: no limit
+ * @return PARLEY_OK; INVALID_ARGUMENT; INVALID_STATE (own thread).
+ *
+ * Ownership: nothing allocated.  Threads: any.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_get_timeout(parley_peer *peer, int *ret_ms);
+
+/**
+ * @brief Run what is ready: socket events, due timers, handed-over tasks.
+ *
+ * Never waits for more to happen.  Handlers, completion callbacks and hooks
+ * run inside it, on the calling thread; they must not call it again
+ * (INVALID_STATE) nor make synchronous calls (as on an I/O thread).
+ * Calls from several threads are serialised.
+ *
+ * @param[in] peer the peer (parley_peer_set_application_loop() called)
+ * @return PARLEY_OK; INVALID_ARGUMENT; INVALID_STATE (own thread, or
+ *         called from inside itself).
+ *
+ * Ownership: nothing allocated.  Errors: as above, with a sentence.
+ */
+PARLEY_PUBLIC parley_status parley_peer_process(parley_peer *peer);
+
+/**
  * @brief In a program started by parley_peer_spawn(): serve the parent.
  *
  * Takes the socket named by `PARLEY_SPAWN_FD` (and unsets the variable, so

@@ -107,8 +107,11 @@ parley_status parley__workers_new(TALLOC_CTX *mem_ctx, unsigned n, parley__worke
 
 parley_status parley__workers_submit(parley__workers *w, parley__task_fn fn, void *data)
 {
-    job *j = malloc(sizeof(*j));
+    job *j;
 
+    if (w == NULL)
+        return PARLEY_ERR_UNSUPPORTED;   /* no pool: the caller runs it */
+    j = malloc(sizeof(*j));
     if (j == NULL)
         return parley__error(PARLEY_ERR_NOMEM, "out of memory queueing a handler");
     j->fn = fn;

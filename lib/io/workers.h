@@ -17,7 +17,8 @@ typedef struct parley__workers parley__workers;
 parley_status parley__workers_new(TALLOC_CTX *mem_ctx, unsigned n, parley__workers **ret_w);
 /* Queue fn(data) for a worker (starting one if none is idle and the pool
  * has room).  NOMEM; SYSTEM only when the pool has no thread and none could
- * be started. */
+ * be started; UNSUPPORTED, quietly, for a NULL pool (a peer driven by the
+ * application's loop has none: the caller runs fn itself). */
 parley_status parley__workers_submit(parley__workers *w, parley__task_fn fn, void *data);
 /* Wait until the queue is empty and no thread but the caller's runs a
  * job: everything submitted before has finished (a pool shared by several

@@ -205,7 +205,9 @@ parley_status parley__peer_start(parley_peer *peer)
     parley_status st = PARLEY_OK;
 
     pthread_mutex_lock(&peer->lock);
-    if (!peer->started && peer->context != NULL) {
+    if (!peer->started && peer->app_loop) {
+        peer->started = true;   /* no thread, no pool: the application runs it */
+    } else if (!peer->started && peer->context != NULL) {
         st = parley__context_start(peer->context, &peer->workers);
         if (st == PARLEY_OK)
             peer->started = true;

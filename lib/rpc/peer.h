@@ -71,6 +71,7 @@ struct parley_peer {
     parley__workers *workers;         /* the context's when it has one */
     unsigned n_workers;
     struct parley_context *context;   /* NULL: its own threads (context.c) */
+    bool app_loop;                    /* no threads: the application runs the loop (peer_loop.c) */
     bool started;
     bool destroying;
 
