@@ -38,11 +38,12 @@ static void added(parley_call *call, parley_status st, void *data)
  * the same descriptor and timeout go to their watchers (doc/runtime.md). */
 static int run_until_done(parley_peer *peer)
 {
+    /* [snippet loop] */
     int fd, ms;
 
     if (parley_peer_get_fd(peer, &fd) != PARLEY_OK)
         return -1;
-    while (pending > 0) {
+    while (pending > 0) {   /* the application's own condition */
         struct pollfd p = { fd, POLLIN, 0 };
 
         if (parley_peer_get_timeout(peer, &ms) != PARLEY_OK ||
@@ -50,6 +51,7 @@ static int run_until_done(parley_peer *peer)
             parley_peer_process(peer) != PARLEY_OK)
             return -1;
     }
+    /* [/snippet] */
     return 0;
 }
 
