@@ -205,6 +205,34 @@ static void child_ids(pid_t pid, uint32_t *ret_uid, uint32_t *ret_gid)
     fclose(f);
 }
 
+/* Whether the program exists (a path, or a name found in PATH): posix_spawn
+ * reports the exec's ENOENT itself with glibc >= 2.24, but not where the
+ * child does not share the parent's memory (an older C library, valgrind),
+ * and the caller must get NOT_FOUND either way. */
+static bool program_exists(const char *name)
+{
+    const char *path, *p;
+
+    if (strchr(name, '/') != NULL)
+        return access(name, F_OK) == 0;
+    path = getenv("PATH");
+    if (path == NULL)
+        path = "/bin:/usr/bin";
+    for (p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end != NULL ? (size_t)(end - p) : strlen(p);
+        char full[PATH_MAX];
+        int n = snprintf(full, sizeof(full), "%.*s%s%s", (int)dlen, p, dlen > 0 ? "/" : "",
+                         name);
+
+        if (n > 0 && (size_t)n < sizeof(full) && access(full, X_OK) == 0)
+            return true;
+        if (end == NULL)
+            return false;
+        p = end;
+    }
+}
+
 /* posix_spawn the program with sock as CHILD_FD, nothing else above 2, an
  * empty signal mask and every signal at its default action.  sock is not
  * CHILD_FD itself (a dup2 onto itself would keep close-on-exec). */
@@ -216,6 +244,8 @@ static parley_status start_child(char *const argv[], char **envp, int sock, pid_
     pid_t pid = -1;
     int rc;
 
+    if (!program_exists(argv[0]))
+        return parley__error_errno(PARLEY_ERR_NOT_FOUND, ENOENT, "starting %s", argv[0]);
     rc = posix_spawn_file_actions_init(&fa);
     if (rc != 0)
         return parley__error_errno(PARLEY_ERR_NOMEM, rc, "spawning %s", argv[0]);
