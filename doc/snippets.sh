@@ -5,7 +5,8 @@
 #   doc/snippets.sh [check] [FILE.md]...   show a diff and exit 1 where a quote differs
 #   doc/snippets.sh update [FILE.md]...    rewrite the quotes from the files
 #
-# Without files: README.md and doc/tutorial.md (make check runs it so).  A
+# Without files: README.md, doc/tutorial.md and doc/runtime.md (make check
+# runs it so).  A
 # quote is the fenced block right after a line
 #   <!-- snippet: PATH -->         the whole file
 #   <!-- snippet: PATH NAME -->    the lines between the line holding
@@ -17,7 +18,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 mode=check
 case ${1:-} in check|update) mode=$1; shift ;; esac
-[ $# -gt 0 ] || set -- "$top/README.md" "$top/doc/tutorial.md"
+[ $# -gt 0 ] || set -- "$top/README.md" "$top/doc/tutorial.md" "$top/doc/runtime.md"
 
 quote() {   # quote FILE.md: the file with every quote taken from its source
     awk -v top="$top" -v md="$1" '

@@ -44,6 +44,7 @@
 #include "parley/call.h"
 #include "parley/session.h"
 #include "parley/peer.h"
+#include "parley/context.h"
 #include "parley/introspect.h"
 #include "parley/receive.h"
 #include "parley/names.h"

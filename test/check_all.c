@@ -29,6 +29,7 @@ static const struct {
     { "handles", parley_handles_suite },
     { "fds", parley_fds_suite },
     { "spawn", parley_spawn_suite },
+    { "threads", parley_threads_suite },
     { "calls", parley_calls_suite },
     { "flow", parley_flow_suite },
     { "callbacks", parley_callbacks_suite },

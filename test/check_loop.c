@@ -363,9 +363,12 @@ START_TEST(test_workers_run_everything)
     atomic_init(&n, 0);
     ck_assert_int_eq(parley__workers_new(mem, 0, &w), PARLEY_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(parley__workers_new(mem, 3, &w), PARLEY_OK);
-    ck_assert_uint_eq(parley__workers_count(w), 3);
+    ck_assert_uint_eq(parley__workers_count(w), 0);   /* started on demand */
+    ck_assert_uint_eq(parley__workers_max(w), 3);
     for (int i = 0; i < 300; i++)
         ck_assert_int_eq(parley__workers_submit(w, add_one, &n), PARLEY_OK);
+    ck_assert_uint_ge(parley__workers_count(w), 1);
+    ck_assert_uint_le(parley__workers_count(w), 3);
     talloc_free(w);   /* drains the queue, then joins */
     ck_assert_int_eq(atomic_load(&n), 300);
     ck_assert_uint_eq(talloc_total_blocks(mem), 1);

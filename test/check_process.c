@@ -126,8 +126,9 @@ START_TEST(test_library_threads_block_signals)
         }
         checked++;
     }
-    /* two I/O threads and at least one worker each */
-    ck_assert_uint_ge(checked, 4);
+    /* two I/O threads (workers start only when a blocking handler needs
+     * one; test/check_loop.c checks a worker's mask) */
+    ck_assert_uint_ge(checked, 2);
     sigemptyset(&mine);
     pthread_sigmask(SIG_SETMASK, &mine, NULL);
     talloc_free(mem);

@@ -20,6 +20,7 @@ Suite *parley_sessions_suite(void);
 Suite *parley_handles_suite(void);
 Suite *parley_fds_suite(void);
 Suite *parley_spawn_suite(void);
+Suite *parley_threads_suite(void);
 Suite *parley_calls_suite(void);
 Suite *parley_flow_suite(void);
 Suite *parley_callbacks_suite(void);

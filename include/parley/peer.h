@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <talloc.h>
 
 #include "parley/status.h"
@@ -163,9 +164,14 @@ PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_pr
                                             parley_peer **ret_peer);
 
 /**
- * @brief Set the number of worker threads for blocking handlers.
+ * @brief Set the most worker threads for blocking handlers.
+ *
+ * Workers start when a blocking handler's call finds no idle one, up to n,
+ * and stay until the peer is freed: a peer whose handlers are all
+ * PARLEY_NONBLOCKING (or that serves nothing) never starts one.
+ *
  * @param[in] peer the peer, not yet started
- * @param[in] n threads, 1..1024 (default PARLEY_DEFAULT_WORKERS)
+ * @param[in] n threads at most, 1..1024 (default PARLEY_DEFAULT_WORKERS)
  * @return PARLEY_OK; INVALID_ARGUMENT; INVALID_STATE once started.
  *
  * Ownership: nothing allocated.  Errors: as above.
@@ -750,14 +756,29 @@ PARLEY_PUBLIC parley_status parley_peer_set_max_fds(parley_peer *peer, unsigned 
 /**
  * @brief Start a program as a child process and connect to it.
  *
- * Creates a unix socketpair and forks; the child keeps its end as
- * descriptor 3 and finds it through the environment variable
- * `PARLEY_SPAWN_FD` (set to "3"); every other descriptor above 2 is closed
- * before exec (close_range, or a close loop), so nothing else of the parent
- * leaks into the child.  The child's signal mask and dispositions are reset.
+ * Creates a unix socketpair and starts the program with posix_spawn(3) (no
+ * code of the library runs in the child between fork and exec, so it is
+ * safe in a threaded process).  The child gets:
+ * - its end of the socketpair as descriptor 3, named by the environment
+ *   variable `PARLEY_SPAWN_FD` (set to "3"; any value it had is replaced);
+ * - descriptors 0, 1 and 2 as the parent has them; every other descriptor
+ *   is closed (posix_spawn_file_actions_addclosefrom_np, glibc >= 2.34; with
+ *   an older C library only the close-on-exec ones are);
+ * - an empty signal mask and every signal at its default action (the
+ *   library's threads block all signals; nothing of that is inherited);
+ * - the parent's environment otherwise, and its working directory.
+ *
  * argv[0] is searched in PATH unless it contains a '/'.  The child is
  * expected to call parley_peer_serve_spawned().  Returns once the handshake
- * with the child is done.
+ * with the child is done.  A program that does not exist fails this call
+ * with NOT_FOUND (the exec failure is reported by posix_spawn, glibc >=
+ * 2.24), and one that cannot be run with SYSTEM: no session is made.
+ *
+ * The session's credentials (parley_session_get_credentials()) are the
+ * child's: its pid, and its effective uid and gid (read from /proc when the
+ * handshake is done, so a set-user-ID program shows its own; the parent's
+ * without /proc).  The kernel's SO_PEERCRED would name the parent itself,
+ * which created the socketpair.
  *
  * The parent reaps the child (no zombies).  When the session ends (the
  * parent calls parley_session_close(), or frees the peer) the child sees
@@ -767,14 +788,19 @@ PARLEY_PUBLIC parley_status parley_peer_set_max_fds(parley_peer *peer, unsigned 
  * Freeing the peer waits for its spawned children to be reaped (at most
  * about 4 s for one that ignores SIGTERM).  A program that reaps children itself with
  * waitpid(-1) or ignores SIGCHLD takes that over (the parent's reaper then
- * stops early).
+ * stops early, and the exit status is unknown: -1).
+ *
+ * One thread per running child reaps it (it sleeps on a pidfd, Linux >=
+ * 5.3, else looks every 20 ms).  parley_peer_spawn_child() also gives the
+ * child's pid and its exit status.
  *
  * @param[in] peer the peer (started if it was not)
  * @param[in] argv the program and its arguments, NULL-terminated
  * @param[out] ret_session the session with the child
  * @return PARLEY_OK; INVALID_ARGUMENT; NOT_FOUND (no such program);
- *         SYSTEM (fork, exec, socketpair failed); the handshake's status
- *         (e.g. PROTOCOL_MISMATCH, CONNECTION_CLOSED if the child exited).
+ *         SYSTEM (posix_spawn or socketpair failed, e.g. EACCES); the
+ *         handshake's status (e.g. PROTOCOL_MISMATCH, CONNECTION_CLOSED if
+ *         the child exited at once).
  *
  * Ownership: *ret_session is yours as from parley_peer_connect(); close it
  * with parley_session_close().  Errors: as above; on failure no child is
@@ -782,6 +808,143 @@ PARLEY_PUBLIC parley_status parley_peer_set_max_fds(parley_peer *peer, unsigned 
  */
 PARLEY_PUBLIC parley_status parley_peer_spawn(parley_peer *peer, char *const argv[],
                                               parley_session **ret_session);
+
+/**
+ * Exit function of a spawned child: runs once, on the peer's I/O thread,
+ * after the child was reaped.  wait_status is waitpid(2)'s status (test it
+ * with WIFEXITED()/WEXITSTATUS(), WIFSIGNALED()/WTERMSIG()), or -1 when the
+ * application reaped the child itself.  It may call any Parley function
+ * except freeing the peer; while the peer is being freed, the exit
+ * functions of the children that the free ends still run, before the free
+ * returns.
+ */
+typedef void (*parley_child_exit_fn)(parley_peer *peer, pid_t pid, int wait_status, void *data);
+
+/**
+ * @brief parley_peer_spawn(), also giving the child's pid and its exit status.
+ *
+ * Starts the child exactly as parley_peer_spawn() does.  Its exit status
+ * goes to on_exit if given (on the I/O thread, see ::parley_child_exit_fn);
+ * without on_exit it is kept until parley_peer_wait_child() collects it or
+ * the peer is freed.  The pid stays the child's (it is not reused) until
+ * the child is reaped, i.e. until the exit status is known.
+ *
+ * @param[in] peer the peer (started if it was not)
+ * @param[in] argv the program and its arguments, NULL-terminated
+ * @param[in] on_exit called with the exit status (may be NULL)
+ * @param[in] data passed to on_exit
+ * @param[out] ret_session the session with the child
+ * @param[out] ret_pid the child's process id
+ * @return as parley_peer_spawn(); INVALID_ARGUMENT also for a NULL ret_pid.
+ *
+ * Ownership: as parley_peer_spawn(); data is borrowed until on_exit ran.
+ * Errors: as above; on failure on_exit is never called.
+ */
+PARLEY_PUBLIC parley_status parley_peer_spawn_child(parley_peer *peer, char *const argv[],
+                                                    parley_child_exit_fn on_exit, void *data,
+                                                    parley_session **ret_session, pid_t *ret_pid);
+
+/**
+ * @brief Wait for a child started by parley_peer_spawn_child() without an
+ *        exit function, and collect its exit status.
+ *
+ * The child is not asked to exit: close its session first to end it (it
+ * then gets SIGTERM after 2 s and SIGKILL 2 s later if it stays).  Once
+ * collected, the status is gone: a second wait for the same pid gives
+ * NOT_FOUND.  Any thread may wait, also the I/O thread (reaping does not
+ * need it), though a long wait there stalls every session of the peer.
+ *
+ * @param[in] peer the peer that spawned it
+ * @param[in] pid the pid from parley_peer_spawn_child()
+ * @param[in] timeout_ms how long to wait: 0 only looks, -1 waits until it exits
+ * @param[out] ret_wait_status waitpid(2)'s status, or -1 (reaped by the
+ *             application itself); set only on PARLEY_OK
+ * @return PARLEY_OK; INVALID_ARGUMENT; NOT_FOUND (not such a child of this
+ *         peer, or collected already); TIMEOUT (still running).
+ *
+ * Ownership: nothing allocated.  Errors: as above, with a sentence.
+ */
+PARLEY_PUBLIC parley_status parley_peer_wait_child(parley_peer *peer, pid_t pid, int timeout_ms,
+                                                   int *ret_wait_status);
+
+/**
+ * @brief Let the application's own event loop drive the peer: no I/O
+ *        thread, no workers.
+ *
+ * Call it before the peer starts.  The peer then never starts a thread of
+ * its own (its spawned children still get their reaper threads): the
+ * application watches parley_peer_get_fd() for input, wakes up after
+ * parley_peer_get_timeout() at the latest, and calls parley_peer_process()
+ * on either.  Everything the I/O thread would do runs inside
+ * parley_peer_process(), on the calling thread: accepting, reading,
+ * non-blocking and blocking handlers alike (a blocking handler holds up
+ * the loop for as long as it runs), completion callbacks, session hooks,
+ * exit functions of spawned children.  A synchronous call, a connect and
+ * parley_peer_stop_listen() made outside parley_peer_process() run the
+ * loop themselves until they are done, so one thread can serve and call;
+ * they run only this peer's loop (a synchronous call to another peer that
+ * the same thread drives waits until its deadline: call such a peer
+ * asynchronously).  Other threads may use the peer as usual; their work is
+ * done in the next parley_peer_process().  doc/runtime.md shows the
+ * attachment to poll, sd-event, GLib and libuv.
+ *
+ * @param[in] peer the peer, not started, not of a context
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL); INVALID_STATE (started
+ *         already, or a peer of a context).
+ *
+ * Ownership: nothing allocated.  Errors: as above, with a sentence.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_application_loop(parley_peer *peer);
+
+/**
+ * @brief The descriptor to watch for input (POLLIN, EPOLLIN, G_IO_IN,
+ *        UV_READABLE) for a peer driven by the application's loop.
+ *
+ * It is the peer's epoll descriptor: readable whenever
+ * parley_peer_process() has something to do (a socket ready, a task that
+ * another thread handed over).  It stays the same for the peer's life;
+ * the application must not read, write or close it.
+ *
+ * @param[in] peer the peer (parley_peer_set_application_loop() called)
+ * @param[out] ret_fd the descriptor
+ * @return PARLEY_OK; INVALID_ARGUMENT; INVALID_STATE (the peer runs its
+ *         own thread).
+ *
+ * Ownership: the peer owns the descriptor.  Threads: any.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_get_fd(parley_peer *peer, int *ret_fd);
+
+/**
+ * @brief How long the application's loop may sleep before it must call
+ *        parley_peer_process() even if the descriptor stays quiet.
+ *
+ * Ask again after each parley_peer_process() (and after dispatching
+ * calls with deadlines): timers (call deadlines, idle and send timeouts)
+ * change it.
+ *
+ * @param[in] peer the peer (parley_peer_set_application_loop() called)
+ * @param[out] ret_ms milliseconds; 0: at once; -1: no limit
+ * @return PARLEY_OK; INVALID_ARGUMENT; INVALID_STATE (own thread).
+ *
+ * Ownership: nothing allocated.  Threads: any.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_peer_get_timeout(parley_peer *peer, int *ret_ms);
+
+/**
+ * @brief Run what is ready: socket events, due timers, handed-over tasks.
+ *
+ * Never waits for more to happen.  Handlers, completion callbacks and hooks
+ * run inside it, on the calling thread; they must not call it again
+ * (INVALID_STATE) nor make synchronous calls (as on an I/O thread).
+ * Calls from several threads are serialised.
+ *
+ * @param[in] peer the peer (parley_peer_set_application_loop() called)
+ * @return PARLEY_OK; INVALID_ARGUMENT; INVALID_STATE (own thread, or
+ *         called from inside itself).
+ *
+ * Ownership: nothing allocated.  Errors: as above, with a sentence.
+ */
+PARLEY_PUBLIC parley_status parley_peer_process(parley_peer *peer);
 
 /**
  * @brief In a program started by parley_peer_spawn(): serve the parent.

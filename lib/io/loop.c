@@ -30,6 +30,10 @@ struct parley__loop {
     pthread_t thread;
     bool running;
     bool stopping;
+    /* No thread of its own: the application runs it (parley__loop_process()),
+     * and whoever holds drive is its loop thread meanwhile. */
+    bool external;
+    pthread_mutex_t drive;
     pthread_mutex_t lock;      /* guards tasks and stopping */
     task *head, *tail;
     /* Timers, loop thread only: an intrusive binary min-heap.  Position k
@@ -143,6 +147,7 @@ static int loop_destructor(parley__loop *loop)
     close(loop->epfd);
     close(loop->evfd);
     pthread_mutex_destroy(&loop->lock);
+    pthread_mutex_destroy(&loop->drive);
     return 0;
 }
 
@@ -168,6 +173,7 @@ parley_status parley__loop_new(TALLOC_CTX *mem_ctx, parley__loop **ret_loop)
         return parley__error_errno(PARLEY_ERR_SYSTEM, err, "eventfd");
     }
     pthread_mutex_init(&loop->lock, NULL);
+    pthread_mutex_init(&loop->drive, NULL);
     talloc_set_destructor(loop, loop_destructor);
     loop->wake_io.fd = loop->evfd;
     loop->wake_io.fn = wake_read;
@@ -206,6 +212,18 @@ static void wake(parley__loop *loop)
 
 void parley__loop_stop(parley__loop *loop)
 {
+    if (loop->external) {
+        /* No thread to stop: what is posted runs here, as the loop. */
+        const parley__loop *saved;
+
+        pthread_mutex_lock(&loop->drive);
+        saved = current_loop;
+        current_loop = loop;
+        run_tasks(loop);
+        current_loop = saved;
+        pthread_mutex_unlock(&loop->drive);
+        return;
+    }
     if (!loop->running)
         return;
     pthread_mutex_lock(&loop->lock);
@@ -301,6 +319,18 @@ parley_status parley__loop_call(parley__loop *loop, parley__task_fn fn, void *da
     sync_call sc;
     parley_status st;
 
+    if (loop->external && !parley__loop_in_thread(loop)) {
+        /* Serialised with the application's parley__loop_process(). */
+        const parley__loop *saved;
+
+        pthread_mutex_lock(&loop->drive);
+        saved = current_loop;
+        current_loop = loop;
+        fn(data);
+        current_loop = saved;
+        pthread_mutex_unlock(&loop->drive);
+        return PARLEY_OK;
+    }
     if (!loop->running || parley__loop_in_thread(loop)) {
         fn(data);
         return PARLEY_OK;
@@ -320,6 +350,88 @@ parley_status parley__loop_call(parley__loop *loop, parley__task_fn fn, void *da
     pthread_cond_destroy(&sc.cond);
     pthread_mutex_destroy(&sc.lock);
     return st;
+}
+
+/* ---- a loop without a thread, run by the application ---- */
+
+void parley__loop_set_external(parley__loop *loop)
+{
+    loop->external = true;
+}
+
+bool parley__loop_is_external(const parley__loop *loop)
+{
+    return loop->external;
+}
+
+int parley__loop_fd(const parley__loop *loop)
+{
+    return loop->epfd;
+}
+
+/* Milliseconds until something is due: 0 now (a task is posted or a timer
+ * is due), -1 nothing. drive held. */
+static int due_in_locked(parley__loop *loop)
+{
+    uint64_t now, due;
+
+    if (__atomic_load_n(&loop->head, __ATOMIC_ACQUIRE) != NULL)
+        return 0;
+    if (loop->troot == NULL)
+        return -1;
+    now = parley__now_ms();
+    due = loop->troot->deadline_ms;
+    return due <= now ? 0 : due - now > INT32_MAX ? INT32_MAX : (int)(due - now);
+}
+
+int parley__loop_timeout(parley__loop *loop)
+{
+    int ms;
+
+    if (parley__loop_in_thread(loop))
+        return due_in_locked(loop);
+    pthread_mutex_lock(&loop->drive);
+    ms = due_in_locked(loop);
+    pthread_mutex_unlock(&loop->drive);
+    return ms;
+}
+
+parley_status parley__loop_process(parley__loop *loop, int wait_ms)
+{
+    struct epoll_event evs[64];
+    const parley__loop *saved;
+    int n, due;
+
+    if (parley__loop_in_thread(loop))
+        return parley__error(PARLEY_ERR_INVALID_STATE,
+                             "the peer's events are being processed on this thread already "
+                             "(a handler, callback or hook may not process them again)");
+    pthread_mutex_lock(&loop->drive);
+    saved = current_loop;
+    current_loop = loop;
+    due = due_in_locked(loop);
+    if (due >= 0 && (wait_ms < 0 || due < wait_ms))
+        wait_ms = due;
+    n = epoll_wait(loop->epfd, evs, 64, wait_ms);
+    for (int i = 0; i < n; i++) {
+        parley__io *io = evs[i].data.ptr;
+
+        if (io->active)
+            io->fn(io->data, evs[i].events);
+    }
+    run_timers(loop);
+    run_tasks(loop);
+    current_loop = saved;
+    pthread_mutex_unlock(&loop->drive);
+    return PARLEY_OK;
+}
+
+bool parley__loop_drive(parley__loop *loop, int max_ms)
+{
+    if (!loop->external || parley__loop_in_thread(loop))
+        return false;
+    (void)parley__loop_process(loop, max_ms);
+    return true;
 }
 
 /* ---- timers: an intrusive binary min-heap ---- */

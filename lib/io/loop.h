@@ -65,6 +65,29 @@ parley_status parley__loop_post(parley__loop *loop, parley__task_fn fn, void *da
  * thread or when the loop is not running). */
 parley_status parley__loop_call(parley__loop *loop, parley__task_fn fn, void *data);
 
+/* A loop without a thread of its own (before anything uses it): the
+ * application runs it with parley__loop_process(); parley__loop_start()
+ * and parley__loop_stop() then do nothing, and parley__loop_call() runs
+ * the task at once under the loop's drive lock.  While a thread runs the
+ * loop (process, or such a call), it is the loop thread. */
+void parley__loop_set_external(parley__loop *loop);
+bool parley__loop_is_external(const parley__loop *loop);
+/* The epoll fd: readable when process has something to do (events, a
+ * posted task's wake-up). */
+int parley__loop_fd(const parley__loop *loop);
+/* Milliseconds until a timer is due or a task is waiting: 0 at once, -1
+ * none. */
+int parley__loop_timeout(parley__loop *loop);
+/* One pass: waits up to wait_ms (0: not at all, -1: until something
+ * happens, shortened to the next timer) for events, then runs the ready
+ * events, due timers and posted tasks on the calling thread.
+ * INVALID_STATE on the loop thread itself (no nesting). */
+parley_status parley__loop_process(parley__loop *loop, int wait_ms);
+/* For a thread that waits for what only the loop brings: in an external
+ * loop, and not on its thread, runs one pass (waiting up to max_ms) and
+ * returns true; otherwise false (wait on your condition as usual). */
+bool parley__loop_drive(parley__loop *loop, int max_ms);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t parley__now_ms(void);
 /* Arm (loop thread only) a timer to fire at deadline_ms; re-arming moves it.

@@ -508,8 +508,16 @@ PARLEY_PUBLIC parley_status parley_peer_stop_listen(parley_peer *peer)
     }
     parley__loop_call(peer->loop, stop_task, peer);
     pthread_mutex_lock(&peer->lock);
-    while (peer->n_incoming > 0)
+    while (peer->n_incoming > 0) {
+        if (parley__loop_is_external(peer->loop)) {
+            /* No I/O thread: this thread runs the loop (peer_loop.c). */
+            pthread_mutex_unlock(&peer->lock);
+            (void)parley__loop_drive(peer->loop, 50);
+            pthread_mutex_lock(&peer->lock);
+            continue;
+        }
         pthread_cond_wait(&peer->cond, &peer->lock);
+    }
     peer->listening = false;
     pthread_mutex_unlock(&peer->lock);
     return PARLEY_OK;

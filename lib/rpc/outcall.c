@@ -434,12 +434,21 @@ PARLEY_PUBLIC parley_status parley_call_dispatch(parley_call *call, uint32_t met
     /* The only call waiting: read the reply on this thread (no hop through
      * the I/O thread).  Otherwise, or if the read side is busy, wait; a
      * canceller wakes either way. */
-    if (alone)
+    if (alone && !parley__loop_is_external(peer->loop))
         (void)parley__conn_wait_reply(session->conn, call->id, &call->completed, &session->lock,
                                       deadline);
     pthread_mutex_lock(&session->lock);
-    while (call->state != PARLEY__CALL_COMPLETED)
+    while (call->state != PARLEY__CALL_COMPLETED) {
+        /* A peer driven by the application's loop has no I/O thread: the
+         * waiting thread runs the loop itself (peer_loop.c). */
+        if (parley__loop_is_external(peer->loop)) {
+            pthread_mutex_unlock(&session->lock);
+            (void)parley__loop_drive(peer->loop, 50);
+            pthread_mutex_lock(&session->lock);
+            continue;
+        }
         pthread_cond_wait(&call->cond, &session->lock);
+    }
     call->state = PARLEY__CALL_IDLE;
     call->completed = false;
     traced = call->traced;

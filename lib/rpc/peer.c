@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "context.h"
 #include "fds.h"
 #include "fork.h"
 #include "listen.h"
@@ -67,6 +68,30 @@ void parley__peer_call_done(parley_peer *peer)
     __atomic_sub_fetch(&peer->n_calls_in, 1, __ATOMIC_ACQ_REL);
 }
 
+/* What the destructor frees once no thread of the peer runs any more (on
+ * the context's loop thread for a peer of a context). */
+static void release_task(void *data)
+{
+    parley_peer *peer = data;
+
+    parley__listeners_close(peer);
+    /* Every connection is closed, every outstanding call completed (its
+     * callback ran), every handler returned.  Pended incoming calls that
+     * their cancel functions did not complete are freed; a session that
+     * calls still acquired by the application point at outlives the peer,
+     * closed, until they are released. */
+    while (peer->sessions != NULL) {
+        parley_session *s = peer->sessions;
+
+        peer->sessions = s->next;
+        s->prev = s->next = NULL;
+        /* A context's loop goes on: nothing of the session stays armed. */
+        parley__loop_timer_cancel(peer->loop, &s->call_timer);
+        parley__loop_timer_cancel(peer->loop, &s->timer);
+        parley__session_orphan(s);
+    }
+}
+
 static int peer_destructor(parley_peer *peer)
 {
     if (PARLEY__FORKED(peer))
@@ -97,23 +122,26 @@ static int peer_destructor(parley_peer *peer)
             (void)pthread_cond_timedwait(&peer->cond, &peer->lock, &t);
         }
         pthread_mutex_unlock(&peer->lock);
-        TALLOC_FREE(peer->workers);      /* runs queued handlers, joins */
-        parley__loop_stop(peer->loop);   /* runs what is still posted */
+        if (peer->context == NULL) {
+            TALLOC_FREE(peer->workers);      /* runs queued handlers, joins */
+            parley__loop_stop(peer->loop);   /* runs what is still posted */
+        } else {
+            /* The threads are the context's and go on for its other
+             * peers: what this peer queued finishes, and what is left of
+             * it goes on the loop thread, after what it posted. */
+            parley__workers_flush(peer->workers);
+            parley__loop_call(peer->loop, release_task, peer);
+        }
     }
-    parley__listeners_close(peer);
-    /* Every connection is closed, every outstanding call completed (its
-     * callback ran), every handler returned.  Pended incoming calls that
-     * their cancel functions did not complete are freed; a session that
-     * calls still acquired by the application point at outlives the peer,
-     * closed, until they are released. */
-    while (peer->sessions != NULL) {
-        parley_session *s = peer->sessions;
-
-        peer->sessions = s->next;
-        s->prev = s->next = NULL;
-        parley__session_orphan(s);
+    if (peer->context == NULL || !peer->started)
+        release_task(peer);
+    if (peer->context == NULL) {
+        TALLOC_FREE(peer->loop);
+    } else {
+        peer->loop = NULL;
+        peer->workers = NULL;
+        parley__context_detach(peer->context);
     }
-    TALLOC_FREE(peer->loop);
     TALLOC_FREE(peer->introspect_cache);   /* NULL-parented (introspect.c) */
     pthread_cond_destroy(&peer->cond);
     pthread_mutex_destroy(&peer->lock);
@@ -122,6 +150,12 @@ static int peer_destructor(parley_peer *peer)
 
 PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_protocol *protocol,
                                             parley_peer **ret_peer)
+{
+    return parley__peer_new(mem_ctx, NULL, protocol, ret_peer);
+}
+
+parley_status parley__peer_new(TALLOC_CTX *mem_ctx, parley_context *ctx,
+                               const parley_protocol *protocol, parley_peer **ret_peer)
 {
     parley_peer *peer;
     parley_status st;
@@ -156,13 +190,19 @@ PARLEY_PUBLIC parley_status parley_peer_new(TALLOC_CTX *mem_ctx, const parley_pr
         talloc_free(peer);
         return parley__error(PARLEY_ERR_NOMEM, "out of memory creating a peer");
     }
-    st = parley__loop_new(peer, &peer->loop);
-    if (st != PARLEY_OK) {
-        talloc_free(peer);
-        return st;
+    if (ctx == NULL) {
+        st = parley__loop_new(peer, &peer->loop);
+        if (st != PARLEY_OK) {
+            talloc_free(peer);
+            return st;
+        }
     }
     pthread_mutex_init(&peer->lock, NULL);
     pthread_cond_init(&peer->cond, NULL);
+    if (ctx != NULL) {
+        peer->context = ctx;
+        peer->loop = parley__context_attach(ctx);
+    }
     talloc_set_destructor(peer, peer_destructor);
     *ret_peer = peer;
     return PARLEY_OK;
@@ -173,7 +213,13 @@ parley_status parley__peer_start(parley_peer *peer)
     parley_status st = PARLEY_OK;
 
     pthread_mutex_lock(&peer->lock);
-    if (!peer->started) {
+    if (!peer->started && peer->app_loop) {
+        peer->started = true;   /* no thread, no pool: the application runs it */
+    } else if (!peer->started && peer->context != NULL) {
+        st = parley__context_start(peer->context, &peer->workers);
+        if (st == PARLEY_OK)
+            peer->started = true;
+    } else if (!peer->started) {
         st = parley__workers_new(peer, peer->n_workers, &peer->workers);
         if (st == PARLEY_OK) {
             st = parley__loop_start(peer->loop);
@@ -213,7 +259,11 @@ PARLEY_PUBLIC parley_status parley_peer_set_workers(parley_peer *peer, unsigned 
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_peer_set_workers needs a peer and 1..1024 threads");
     pthread_mutex_lock(&peer->lock);
-    if (peer->started)
+    if (peer->context != NULL)
+        st = parley__error(PARLEY_ERR_INVALID_STATE,
+                           "the peer uses its context's workers: set them with "
+                           "parley_context_set_workers()");
+    else if (peer->started)
         st = parley__error(PARLEY_ERR_INVALID_STATE,
                            "the worker pool size is fixed once the peer has started");
     else

@@ -77,9 +77,11 @@ struct parley_peer {
     pthread_cond_t cond;              /* incoming sessions gone */
 
     /* Threads. */
-    parley__loop *loop;
-    parley__workers *workers;
+    parley__loop *loop;               /* the context's when it has one */
+    parley__workers *workers;         /* the context's when it has one */
     unsigned n_workers;
+    struct parley_context *context;   /* NULL: its own threads (context.c) */
+    bool app_loop;                    /* no threads: the application runs the loop (peer_loop.c) */
     bool started;
     bool destroying;
 
@@ -160,6 +162,9 @@ struct parley_peer {
 
 /* fdpass.c: the max fds per frame (default or set). */
 unsigned parley__peer_max_fds(parley_peer *peer);
+/* peer.c: parley_peer_new() and parley_peer_new_with_context() (ctx may be NULL). */
+parley_status parley__peer_new(TALLOC_CTX *mem_ctx, struct parley_context *ctx,
+                               const parley_protocol *protocol, parley_peer **ret_peer);
 /* spawn.c: close the sessions of spawned children and reap them (peer
  * destructor, before the sessions go). */
 void parley__spawn_reap_all(parley_peer *peer);

@@ -298,8 +298,23 @@ parley_status parley__session_wait_ready(parley_session *session)
         deadline.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&session->lock);
-    while (session->state == PARLEY__SESSION_HANDSHAKE && rc != ETIMEDOUT)
+    while (session->state == PARLEY__SESSION_HANDSHAKE && rc != ETIMEDOUT) {
+        if (parley__loop_is_external(session->peer->loop) &&
+            !parley__loop_in_thread(session->peer->loop)) {
+            /* No I/O thread: this thread runs the loop (peer_loop.c). */
+            struct timespec now;
+
+            pthread_mutex_unlock(&session->lock);
+            (void)parley__loop_drive(session->peer->loop, 50);
+            pthread_mutex_lock(&session->lock);
+            clock_gettime(CLOCK_REALTIME, &now);
+            if (now.tv_sec > deadline.tv_sec ||
+                (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
+                rc = ETIMEDOUT;
+            continue;
+        }
         rc = pthread_cond_timedwait(&session->cond, &session->lock, &deadline);
+    }
     if (session->state == PARLEY__SESSION_CLOSED) {
         st = session->close_status;
         memcpy(why, session->close_why, sizeof(why));

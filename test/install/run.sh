@@ -54,6 +54,7 @@ for f in \
     "$includedir/parley/session.h" \
     "$includedir/parley/call.h" \
     "$includedir/parley/introspect.h" \
+    "$includedir/parley/context.h" \
     "$datadir/aclocal/parley.m4" \
     "$datadir/parley/parley-idl.mk" \
     "$mandir/man1/parley-idl.1" \
