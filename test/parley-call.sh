@@ -319,7 +319,8 @@ has err '^parley: pid=[0-9]+ session=1 dir=out kind=call id=[0-9]+ method=intros
 PARLEY_DEBUG=frames
 run 0 info "$kv"
 has err 'kind=frame frame=HELLO'
-has err 'kind=frame frame=REPLY id=[0-9]+ code=0 size=[0-9]+ fds=0$'
+has err 'dir=in kind=frame frame=REPLY id=[0-9]+ code=0 size=[0-9]+ fds=0$'
+has err 'dir=out kind=frame frame=CALL id=[0-9]+ code=0 size=[0-9]+ fds=0$'
 unset PARLEY_DEBUG
 run 0 info "$kv"
 hasnt err '^parley: '

@@ -1070,7 +1070,7 @@ PARLEY_PUBLIC parley_status parley_call_get_reply(parley_call *call, const parle
 
 /** Debug lines: one line per call (its end, with status and duration). */
 #define PARLEY_DEBUG_CALLS  0x1u
-/** Debug lines: one line per frame received too. */
+/** Debug lines: one line per frame received or sent too. */
 #define PARLEY_DEBUG_FRAMES 0x2u
 /** Debug lines: call lines carry the request and reply, `[sensitive]` redacted. */
 #define PARLEY_DEBUG_VALUES 0x4u

@@ -473,6 +473,8 @@ parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t c
         }
     }
     parley__frame_pack(&h, hdr);
+    if (conn->ops->frame_sent != NULL)
+        conn->ops->frame_sent(conn->data, &h);
     in_loop = parley__loop_in_thread(conn->loop);
     pthread_mutex_lock(&conn->wlock);
     /* Requests from a caller or a worker wait (bounded) while the output is

@@ -35,6 +35,9 @@ typedef struct parley__conn_ops {
     void (*frame)(void *data, const parley__frame_header *hdr, const uint8_t *payload);
     /* The connection is closed (once): why, as a status and a sentence. */
     void (*closed)(void *data, parley_status status, const char *why);
+    /* Optional (NULL: not called): a frame is about to be sent, on the
+     * sending thread, before it is written or queued, with no lock held. */
+    void (*frame_sent)(void *data, const parley__frame_header *hdr);
 } parley__conn_ops;
 
 /* Defaults of parley__conn_set_output(). */

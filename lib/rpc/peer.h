@@ -184,6 +184,8 @@ void parley__trace_end_reply(parley_call *call, parley_status status, const void
 void parley__debug_init(parley_peer *peer);   /* parley_peer_new(): reads PARLEY_DEBUG */
 /* A frame received on session (PARLEY_DEBUG_FRAMES). */
 void parley__debug_frame(parley_session *session, const parley__frame_header *hdr);
+/* The same for a frame this end sends (on the sending thread, no lock held). */
+void parley__debug_frame_out(parley_session *session, const parley__frame_header *hdr);
 /* The session's number in debug lines and monitor events (from 1). */
 uint32_t parley__session_number(parley_session *session);
 /* A call ended (PARLEY_DEBUG_CALLS): its line, with the values' text if any. */

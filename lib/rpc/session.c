@@ -20,9 +20,19 @@
 static void session_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload);
 static void session_closed(void *data, parley_status status, const char *why);
 
+static void session_frame_sent(void *data, const parley__frame_header *hdr);
+
 static const parley__conn_ops session_ops = {
     session_frame,
     session_closed,
+    NULL,
+};
+
+/* The same, when the peer writes a debug line per frame (PARLEY_DEBUG=frames). */
+static const parley__conn_ops session_ops_frames = {
+    session_frame,
+    session_closed,
+    session_frame_sent,
 };
 
 static int session_destructor(parley_session *session)
@@ -85,7 +95,9 @@ parley_status parley__session_new_opts(parley_peer *peer, int fd, bool incoming,
     session->remote_max_message = PARLEY__HELLO_MAX;
     session->next_call_id = 1;
     parley__session_read_credentials(session, fd);
-    st = parley__conn_new(NULL, peer->loop, fd, peer->max_message, &session_ops, session,
+    st = parley__conn_new(NULL, peer->loop, fd, peer->max_message,
+                          (peer->debug & PARLEY_DEBUG_FRAMES) ? &session_ops_frames : &session_ops,
+                          session,
                           &session->conn);
     if (st != PARLEY_OK) {
         talloc_free(session);
@@ -383,6 +395,11 @@ static void on_bye(parley_session *session, const parley__frame_header *hdr,
     talloc_free(msg);
     session->bye_received = true;   /* loop thread, as session_closed() */
     parley__conn_close(session->conn, st, why, false);
+}
+
+static void session_frame_sent(void *data, const parley__frame_header *hdr)
+{
+    parley__debug_frame_out(data, hdr);
 }
 
 static void session_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload)
