@@ -45,5 +45,6 @@
 #include "parley/session.h"
 #include "parley/peer.h"
 #include "parley/introspect.h"
+#include "parley/security.h"
 
 #endif /* PARLEY_H */

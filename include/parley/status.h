@@ -45,7 +45,8 @@ extern "C" {
     X(ERR_UNSUPPORTED,        16, "unsupported")                              \
     X(ERR_SYSTEM,             17, "system error")                             \
     X(ERR_REMOTE,             18, "remote application error")                 \
-    X(ERR_INTERNAL,           19, "internal error")
+    X(ERR_INTERNAL,           19, "internal error")                          \
+    X(ERR_PERMISSION_DENIED,  20, "permission denied")
 
 /** A Parley status code.  PARLEY_OK (0) is success. */
 typedef enum parley_status {

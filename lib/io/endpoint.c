@@ -61,9 +61,26 @@ parley_status parley__endpoint_parse(TALLOC_CTX *mem_ctx, const char *text,
         }
         ep->path = talloc_strdup(ep, p);
     } else if (strncmp(text, "tcp:", 4) == 0) {
-        const char *p = text + 4, *colon;
+        const char *p = text + 4, *colon, *option = strchr(text, '?');
+        char *addr;
 
         ep->kind = PARLEY__EP_TCP;
+        if (option != NULL) {
+            /* The one option: "?public" (listen beyond loopback, plain TCP). */
+            if (strcmp(option, "?public") != 0) {
+                st = parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                                   "endpoint \"%s\": unknown option \"%s\" (the only one is "
+                                   "?public)", text, option + 1);
+                goto done;
+            }
+            ep->public_ok = true;
+            addr = talloc_strndup(ep, p, (size_t)(option - p));
+            if (addr == NULL) {
+                st = parley__error(PARLEY_ERR_NOMEM, "out of memory parsing an endpoint");
+                goto done;
+            }
+            p = addr;
+        }
         if (p[0] == '[') {
             const char *close = strchr(p, ']');
 

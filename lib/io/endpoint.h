@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal: endpoint strings ("unix:/path", "unix:@name", "tcp:HOST:PORT"). */
+/* Internal: endpoint strings ("unix:/path", "unix:@name", "tcp:HOST:PORT",
+ * "tcp:HOST:PORT?public"). */
 #ifndef PARLEY_LIB_ENDPOINT_H
 #define PARLEY_LIB_ENDPOINT_H
 
+#include <stdbool.h>
 #include <talloc.h>
 
 #include "parley/status.h"
@@ -19,6 +21,7 @@ typedef struct parley__endpoint {
     char *path;     /* UNIX: the path; ABSTRACT: the name without '@' */
     char *host;     /* TCP: host or address, brackets removed */
     char *port;     /* TCP: decimal port */
+    bool public_ok; /* TCP: "?public": may listen outside loopback */
 } parley__endpoint;
 
 /* Parse an endpoint string.  INVALID_ARGUMENT with a sentence for a string

@@ -144,6 +144,25 @@ static parley_status resolve(const parley__endpoint *ep, bool passive, struct ad
     return PARLEY_OK;
 }
 
+bool parley__socket_listen_allowed(const struct sockaddr *sa, bool public_ok)
+{
+    if (public_ok)
+        return true;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127;
+    }
+    return false;
+}
+
 static parley_status listen_tcp(const parley__endpoint *ep, int backlog, int *ret_fd)
 {
     struct addrinfo *ai = NULL;
@@ -154,6 +173,27 @@ static parley_status listen_tcp(const parley__endpoint *ep, int backlog, int *re
     if (st != PARLEY_OK)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "listen on %s: cannot resolve \"%s\"",
                              ep->text, ep->host);
+    /* Plain TCP tells nothing about who calls: outside loopback only when
+     * asked for (every address the host gives, before any is bound). */
+    for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
+        if (!parley__socket_listen_allowed(a->ai_addr, ep->public_ok)) {
+            char addr[INET6_ADDRSTRLEN] = "?";
+
+            if (a->ai_family == AF_INET)
+                inet_ntop(AF_INET, &((struct sockaddr_in *)a->ai_addr)->sin_addr, addr,
+                          sizeof(addr));
+            else if (a->ai_family == AF_INET6)
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr, addr,
+                          sizeof(addr));
+            freeaddrinfo(ai);
+            return parley__error(PARLEY_ERR_ACCESS_DENIED,
+                                 "listen on %s: %s is not a loopback address, and plain TCP "
+                                 "lets anyone who reaches the port call; listen on loopback or "
+                                 "a unix socket, or opt in with tcp:%s%s%s:%s?public",
+                                 ep->text, addr, strchr(ep->host, ':') ? "[" : "", ep->host,
+                                 strchr(ep->host, ':') ? "]" : "", ep->port);
+        }
+    }
     for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
         int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
                         a->ai_protocol);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "parley/data.h"
+#include "access.h"
 #include "call_codec.h"
 #include "fds.h"
 #include "fork.h"
@@ -243,6 +244,15 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
             snprintf(text, sizeof(text), "method %s is oneway but came in a CALL frame", m->name);
             send_error_reply(session, hdr->call_id, PARLEY_ERR_MALFORMED, text);
         }
+        return;
+    }
+    /* Before anything of the request is decoded. */
+    if (peer->access_fn != NULL && !parley__access_check(session, m, text, sizeof(text))) {
+        if (!oneway)
+            send_error_reply(session, hdr->call_id, PARLEY_ERR_PERMISSION_DENIED, text);
+        else
+            parley__exception(session, PARLEY_ERR_PERMISSION_DENIED, "oneway %s dropped: %s",
+                              m->name, text);
         return;
     }
     call = talloc_zero(NULL, parley_call);

@@ -33,6 +33,7 @@
 
 #include "parley/data.h"
 #include "parley/peer.h"
+#include "parley/security.h"
 #include "conn.h"
 #include "endpoint.h"
 #include "frame.h"
@@ -111,6 +112,8 @@ struct parley_peer {
     void *exception_data;
     parley_trace_fn trace_begin, trace_end;
     void *trace_data;
+    parley_access_fn access_fn;       /* access.c: before each incoming call */
+    void *access_data;
 
     /* Introspection (introspect.c). */
     bool introspection_off;           /* method 0 gets NOT_FOUND (atomic access) */

@@ -4,6 +4,8 @@
 #ifndef PARLEY_LIB_RPC_SESSION_H
 #define PARLEY_LIB_RPC_SESSION_H
 
+#include <sys/socket.h>
+
 #include "peer.h"
 
 #define PARLEY__CALL_BUCKETS 64u
@@ -63,6 +65,8 @@ struct parley_session {
     bool ended;                       /* end hooks ran */
     bool have_creds;                  /* a unix socket: creds is valid */
     parley_credentials creds;
+    parley_transport transport;       /* access.c: read once at creation */
+    struct sockaddr_storage remote;   /* TCP: the other end's address */
     struct parley__handle_table *handles;   /* under lock; NULL until the first */
     struct parley__proxy_table *proxies;    /* handles of the other end, under lock */
 };
