@@ -33,6 +33,21 @@ static atomic_int n_checked, n_exceptions, last_exception;
 static char last_exception_text[512];
 static char seen_address[64];
 static atomic_int seen_transport;
+static atomic_int construct_transport;
+static char construct_address[64];
+
+/* The construct hook sees the identity already. */
+static parley_status on_construct(parley_session *session, void *data, void **ret_session_data)
+{
+    (void)data;
+    *ret_session_data = NULL;
+    construct_transport = (int)parley_session_get_transport(session);
+    if (construct_transport == PARLEY_TRANSPORT_TCP &&
+        parley_session_get_remote_address(session, construct_address,
+                                          sizeof(construct_address)) != PARLEY_OK)
+        return PARLEY_ERR_INTERNAL;
+    return PARLEY_OK;
+}
 
 static bool check_access(parley_session *session, const parley_method *method, void *data,
                          char *reason, size_t reason_size)
@@ -88,6 +103,8 @@ static void reset_state(void)
     last_exception_text[0] = '\0';
     seen_address[0] = '\0';
     seen_transport = -1;
+    construct_transport = -1;
+    construct_address[0] = '\0';
 }
 
 static parley_peer *server_new(TALLOC_CTX *mem, const char *endpoint)
@@ -101,6 +118,8 @@ static parley_peer *server_new(TALLOC_CTX *mem, const char *endpoint)
     ck_assert_int_eq(parley_peer_set_access_function(server, check_access, &allowed_uid),
                      PARLEY_OK);
     ck_assert_int_eq(parley_peer_set_exception_function(server, on_exception, NULL),
+                     PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_session_functions(server, on_construct, NULL, NULL),
                      PARLEY_OK);
     ck_assert_int_eq(parley_peer_add_listen_endpoint(server, endpoint, 0), PARLEY_OK);
     ck_assert_int_eq(parley_peer_start_listen(server), PARLEY_OK);
@@ -215,6 +234,7 @@ START_TEST(test_access_unix)
     ck_assert_int_eq(call_add(s, 2, 3, &v), PARLEY_OK);
     ck_assert_int_eq(v, 5);
     ck_assert_int_eq(seen_transport, PARLEY_TRANSPORT_UNIX);
+    ck_assert_int_eq(construct_transport, PARLEY_TRANSPORT_UNIX);
     /* For this uid (a blocking handler). */
     ck_assert_int_eq(call_echo(s, why, sizeof(why)), PARLEY_OK);
 
@@ -278,6 +298,8 @@ START_TEST(test_access_tcp)
     ck_assert_int_eq(v, 42);
     ck_assert_int_eq(seen_transport, PARLEY_TRANSPORT_TCP);
     ck_assert_ptr_nonnull(strstr(seen_address, "127.0.0.1:"));
+    ck_assert_int_eq(construct_transport, PARLEY_TRANSPORT_TCP);
+    ck_assert_str_eq(construct_address, seen_address);
     /* The server sees the client's port, the client the server's. */
     ck_assert_str_ne(seen_address, addr);
 
@@ -287,6 +309,36 @@ START_TEST(test_access_tcp)
     ck_assert_int_eq(call_add(s, 1, 1, &v), PARLEY_OK);
     ck_assert_int_eq(v, 2);
 
+    parley_session_close(s);
+    talloc_free(client);
+    talloc_free(server);
+    talloc_free(mem);
+}
+END_TEST
+
+START_TEST(test_remote_address_ipv6)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *server, *client;
+    parley_session *s;
+    char addr[64];
+    int32_t v = 0;
+
+    reset_state();
+    ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &server), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_listen_endpoint(server, "tcp:[::1]:0", 0), PARLEY_OK);
+    if (parley_peer_start_listen(server) != PARLEY_OK) {
+        printf("check_access: no IPv6 loopback here (%s)\n", parley_error_message());
+        talloc_free(mem);
+        return;
+    }
+    talloc_free(server);
+    server = server_new(mem, "tcp:[::1]:0");
+    s = client_connect(mem, server, &client);
+    ck_assert_int_eq(parley_session_get_remote_address(s, addr, sizeof(addr)), PARLEY_OK);
+    ck_assert_ptr_eq(strstr(addr, "[::1]:"), addr);
+    ck_assert_int_eq(call_add(s, 1, 2, &v), PARLEY_OK);
+    ck_assert_ptr_eq(strstr(seen_address, "[::1]:"), seen_address);
     parley_session_close(s);
     talloc_free(client);
     talloc_free(server);
@@ -404,6 +456,7 @@ Suite *parley_access_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_access_unix);
     tcase_add_test(tc, test_access_tcp);
+    tcase_add_test(tc, test_remote_address_ipv6);
     tcase_add_test(tc, test_listen_decision);
     tcase_add_test(tc, test_listen_public_opt_in);
     suite_add_tcase(s, tc);
