@@ -28,7 +28,7 @@
 /* "add" is open to everyone; "echo" only for allowed_uid on a unix socket
  * and never over TCP; "note" (oneway) only when notes_open. */
 static atomic_uint allowed_uid;
-static atomic_bool notes_open;
+static atomic_bool notes_open, introspect_open;
 static atomic_int n_checked, n_exceptions, last_exception;
 static char last_exception_text[512];
 static char seen_address[64];
@@ -68,6 +68,9 @@ static bool check_access(parley_session *session, const parley_method *method, v
         return true;
     case TP_NOTE:
         return notes_open;
+    case PARLEY_METHOD_INTROSPECT:
+        ck_assert_str_eq(method->name, "introspect");
+        return introspect_open;
     case TP_ECHO:
         if (parley_session_get_credentials(session, &creds) != PARLEY_OK) {
             snprintf(reason, reason_size, "echo is for local users only");
@@ -97,6 +100,7 @@ static void reset_state(void)
 {
     allowed_uid = (unsigned)getuid();
     notes_open = false;
+    introspect_open = false;
     n_checked = 0;
     n_exceptions = 0;
     last_exception = 0;
@@ -263,6 +267,18 @@ START_TEST(test_access_unix)
     ck_assert_int_eq(call_noarg(s, TP_NOTES, &notes_after), PARLEY_OK);
     ck_assert_int_eq(notes_after, notes_before + 1);
     ck_assert_int_eq(n_exceptions, 1);
+
+    /* Introspection is checked like a method: refused, then allowed. */
+    {
+        const parley_protocol *p = NULL;
+
+        ck_assert_int_eq(parley_session_introspect(s, mem, 0, &p, NULL),
+                         PARLEY_ERR_PERMISSION_DENIED);
+        ck_assert_ptr_nonnull(strstr(parley_error_message(), "permission denied for introspect"));
+        introspect_open = true;
+        ck_assert_int_eq(parley_session_introspect(s, mem, 0, &p, NULL), PARLEY_OK);
+        ck_assert_str_eq(p->name, tp_protocol(TP_V1)->name);
+    }
 
     parley_session_close(s);
     talloc_free(client);

@@ -90,8 +90,10 @@ typedef bool (*parley_access_fn)(parley_session *session, const parley_method *m
  * @brief Set the access check run before every incoming call.
  *
  * Without one every served method is open to every session the construct
- * hook accepted.  The introspection method (0) is not checked: turn it off
- * with parley_peer_set_introspection() where the protocol itself is secret.
+ * hook accepted.  Introspection, while the peer serves it, is checked too,
+ * as the method id PARLEY_METHOD_INTROSPECT (0) named "introspect" (allow
+ * it where parley-call should work); a method the peer does not serve is
+ * NOT_FOUND without a check.
  *
  * @param[in] peer the peer, before it starts (listens, connects or spawns)
  * @param[in] fn the check; NULL: every call runs

@@ -227,8 +227,18 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     parley_status st;
     bool queued = false, drain = false;
 
-    if (hdr->code == PARLEY_METHOD_INTROSPECT && parley__introspect_serve(session, hdr))
-        return;
+    if (hdr->code == PARLEY_METHOD_INTROSPECT) {
+        /* Served by the runtime, checked like any method when it is served. */
+        if (peer->access_fn != NULL && !peer->introspector &&
+            !__atomic_load_n(&peer->introspection_off, __ATOMIC_RELAXED) &&
+            !parley__access_check(session, parley__introspect_method(), text, sizeof(text))) {
+            if (!oneway)
+                send_error_reply(session, hdr->call_id, PARLEY_ERR_PERMISSION_DENIED, text);
+            return;
+        }
+        if (parley__introspect_serve(session, hdr))
+            return;
+    }
     if (m != NULL)
         entry = &peer->dispatch[m - peer->protocol->methods];
     if (m == NULL || entry->handler == NULL) {
