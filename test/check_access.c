@@ -33,6 +33,7 @@ static atomic_int n_checked, n_exceptions, last_exception;
 static char last_exception_text[512];
 static char seen_address[64];
 static atomic_int seen_transport;
+static const char *_Atomic allowed_address = "127.0.0.1:";
 static atomic_int construct_transport;
 static char construct_address[64];
 
@@ -81,6 +82,16 @@ static bool check_access(parley_session *session, const parley_method *method, v
             return false;
         }
         return true;
+    case TP_SLEEP: {
+        /* By address: only from allowed_address (TCP). */
+        const char *allowed = allowed_address;
+
+        if (seen_transport == PARLEY_TRANSPORT_TCP &&
+            strncmp(seen_address, allowed, strlen(allowed)) == 0)
+            return true;
+        snprintf(reason, reason_size, "sleep is for %s only", allowed);
+        return false;
+    }
     default:
         return false;   /* no reason: the default sentence */
     }
@@ -318,6 +329,26 @@ START_TEST(test_access_tcp)
     ck_assert_str_eq(construct_address, seen_address);
     /* The server sees the client's port, the client the server's. */
     ck_assert_str_ne(seen_address, addr);
+
+    /* A rule by remote address: allowed from 127.0.0.1, then not. */
+    {
+        TALLOC_CTX *tmp = talloc_new(NULL);
+        parley_call *call;
+        tp_sleep in = { 0, 7 };
+        tp_tag *out = NULL;
+
+        ck_assert_int_eq(parley_session_acquire_call(s, &call), PARLEY_OK);
+        ck_assert_int_eq(parley_call_dispatch(call, TP_SLEEP, &in, tmp, &out, NULL, NULL),
+                         PARLEY_OK);
+        ck_assert_uint_eq(out->tag, 7);
+        allowed_address = "192.0.2.1:";
+        ck_assert_int_eq(parley_call_dispatch(call, TP_SLEEP, &in, tmp, &out, NULL, NULL),
+                         PARLEY_ERR_PERMISSION_DENIED);
+        ck_assert_ptr_nonnull(strstr(parley_error_message(), "sleep is for 192.0.2.1: only"));
+        allowed_address = "127.0.0.1:";
+        parley_call_release(call);
+        talloc_free(tmp);
+    }
 
     /* No credentials over TCP: echo is refused whatever the uid. */
     ck_assert_int_eq(call_echo(s, why, sizeof(why)), PARLEY_ERR_PERMISSION_DENIED);
