@@ -18,6 +18,7 @@ Suite *parley_peer_suite(void);
 Suite *parley_faults_suite(void);
 Suite *parley_sessions_suite(void);
 Suite *parley_access_suite(void);
+Suite *parley_tls_suite(void);
 Suite *parley_handles_suite(void);
 Suite *parley_fds_suite(void);
 Suite *parley_spawn_suite(void);

@@ -220,7 +220,7 @@ static parley_status listen_tcp(const parley__endpoint *ep, int backlog, int *re
 parley_status parley__socket_listen(const parley__endpoint *ep, mode_t mode, int backlog,
                                     int *ret_fd)
 {
-    if (ep->kind == PARLEY__EP_TCP)
+    if (PARLEY__EP_INET(ep))
         return listen_tcp(ep, backlog, ret_fd);
     return listen_unix(ep, mode, backlog, ret_fd);
 }
@@ -241,7 +241,7 @@ parley_status parley__socket_connect(const parley__endpoint *ep, int *ret_fd)
 {
     int err = 0;
 
-    if (ep->kind != PARLEY__EP_TCP) {
+    if (!PARLEY__EP_INET(ep)) {
         struct sockaddr_un sun;
         socklen_t sl = unix_addr(ep, &sun);
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -292,7 +292,7 @@ parley_status parley__socket_bound_name(TALLOC_CTX *mem_ctx, const parley__endpo
     char addr[INET6_ADDRSTRLEN];
     char *text;
 
-    if (ep->kind != PARLEY__EP_TCP) {
+    if (!PARLEY__EP_INET(ep)) {
         text = talloc_strdup(mem_ctx, ep->text);
     } else {
         if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
@@ -301,12 +301,13 @@ parley_status parley__socket_bound_name(TALLOC_CTX *mem_ctx, const parley__endpo
             struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
             inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
-            text = talloc_asprintf(mem_ctx, "tcp:[%s]:%u", addr, ntohs(s6->sin6_port));
+            text = talloc_asprintf(mem_ctx, "%.3s:[%s]:%u", ep->text, addr,
+                                   ntohs(s6->sin6_port));
         } else {
             struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
             inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
-            text = talloc_asprintf(mem_ctx, "tcp:%s:%u", addr, ntohs(s4->sin_port));
+            text = talloc_asprintf(mem_ctx, "%.3s:%s:%u", ep->text, addr, ntohs(s4->sin_port));
         }
     }
     if (text == NULL)

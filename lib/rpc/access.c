@@ -93,9 +93,11 @@ PARLEY_PUBLIC parley_status parley_session_get_remote_address(parley_session *se
     if (session == NULL || buf == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_session_get_remote_address needs a session and a buffer");
-    if (session->transport != PARLEY_TRANSPORT_TCP)
+    if (session->transport != PARLEY_TRANSPORT_TCP && session->transport != PARLEY_TRANSPORT_TLS)
         return parley__error(PARLEY_ERR_UNSUPPORTED,
-                             "the session is not on TCP: no remote address");
+                             "the session is not on TCP or TLS: no remote address");
+    if (session->remote.ss_family != AF_INET && session->remote.ss_family != AF_INET6)
+        return parley__error(PARLEY_ERR_UNSUPPORTED, "the session's remote address is unknown");
     format_address(&session->remote, text, sizeof(text));
     n = strlen(text);
     if (n + 1 > size)

@@ -24,6 +24,7 @@
 #include "session.h"
 #include "socket.h"
 #include "status.h"
+#include "tls.h"
 
 /* Connections told BUSY stay open (write side shut) for a moment, so that
  * a client still sending its HELLO does not get EPIPE before it reads the
@@ -33,6 +34,7 @@
 
 typedef struct parley__waiting {
     int *fds;          /* a ring of peer->listen_backlog entries */
+    bool *tls;         /* fds[i] came from a tls: listener */
     unsigned head, n, cap;
     int linger_fd[LINGER_MAX];          /* loop thread only */
     uint64_t linger_until[LINGER_MAX];
@@ -127,7 +129,16 @@ static void linger(parley_peer *peer, int fd)
                                peer);
 }
 
-void parley__limits_accept(parley_peer *peer, int fd)
+/* An admitted connection: a session now, or (tls:) after its handshake. */
+static void admit(parley_peer *peer, int fd, bool tls)
+{
+    if (tls)
+        parley__peer_tls_accept(peer, fd);
+    else
+        (void)parley__session_new(peer, fd, true, NULL);
+}
+
+void parley__limits_accept(parley_peer *peer, int fd, bool tls)
 {
     parley__waiting *w;
     unsigned max, backlog;
@@ -137,21 +148,23 @@ void parley__limits_accept(parley_peer *peer, int fd)
     backlog = peer->listen_backlog;
     if (peer->n_incoming < max && (peer->waiting == NULL || peer->waiting->n == 0)) {
         pthread_mutex_unlock(&peer->lock);
-        (void)parley__session_new(peer, fd, true, NULL);
+        admit(peer, fd, tls);
         return;
     }
     if (peer->waiting == NULL) {
         peer->waiting = talloc_zero(peer, parley__waiting);
         if (peer->waiting != NULL) {
             peer->waiting->fds = talloc_array(peer->waiting, int, backlog > 0 ? backlog : 1);
+            peer->waiting->tls = talloc_array(peer->waiting, bool, backlog > 0 ? backlog : 1);
             peer->waiting->cap = backlog;
-            if (peer->waiting->fds == NULL)
+            if (peer->waiting->fds == NULL || peer->waiting->tls == NULL)
                 TALLOC_FREE(peer->waiting);
         }
     }
     w = peer->waiting;
     if (w != NULL && w->n < w->cap) {
         w->fds[(w->head + w->n) % w->cap] = fd;
+        w->tls[(w->head + w->n) % w->cap] = tls;
         w->n++;
         pthread_mutex_unlock(&peer->lock);
         return;
@@ -168,6 +181,7 @@ static void admit_task(void *data)
 
     for (;;) {
         parley__waiting *w;
+        bool tls;
         int fd;
 
         pthread_mutex_lock(&peer->lock);
@@ -179,10 +193,11 @@ static void admit_task(void *data)
             return;
         }
         fd = w->fds[w->head];
+        tls = w->tls[w->head];
         w->head = (w->head + 1) % w->cap;
         w->n--;
         pthread_mutex_unlock(&peer->lock);
-        (void)parley__session_new(peer, fd, true, NULL);
+        admit(peer, fd, tls);
     }
 }
 
@@ -329,7 +344,7 @@ static void listener_io(void *data, uint32_t events)
             }
             break;   /* EAGAIN: drained */
         }
-        parley__limits_accept(l->peer, fd);
+        parley__limits_accept(l->peer, fd, l->ep->kind == PARLEY__EP_TLS);
     }
 }
 
@@ -359,7 +374,10 @@ PARLEY_PUBLIC parley_status parley_peer_start_listen(parley_peer *peer)
     for (parley__listener *l = peer->listeners; l != NULL; l = l->next) {
         int fd = -1;
 
-        st = parley__socket_listen(l->ep, (mode_t)l->mode, LISTEN_BACKLOG, &fd);
+        st = l->ep->kind == PARLEY__EP_TLS ? parley__tls_config_check(peer->tls, true, l->ep->text)
+                                           : PARLEY_OK;
+        if (st == PARLEY_OK)
+            st = parley__socket_listen(l->ep, (mode_t)l->mode, LISTEN_BACKLOG, &fd);
         if (st == PARLEY_OK) {
             st = parley__socket_bound_name(l, l->ep, fd, &l->bound);
             if (st != PARLEY_OK)

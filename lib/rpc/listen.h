@@ -10,7 +10,7 @@
  * connections waiting for a slot. */
 void parley__listeners_close(parley_peer *peer);
 /* Loop thread: an accepted connection; served, kept waiting, or told BUSY. */
-void parley__limits_accept(parley_peer *peer, int fd);
+void parley__limits_accept(parley_peer *peer, int fd, bool tls);
 /* Under peer->lock: an incoming session ended, its slot is free. */
 void parley__limits_slot_freed_locked(parley_peer *peer);
 /* Close the connections waiting for a slot. */

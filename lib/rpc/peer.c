@@ -70,6 +70,9 @@ static int peer_destructor(parley_peer *peer)
     pthread_mutex_lock(&peer->lock);
     __atomic_store_n(&peer->destroying, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&peer->lock);
+    /* TLS threads stop first: their sockets close, so handshakes and pumps
+     * end (a session on a pump sees its connection close). */
+    parley__peer_tls_stop(peer);
     parley__spawn_reap_all(peer);
     if (peer->started) {
         parley__loop_call(peer->loop, shutdown_task, peer);
@@ -353,6 +356,8 @@ PARLEY_PUBLIC parley_status parley_peer_connect(parley_peer *peer, parley_sessio
         int fd = -1;
 
         st = parley__socket_connect(c->ep, &fd);
+        if (st == PARLEY_OK && c->ep->kind == PARLEY__EP_TLS)
+            return parley__peer_tls_connect(peer, c->ep, fd, ret_session);
         if (st == PARLEY_OK)
             return connect_session(peer, fd, ret_session);
         if (st != PARLEY_ERR_CONNECTION_REFUSED)

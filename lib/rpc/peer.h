@@ -113,6 +113,8 @@ struct parley_peer {
     parley_trace_fn trace_begin, trace_end;
     void *trace_data;
     parley_access_fn access_fn;       /* access.c: before each incoming call */
+    struct parley__tls_config *tls;   /* peer_tls.c: set before the peer starts */
+    struct parley__tls_group *tls_group;   /* its threads; created under lock */
     void *access_data;
 
     /* Introspection (introspect.c). */
@@ -125,6 +127,14 @@ struct parley_peer {
     unsigned n_reapers;               /* reaper threads still running */
 };
 
+
+/* peer_tls.c: the TLS handshake of a connect (tcp_fd consumed) and of an
+ * admitted connection on a tls: listener (a session when it succeeds). */
+parley_status parley__peer_tls_connect(parley_peer *peer, const parley__endpoint *ep, int tcp_fd,
+                                       parley_session **ret_session);
+void parley__peer_tls_accept(parley_peer *peer, int tcp_fd);
+/* Stop the TLS threads and wait for them (the peer is being freed). */
+void parley__peer_tls_stop(parley_peer *peer);
 
 /* fdpass.c: the max fds per frame (default or set). */
 unsigned parley__peer_max_fds(parley_peer *peer);

@@ -14,6 +14,7 @@
 #include "outcall.h"
 #include "call.h"
 #include "socket.h"
+#include "tls.h"
 #include "status.h"
 
 static void session_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload);
@@ -31,8 +32,23 @@ static int session_destructor(parley_session *session)
     return 0;
 }
 
+static parley_status session_create(parley_peer *peer, int fd, bool incoming,
+                                    parley__tls_info *tls, parley_session **ret_session);
+
 parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
                                   parley_session **ret_session)
+{
+    return session_create(peer, fd, incoming, NULL, ret_session);
+}
+
+parley_status parley__session_new_tls(parley_peer *peer, int fd, bool incoming,
+                                      parley__tls_info *info, parley_session **ret_session)
+{
+    return session_create(peer, fd, incoming, info, ret_session);
+}
+
+static parley_status session_create(parley_peer *peer, int fd, bool incoming,
+                                    parley__tls_info *tls, parley_session **ret_session)
 {
     parley_session *session = NULL;
     bool refused = false;
@@ -44,11 +60,13 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
     st = parley__socket_prepare(fd);
     if (st != PARLEY_OK) {
         close(fd);
+        talloc_free(tls);
         return st;
     }
     session = talloc_zero(NULL, parley_session);
     if (session == NULL) {
         close(fd);
+        talloc_free(tls);
         return parley__error(PARLEY_ERR_NOMEM, "out of memory creating a session");
     }
     pthread_mutex_init(&session->lock, NULL);
@@ -62,13 +80,23 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
     session->state = PARLEY__SESSION_HANDSHAKE;
     session->remote_max_message = PARLEY__HELLO_MAX;
     session->next_call_id = 1;
-    parley__session_read_credentials(session, fd);
+    if (tls != NULL) {
+        /* The fd is a socketpair (or, with kernel TLS, the TCP socket): the
+         * TCP peer's address and the TLS identity, never SO_PEERCRED. */
+        session->tls = talloc_steal(session, tls);
+        session->transport = PARLEY_TRANSPORT_TLS;
+        session->remote = tls->remote;
+    } else {
+        parley__session_read_credentials(session, fd);
+    }
     st = parley__conn_new(NULL, peer->loop, fd, peer->max_message, &session_ops, session,
                           &session->conn);
     if (st != PARLEY_OK) {
         talloc_free(session);
         return st;
     }
+    if (tls != NULL)
+        parley__conn_set_not_unix(session->conn);
     parley__conn_set_max_fds(session->conn, parley__peer_max_fds(peer));
     parley__conn_set_output(session->conn, __atomic_load_n(&peer->max_output, __ATOMIC_RELAXED),
                             (uint64_t)__atomic_load_n(&peer->send_ms, __ATOMIC_RELAXED));
