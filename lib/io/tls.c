@@ -28,7 +28,7 @@
 #define TLS_DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 #define TLS_PSK_PRIORITY ":+ECDHE-PSK:+DHE-PSK:+PSK"
 #define TLS_CONNECT_DEFAULT_MS 30000   /* a client handshake without an establish timeout */
-#define PUMP_BUF 16384                 /* bytes buffered each way per connection */
+#define PUMP_BUF (256 * 1024)          /* bytes buffered each way per connection */
 #define REFUSE_LINGER_MS 1000          /* a plain client told "this is TLS": time to read it */
 
 struct parley__tls_config {
@@ -618,7 +618,7 @@ static void pump(tls_conn *c)
     uint8_t *in = talloc_array(c, uint8_t, PUMP_BUF);    /* TLS -> socketpair */
     uint8_t *out = talloc_array(c, uint8_t, PUMP_BUF);   /* socketpair -> TLS */
     size_t in_len = 0, in_off = 0, out_len = 0, out_off = 0;
-    bool tls_eof = false, pair_eof = false;
+    bool tls_eof = false, pair_eof = false, pair_shut = false;
 
     if (in == NULL || out == NULL)
         return;
@@ -639,14 +639,18 @@ static void pump(tls_conn *c)
         }
         if (in_off == in_len)
             in_off = in_len = 0;
-        if (in_len == 0 && !tls_eof) {
-            n = gnutls_record_recv(c->session, in, PUMP_BUF);
+        /* Records are appended while the buffer has room and none of it
+         * has been passed on (no shifting): several records per write to
+         * the socketpair when they come in bursts. */
+        while (in_off == 0 && in_len < PUMP_BUF && !tls_eof) {
+            n = gnutls_record_recv(c->session, in + in_len, PUMP_BUF - in_len);
             if (n > 0) {
-                in_len = (size_t)n;
+                in_len += (size_t)n;
                 progress = true;
-            } else if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION) {
+                continue;
+            }
+            if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION) {
                 tls_eof = true;
-                shutdown(c->pair, SHUT_WR);
                 progress = true;
             } else if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED) {
                 if (gnutls_error_is_fatal((int)n)) {
@@ -656,6 +660,12 @@ static void pump(tls_conn *c)
                 }
                 progress = true;
             }
+            break;
+        }
+        /* The other end's EOF, once what came before it is passed on. */
+        if (tls_eof && !pair_shut && in_len == 0) {
+            shutdown(c->pair, SHUT_WR);
+            pair_shut = true;
         }
         if (out_off < out_len) {
             n = gnutls_record_send(c->session, out + out_off, out_len - out_off);
@@ -693,7 +703,7 @@ static void pump(tls_conn *c)
         if (progress)
             continue;
         pfd[0].fd = c->tcp;
-        pfd[0].events = (short)((in_len == 0 && !tls_eof ? POLLIN : 0) |
+        pfd[0].events = (short)((in_off == 0 && in_len < PUMP_BUF && !tls_eof ? POLLIN : 0) |
                                 (out_len > 0 ? POLLOUT : 0));
         pfd[1].fd = c->pair;
         pfd[1].events = (short)((out_len == 0 && !pair_eof ? POLLIN : 0) |
