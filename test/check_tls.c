@@ -68,6 +68,8 @@ static parley_status on_construct(parley_session *session, void *data, void **re
     if (parley_session_get_remote_address(session, construct_address,
                                           sizeof(construct_address)) != PARLEY_OK)
         return PARLEY_ERR_INTERNAL;
+    if (construct_transport != PARLEY_TRANSPORT_TLS)
+        return PARLEY_OK;   /* the plain listener of test_tls_plain_mismatch */
     if (parley_session_get_tls_identity(session, NULL, &id) != PARLEY_OK)
         return PARLEY_ERR_INTERNAL;
     snprintf(construct_subject, sizeof(construct_subject), "%s",
@@ -454,6 +456,84 @@ START_TEST(test_tls_slowloris)
 }
 END_TEST
 
+/* A TLS handshake holds an admission slot: with one client at most and no
+ * backlog, a TLS client arriving while a silent one is handshaking is told
+ * BUSY (a plain BYE its handshake understands); once the silent one is freed
+ * by the establish timeout, TLS clients get in again. */
+START_TEST(test_tls_admission)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *server, *client;
+    parley_session *s = NULL;
+    struct addrinfo hints, *ai = NULL;
+    struct pollfd pfd;
+    char ep[128], why[PARLEY__ERROR_MAX], buf[64];
+    const char *port;
+    int fd;
+
+    ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &server), PARLEY_OK);
+    ck_assert_int_eq(tp_serve(server), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_tls_certificate(server, path("server.pem"),
+                                                     path("server.key")), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_timeout(server, PARLEY_TIMEOUT_ESTABLISH, 500), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_max_clients(server, 1), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_listen_backlog(server, 0), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_listen_endpoint(server, "tls:127.0.0.1:0", 0), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_start_listen(server), PARLEY_OK);
+    port = port_of(mem, server);
+    snprintf(ep, sizeof(ep), "tls:127.0.0.1:%s", port);
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    ck_assert_int_eq(getaddrinfo("127.0.0.1", port, &hints, &ai), 0);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, ai->ai_addr, ai->ai_addrlen), 0);
+    freeaddrinfo(ai);
+    /* One byte of a TLS record: the handshake starts and holds the slot. */
+    ck_assert_int_eq(send(fd, "\x16", 1, MSG_NOSIGNAL), 1);
+
+    client = client_new(mem, ep, NULL, NULL, "ca.pem", NULL);
+    {
+        parley_status st = parley_peer_connect(client, &s);
+
+        /* The silent client may have been freed already on a slow machine:
+         * then this one got in. */
+        if (st != PARLEY_OK) {
+            ck_assert_int_eq(st, PARLEY_ERR_BUSY);
+            ck_assert_msg(strstr(parley_error_message(), "busy") != NULL, "%s",
+                          parley_error_message());
+        } else {
+            parley_session_close(s);
+        }
+    }
+    /* The silent one is closed by the establish timeout... */
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    ck_assert_int_eq(poll(&pfd, 1, 20000), 1);
+    ck_assert_int_le(recv(fd, buf, sizeof(buf), 0), 0);
+    close(fd);
+    /* ... and its slot serves TLS clients again (a slot is freed when the
+     * server has finished with the connection: a bounded retry). */
+    for (int i = 0;; i++) {
+        parley_status st = parley_peer_connect(client, &s);
+
+        if (st == PARLEY_OK)
+            break;
+        snprintf(why, sizeof(why), "%s", parley_error_message());
+        ck_assert_msg(st == PARLEY_ERR_BUSY && i < 200, "%s", why);
+        usleep(50000);
+    }
+    ck_assert_int_eq(parley_session_get_transport(s), PARLEY_TRANSPORT_TLS);
+    parley_session_close(s);
+    talloc_free(client);
+    talloc_free(server);
+    talloc_free(mem);
+}
+END_TEST
+
 /* ---- settings ------------------------------------------------------------ */
 
 START_TEST(test_tls_settings)
@@ -524,6 +604,7 @@ Suite *parley_tls_suite(void)
     tcase_add_test(tc, test_tls_refusals);
     tcase_add_test(tc, test_tls_plain_mismatch);
     tcase_add_test(tc, test_tls_slowloris);
+    tcase_add_test(tc, test_tls_admission);
     tcase_add_test(tc, test_tls_settings);
     suite_add_tcase(s, tc);
     return s;

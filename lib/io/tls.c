@@ -19,6 +19,7 @@
 #include <gnutls/socket.h>
 #include <gnutls/x509.h>
 
+#include "frame.h"
 #include "loop.h"
 #include "socket.h"
 #include "status.h"
@@ -58,6 +59,8 @@ typedef struct tls_conn {
     int64_t timeout_ms;
     bool got_byte;              /* the first byte from the other end ... */
     uint8_t first_byte;         /* ... to tell TLS from a plain Parley HELLO */
+    uint8_t head[512];          /* the first bytes received (a BYE from a busy server) */
+    size_t head_len;
     parley__tls_accepted_fn accepted;
     void *data;
 } tls_conn;
@@ -349,6 +352,13 @@ static ssize_t tls_pull(gnutls_transport_ptr_t p, void *buf, size_t n)
     if (r > 0 && !c->got_byte) {
         c->got_byte = true;
         c->first_byte = ((uint8_t *)buf)[0];
+    }
+    if (r > 0 && c->head_len < sizeof(c->head)) {
+        size_t k = sizeof(c->head) - c->head_len < (size_t)r ? sizeof(c->head) - c->head_len
+                                                              : (size_t)r;
+
+        memcpy(c->head + c->head_len, buf, k);
+        c->head_len += k;
     }
     if (r < 0)
         gnutls_transport_set_errno(c->session, errno);
@@ -762,16 +772,60 @@ static void set_nodelay_nonblock(int fd)
 
 /* ---- client -------------------------------------------------------------- */
 
+/* Read what else the other end sent (into head, up to its size), waiting a
+ * moment for bytes sent in the same frame. */
+static void fill_head(tls_conn *c)
+{
+    uint64_t until = parley__now_ms() + 200;
+
+    while (c->head_len < sizeof(c->head)) {
+        ssize_t r = recv(c->tcp, c->head + c->head_len, sizeof(c->head) - c->head_len,
+                         MSG_DONTWAIT);
+
+        if (r > 0) {
+            c->head_len += (size_t)r;
+            continue;
+        }
+        if (r == 0 || (errno != EAGAIN && errno != EINTR))
+            return;
+        if (c->head_len >= PARLEY__FRAME_HEADER_SIZE &&
+            c->head_len >= PARLEY__FRAME_HEADER_SIZE + parley__get_u32(c->head))
+            return;     /* a whole frame */
+        if (wait_fd(c, c->tcp, POLLIN, until) <= 0)
+            return;
+    }
+}
+
 static parley_status handshake_error(tls_conn *c, const char *endpoint, int rc)
 {
     if (rc == GNUTLS_E_TIMEDOUT)
         return parley__error(PARLEY_ERR_TIMEOUT,
                              "connect to %s: no TLS handshake within %lld ms", endpoint,
                              (long long)c->timeout_ms);
-    if (c->got_byte && c->first_byte != 0x16 && c->first_byte != 0x15)
+    if (c->got_byte && c->first_byte != 0x16 && c->first_byte != 0x15) {
+        parley__frame_header h;
+        char *msg = NULL;
+
+        /* A Parley server that refused before TLS (max clients and backlog
+         * full: BYE BUSY) answers in a plain BYE frame; GnuTLS read only
+         * the first bytes of it. */
+        fill_head(c);
+        if (c->head_len >= PARLEY__FRAME_HEADER_SIZE &&
+            parley__frame_unpack(c->head, sizeof(c->head), &h) == PARLEY_OK &&
+            h.kind == PARLEY__FRAME_BYE && h.code != 0 &&
+            c->head_len >= PARLEY__FRAME_HEADER_SIZE + h.length &&
+            parley__message_decode(NULL, c->head + PARLEY__FRAME_HEADER_SIZE, h.length,
+                                   &msg) == PARLEY_OK) {
+            parley_status st = parley__error((parley_status)h.code, "connect to %s: %s",
+                                             endpoint, msg);
+
+            talloc_free(msg);
+            return st;
+        }
         return parley__error(PARLEY_ERR_PROTOCOL_MISMATCH,
                              "connect to %s: the server did not answer the TLS handshake: "
                              "is it a plain tcp: endpoint? (%s)", endpoint, gnutls_strerror(rc));
+    }
     if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR || rc == GNUTLS_E_CERTIFICATE_ERROR) {
         gnutls_datum_t text = { NULL, 0 };
         unsigned status = gnutls_session_get_verify_cert_status(c->session);

@@ -214,8 +214,14 @@ static void accepted(void *data, int fd, parley__tls_info *info)
         parley__limits_slot_freed_locked(peer);
     }
     pthread_mutex_unlock(&peer->lock);
-    if (fd >= 0)
-        (void)parley__session_new_tls(peer, fd, true, info, NULL);
+    if (fd >= 0 && parley__session_new_tls(peer, fd, true, info, NULL) != PARLEY_OK) {
+        /* No session (the peer is being freed, out of memory): the slot
+         * is free for a waiting connection. */
+        pthread_mutex_lock(&peer->lock);
+        pthread_cond_broadcast(&peer->cond);
+        parley__limits_slot_freed_locked(peer);
+        pthread_mutex_unlock(&peer->lock);
+    }
 }
 
 void parley__peer_tls_accept(parley_peer *peer, int tcp_fd)
