@@ -534,6 +534,47 @@ START_TEST(test_tls_admission)
 }
 END_TEST
 
+/* Stopping the listeners ends handshakes in progress (no establish timeout
+ * here: without that, stop_listen would wait for the silent client). */
+START_TEST(test_tls_stop_listen_in_handshake)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *server;
+    struct addrinfo hints, *ai = NULL;
+    struct pollfd pfd;
+    char buf[64];
+    int fd;
+
+    ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &server), PARLEY_OK);
+    ck_assert_int_eq(tp_serve(server), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_tls_certificate(server, path("server.pem"),
+                                                     path("server.key")), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_listen_endpoint(server, "tls:127.0.0.1:0", 0), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_start_listen(server), PARLEY_OK);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    ck_assert_int_eq(getaddrinfo("127.0.0.1", port_of(mem, server), &hints, &ai), 0);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, ai->ai_addr, ai->ai_addrlen), 0);
+    freeaddrinfo(ai);
+    ck_assert_int_eq(send(fd, "\x16", 1, MSG_NOSIGNAL), 1);
+    /* Accepted (the handshake waits for the rest of the ClientHello) or
+     * still in the kernel's queue: either way stop_listen returns. */
+    usleep(100000);
+    ck_assert_int_eq(parley_peer_stop_listen(server), PARLEY_OK);
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    ck_assert_int_eq(poll(&pfd, 1, 20000), 1);
+    ck_assert_int_le(recv(fd, buf, sizeof(buf), 0), 0);
+    close(fd);
+    talloc_free(server);
+    talloc_free(mem);
+}
+END_TEST
+
 /* ---- settings ------------------------------------------------------------ */
 
 START_TEST(test_tls_settings)
@@ -605,6 +646,7 @@ Suite *parley_tls_suite(void)
     tcase_add_test(tc, test_tls_plain_mismatch);
     tcase_add_test(tc, test_tls_slowloris);
     tcase_add_test(tc, test_tls_admission);
+    tcase_add_test(tc, test_tls_stop_listen_in_handshake);
     tcase_add_test(tc, test_tls_settings);
     suite_add_tcase(s, tc);
     return s;

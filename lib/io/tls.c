@@ -48,6 +48,8 @@ struct parley__tls_group {
     pthread_cond_t cond;
     int stop_fd;                /* eventfd: readable when the group stops */
     unsigned n_threads;
+    struct tls_conn *accepting; /* accepted connections in their handshake */
+    unsigned accept_gen;        /* +1 by parley__tls_abort_accepts() */
 };
 
 /* One TLS connection: its handshake, then its pump. */
@@ -63,6 +65,9 @@ typedef struct tls_conn {
     size_t head_len;
     parley__tls_accepted_fn accepted;
     void *data;
+    struct tls_conn *next, *prev;   /* group->accepting, under group->lock */
+    unsigned gen;                   /* group->accept_gen when accepted */
+    bool listed;
 } tls_conn;
 
 /* ---- settings ------------------------------------------------------------ */
@@ -339,6 +344,37 @@ static void group_leave(parley__tls_group *group)
     pthread_mutex_lock(&group->lock);
     group->n_threads--;
     pthread_cond_broadcast(&group->cond);
+    pthread_mutex_unlock(&group->lock);
+}
+
+/* Off group->accepting; false when parley__tls_abort_accepts() ran since
+ * the connection was accepted. */
+static bool accept_unlist(tls_conn *c)
+{
+    parley__tls_group *g = c->group;
+    bool current;
+
+    pthread_mutex_lock(&g->lock);
+    if (c->listed) {
+        if (c->prev != NULL)
+            c->prev->next = c->next;
+        else
+            g->accepting = c->next;
+        if (c->next != NULL)
+            c->next->prev = c->prev;
+        c->listed = false;
+    }
+    current = c->gen == g->accept_gen;
+    pthread_mutex_unlock(&g->lock);
+    return current;
+}
+
+void parley__tls_abort_accepts(parley__tls_group *group)
+{
+    pthread_mutex_lock(&group->lock);
+    group->accept_gen++;
+    for (tls_conn *c = group->accepting; c != NULL; c = c->next)
+        shutdown(c->tcp, SHUT_RDWR);
     pthread_mutex_unlock(&group->lock);
 }
 
@@ -988,6 +1024,12 @@ static void *accept_thread(void *arg)
     }
     if (finish(c, true, NULL, &info, &fd) != PARLEY_OK)
         goto fail;
+    if (!accept_unlist(c)) {
+        /* The listeners stopped during the handshake. */
+        close(fd);
+        talloc_free(info);
+        goto fail;
+    }
     ktls = info->ktls;
     c->accepted(c->data, fd, info);   /* owns fd and info now */
     if (!ktls)
@@ -996,6 +1038,7 @@ static void *accept_thread(void *arg)
     group_leave(group);
     return NULL;
 fail:
+    (void)accept_unlist(c);
     c->accepted(c->data, -1, NULL);
     conn_free(c);
     group_leave(group);
@@ -1022,9 +1065,22 @@ parley_status parley__tls_accept(parley__tls_group *group, parley__tls_config *c
     c->data = data;
     set_nodelay_nonblock(tcp_fd);
     st = session_init(c, true, NULL);
-    if (st == PARLEY_OK)
-        st = start_thread(c, accept_thread);
-    if (st != PARLEY_OK)
+    if (st != PARLEY_OK) {
         conn_free(c);
+        return st;
+    }
+    pthread_mutex_lock(&group->lock);
+    c->gen = group->accept_gen;
+    c->next = group->accepting;
+    if (c->next != NULL)
+        c->next->prev = c;
+    group->accepting = c;
+    c->listed = true;
+    pthread_mutex_unlock(&group->lock);
+    st = start_thread(c, accept_thread);
+    if (st != PARLEY_OK) {
+        (void)accept_unlist(c);
+        conn_free(c);
+    }
     return st;
 }

@@ -82,4 +82,9 @@ parley_status parley__tls_accept(parley__tls_group *group, parley__tls_config *c
                                  int64_t timeout_ms, parley__tls_accepted_fn accepted,
                                  void *data);
 
+/* The listeners stopped: every accepted connection still in its handshake
+ * fails now (its socket is shut down), and one that finishes meanwhile
+ * gets no session. */
+void parley__tls_abort_accepts(parley__tls_group *group);
+
 #endif

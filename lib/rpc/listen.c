@@ -413,6 +413,7 @@ static void stop_task(void *data)
     parley_peer *peer = data;
 
     parley__listeners_close(peer);
+    parley__peer_tls_abort_accepts(peer);
     parley__peer_close_sessions(peer, true, "the server stopped listening");
 }
 

@@ -133,6 +133,8 @@ struct parley_peer {
 parley_status parley__peer_tls_connect(parley_peer *peer, const parley__endpoint *ep, int tcp_fd,
                                        parley_session **ret_session);
 void parley__peer_tls_accept(parley_peer *peer, int tcp_fd);
+/* The listeners stopped: handshakes of accepted connections fail. */
+void parley__peer_tls_abort_accepts(parley_peer *peer);
 /* Stop the TLS threads and wait for them (the peer is being freed). */
 void parley__peer_tls_stop(parley_peer *peer);
 

@@ -170,6 +170,17 @@ void parley__peer_tls_stop(parley_peer *peer)
     talloc_free(group);
 }
 
+void parley__peer_tls_abort_accepts(parley_peer *peer)
+{
+    parley__tls_group *group;
+
+    pthread_mutex_lock(&peer->lock);
+    group = peer->tls_group;      /* lives until the peer's destructor */
+    pthread_mutex_unlock(&peer->lock);
+    if (group != NULL)
+        parley__tls_abort_accepts(group);
+}
+
 parley_status parley__peer_tls_connect(parley_peer *peer, const parley__endpoint *ep, int tcp_fd,
                                        parley_session **ret_session)
 {
