@@ -185,6 +185,11 @@ bool parley__conn_is_unix(parley__conn *conn)
     return conn->is_unix;
 }
 
+void parley__conn_set_not_unix(parley__conn *conn)
+{
+    conn->is_unix = false;
+}
+
 void parley__conn_set_max_fds(parley__conn *conn, unsigned n)
 {
     conn->max_fds = n;

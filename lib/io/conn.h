@@ -82,6 +82,9 @@ parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t c
                                     const int *fds, unsigned nfds);
 /* True for a unix socket (fds can travel). */
 bool parley__conn_is_unix(parley__conn *conn);
+/* A unix socket that stands for another transport (the socketpair of a TLS
+ * connection): no fds travel on it; before parley__conn_start(). */
+void parley__conn_set_not_unix(parley__conn *conn);
 /* At most n fds per received frame (more breaks the framing). */
 void parley__conn_set_max_fds(parley__conn *conn, unsigned n);
 
