@@ -301,13 +301,15 @@ parley_status parley__socket_bound_name(TALLOC_CTX *mem_ctx, const parley__endpo
             struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
             inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
-            text = talloc_asprintf(mem_ctx, "%.3s:[%s]:%u", ep->text, addr,
+            text = talloc_asprintf(mem_ctx, "%s:[%s]:%u",
+                                   ep->kind == PARLEY__EP_TLS ? "tls" : "tcp", addr,
                                    ntohs(s6->sin6_port));
         } else {
             struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
             inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
-            text = talloc_asprintf(mem_ctx, "%.3s:%s:%u", ep->text, addr, ntohs(s4->sin_port));
+            text = talloc_asprintf(mem_ctx, "%s:%s:%u", ep->kind == PARLEY__EP_TLS ? "tls" : "tcp",
+                                   addr, ntohs(s4->sin_port));
         }
     }
     if (text == NULL)
