@@ -6,6 +6,8 @@
  *   introspect_server [--no-introspection] --spawned   serve parley_peer_spawn()'s parent
  *   introspect_server --mute PATH                      accept on a unix socket, never answer
  *   introspect_server --zoo ENDPOINT                   the zoo protocol, introspection only
+ *   introspect_server --tls-psk ID:HEXKEY tls:HOST:PORT  TLS with a pre-shared key;
+ *                                                      "listening on ENDPOINT" first
  *
  * Methods served: prim_echo (the request back), nothing, multi (n = a; a
  * negative a is a remote error with code a), ping and notify (oneway), and
@@ -182,6 +184,7 @@ int main(int argc, char **argv)
     parley_peer *peer;
     const parley_protocol *protocol = &every_protocol;
     bool introspection = true;
+    char *psk = NULL, *psk_key = NULL;
     int i = 1, status = 0;
     sigset_t set;
     int sig;
@@ -196,6 +199,16 @@ int main(int argc, char **argv)
     if (i < argc && strcmp(argv[i], "--zoo") == 0) {
         protocol = zoo();
         i++;
+    }
+    if (i + 1 < argc && strcmp(argv[i], "--tls-psk") == 0) {
+        psk = talloc_strdup(mem, argv[i + 1]);
+        psk_key = psk != NULL ? strchr(psk, ':') : NULL;
+        if (psk_key == NULL) {
+            fprintf(stderr, "introspect_server: --tls-psk ID:HEXKEY\n");
+            return 1;
+        }
+        *psk_key++ = '\0';
+        i += 2;
     }
     if (i < argc && strcmp(argv[i], "--no-introspection") == 0) {
         introspection = false;
@@ -213,6 +226,8 @@ int main(int argc, char **argv)
         return fail("every_register");
     if (parley_peer_set_introspection(peer, introspection) != PARLEY_OK)
         return fail("parley_peer_set_introspection");
+    if (psk != NULL && parley_peer_set_tls_psk(peer, psk, psk_key) != PARLEY_OK)
+        return fail("parley_peer_set_tls_psk");
     if (strcmp(argv[i], "--spawned") == 0) {
         if (parley_peer_serve_spawned(peer, argc, argv, &status) != PARLEY_OK)
             return fail("parley_peer_serve_spawned");
@@ -220,6 +235,13 @@ int main(int argc, char **argv)
         if (parley_peer_add_listen_endpoint(peer, argv[i], 0600) != PARLEY_OK ||
             parley_peer_start_listen(peer) != PARLEY_OK)
             return fail(argv[i]);
+        if (psk != NULL) {
+            char *name = NULL;
+
+            if (parley_peer_get_listen_endpoint(peer, 0, mem, &name) != PARLEY_OK)
+                return fail("parley_peer_get_listen_endpoint");
+            printf("listening on %s\n", name);
+        }
         printf("READY\n");
         fflush(stdout);
         sigwait(&set, &sig);

@@ -312,6 +312,33 @@ else
     echo "SKIP: monitor refused to another uid (needs root and setpriv)"
 fi
 
+# ---- TLS: a server on tls:127.0.0.1:0 with a pre-shared key ---------------------
+psk=parley-call-test:00112233445566778899aabbccddeeff
+"$srv" --tls-psk "$psk" tls:127.0.0.1:0 >"$tmp/tls.out" 2>"$tmp/tls.err" &
+pids="$pids $!"
+wait_ready "$tmp/tls.out"
+i=0
+while ! grep -q '^READY' "$tmp/tls.out" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+tls=$(sed -n 's/^listening on \(tls:.*\)$/\1/p' "$tmp/tls.out")
+if [ -z "$tls" ]; then
+    bad "the TLS server printed no endpoint"
+    cat "$tmp/tls.out" "$tmp/tls.err"
+else
+    run 0 --tls-psk "$psk" info "$tls"
+    has out '^protocol: every$'
+    run 3 --tls-psk parley-call-test:ffeeddccbbaa99887766554433221100 info "$tls"
+    has err 'refused the TLS handshake'
+    run 3 info "$tls"
+    has err 'parley_peer_set_tls_trust'
+    run 3 info "tcp:${tls#tls:}"
+    has err 'this is a TLS endpoint'
+    run 2 --tls-ca "$tmp/no-such-ca.pem" info "$tls"
+    has err 'no-such-ca.pem'
+    run 2 --tls-cert "$tmp/x.pem" info "$tls"
+    has err 'go together'
+    run 2 --tls-psk nocolon info "$tls"
+fi
+
 # ---- PARLEY_DEBUG: the client's own lines on stderr -----------------------------
 export PARLEY_DEBUG=1   # (not VAR=x run: a function keeps it in some shells)
 run 0 info "$kv"

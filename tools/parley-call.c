@@ -37,6 +37,8 @@ typedef struct options {
     bool oneway;
     bool json;            /* monitor: --json */
     long long count;      /* monitor: stop after this many events (0: never) */
+    const char *tls_cert, *tls_key, *tls_ca;   /* tls: endpoints (doc/security.md) */
+    const char *tls_psk;  /* IDENTITY:HEXKEY */
 } options;
 
 static void usage(FILE *f)
@@ -49,6 +51,8 @@ static void usage(FILE *f)
             "METHOD [JSON|-]\n"
             "       parley-call [--timeout MS] [--json] [--count N] monitor ADDRESS\n"
             "       parley-call --help | --version\n"
+            "TLS (tls:HOST:PORT addresses): --tls-ca FILE (trusted CAs), --tls-cert FILE and\n"
+            "         --tls-key FILE (a client certificate), --tls-psk IDENTITY:HEXKEY\n"
             "ADDRESS: unix:/path, unix:@name, tcp:host:port, fd:N, name:SERVICE[@NAMES-ADDRESS],\n"
             "         or 'exec:PROGRAM [ARGS]'\n");
 }
@@ -130,6 +134,28 @@ static int open_session(parley_peer *peer, const char *address, const options *o
         st = parley_peer_set_timeout(peer, PARLEY_TIMEOUT_CALL, o->timeout_ms);
     if (st != PARLEY_OK)
         return fail(PC_EXIT_USAGE, st, "--timeout");
+    if (o->tls_cert != NULL || o->tls_key != NULL) {
+        if (o->tls_cert == NULL || o->tls_key == NULL)
+            return usage_error("--tls-cert and --tls-key go together");
+        st = parley_peer_set_tls_certificate(peer, o->tls_cert, o->tls_key);
+        if (st != PARLEY_OK)
+            return fail(PC_EXIT_USAGE, st, "--tls-cert");
+    }
+    if (o->tls_ca != NULL && (st = parley_peer_set_tls_trust(peer, o->tls_ca, NULL)) != PARLEY_OK)
+        return fail(PC_EXIT_USAGE, st, "--tls-ca");
+    if (o->tls_psk != NULL) {
+        const char *colon = strchr(o->tls_psk, ':');
+        char *identity;
+
+        if (colon == NULL || colon == o->tls_psk)
+            return usage_error("--tls-psk '%s': IDENTITY:HEXKEY", o->tls_psk);
+        identity = talloc_strndup(peer, o->tls_psk, (size_t)(colon - o->tls_psk));
+        if (identity == NULL)
+            return fail(PC_EXIT_FAILURE, PARLEY_ERR_NOMEM, "--tls-psk");
+        st = parley_peer_set_tls_psk(peer, identity, colon + 1);
+        if (st != PARLEY_OK)
+            return fail(PC_EXIT_USAGE, st, "--tls-psk");
+    }
     if (strncmp(address, "exec:", 5) == 0) {
         char **argv = exec_argv(peer, address);
 
@@ -484,6 +510,10 @@ int main(int argc, char **argv)
         { "oneway", no_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
+        { "tls-cert", required_argument, NULL, 'C' },
+        { "tls-key", required_argument, NULL, 'K' },
+        { "tls-ca", required_argument, NULL, 'A' },
+        { "tls-psk", required_argument, NULL, 'P' },
         { NULL, 0, NULL, 0 },
     };
     options o = { .timeout_ms = DEFAULT_TIMEOUT_MS, .pretty = true };
@@ -529,6 +559,18 @@ int main(int argc, char **argv)
             break;
         case 'o':
             o.oneway = true;
+            break;
+        case 'C':
+            o.tls_cert = optarg;
+            break;
+        case 'K':
+            o.tls_key = optarg;
+            break;
+        case 'A':
+            o.tls_ca = optarg;
+            break;
+        case 'P':
+            o.tls_psk = optarg;
             break;
         case 'h':
             usage(stdout);
