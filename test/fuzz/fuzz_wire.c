@@ -43,7 +43,7 @@ static const parley_method fz_methods[] = {
     { 2, "two", "fuzz", &fz_int_type, NULL, 0x2222222222222222ull, PARLEY_METHOD_ONEWAY },
 };
 static const parley_protocol fz_protocol = {
-    PARLEY_ABI_VERSION, "fuzz", 1, fz_methods, 2, NULL, 0, NULL, 0,
+    PARLEY_ABI_VERSION, "fuzz", 1, fz_methods, 2, NULL, 0, NULL, 0, NULL, NULL,
 };
 
 static void check_message(const char *msg, size_t n)
