@@ -10,6 +10,7 @@
 static uint32_t known[16];
 static size_t n_known;
 
+/* [snippet hook] */
 static parley_status construct(parley_session *session, void *data, void **ret_session_data)
 {
     const void *v;
@@ -31,6 +32,7 @@ static parley_status construct(parley_session *session, void *data, void **ret_s
     parley_session_set_refusal(session, why);
     return PARLEY_ERR_ACCESS_DENIED;
 }
+/* [/snippet] */
 
 static parley_status delta(parley_call *call, const wsipc_delta_request *in,
                            wsipc_delta_reply *out, void *data)
