@@ -217,6 +217,44 @@ START_TEST(test_refusal_with_reason)
 }
 END_TEST
 
+/* Without hello types the hook refuses before the handshake: ACCESS_DENIED,
+ * with the hook's sentence. */
+static parley_status construct_plain(parley_session *session, void *data, void **ret)
+{
+    const void *v = NULL;
+
+    (void)data;
+    (void)ret;
+    ck_assert_int_eq(parley_session_get_hello_value(session, &v), PARLEY_ERR_NOT_FOUND);
+    parley_session_set_refusal(session, "no\nentry\there");
+    return PARLEY_ERR_BUSY;
+}
+
+START_TEST(test_refusal_plain)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *server, *client;
+    parley_session *session = NULL;
+    hl_server sv = { 1 };
+
+    fix_fingerprints();
+    ck_assert_int_eq(parley_peer_new(mem, &proto_plain, &server), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_session_functions(server, construct_plain, NULL, NULL),
+                     PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_hello_values(server, NULL, &sv),
+                     PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(parley_error_message(), "declares no server hello type"));
+    client = client_new(mem, &proto_plain, 0);
+    ck_assert_int_eq(pair_connect(server, client, &session), PARLEY_ERR_ACCESS_DENIED);
+    ck_assert_msg(strstr(parley_error_message(), "no entry here"), "%s", parley_error_message());
+    /* Started: values are set before. */
+    ck_assert_int_eq(parley_peer_set_hello_values(server, NULL, NULL), PARLEY_ERR_INVALID_STATE);
+    ck_assert_int_eq(parley_session_set_refusal(NULL, "x"), PARLEY_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(parley_session_get_hello_value(NULL, NULL), PARLEY_ERR_INVALID_ARGUMENT);
+    talloc_free(mem);
+}
+END_TEST
+
 /* ---- different hello types ---- */
 
 START_TEST(test_mismatch)
@@ -456,6 +494,7 @@ Suite *parley_hello_suite(void)
     tcase_add_test(tc, test_wire_roundtrip);
     tcase_add_test(tc, test_values_both_ways);
     tcase_add_test(tc, test_refusal_with_reason);
+    tcase_add_test(tc, test_refusal_plain);
     tcase_add_test(tc, test_mismatch);
     tcase_add_test(tc, test_no_value);
     tcase_add_test(tc, test_malformed_value);
