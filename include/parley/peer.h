@@ -762,7 +762,8 @@ PARLEY_PUBLIC parley_status parley_peer_set_session_functions(parley_peer *peer,
  * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer, a value for a type the
  *         protocol does not declare); INVALID_STATE (started); OVERFLOW
  *         (an encoding larger than 4096 bytes, doc/wire.md); the encoder's
- *         status for a value that does not encode.
+ *         status for a value that does not encode; INVALID_STATE also in a
+ *         child forked after the peer was created.
  *
  * Ownership: the values are borrowed for the call only.  Threads: any,
  * before the peer starts.  Errors: as above, with a sentence.

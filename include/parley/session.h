@@ -108,7 +108,8 @@ PARLEY_PUBLIC parley_status parley_session_set_data(parley_session *session, voi
  *             until the session is freed; do not modify or free it
  * @return PARLEY_OK; INVALID_ARGUMENT (NULL argument); NOT_FOUND (the
  *         protocol declares no hello type for the other end, or the
- *         handshake has not delivered it yet).
+ *         handshake has not delivered it yet); INVALID_STATE (in a child
+ *         forked after the peer was created).
  *
  * Threads: any.  Errors: as above, with a sentence.
  */
@@ -125,7 +126,8 @@ PARLEY_PUBLIC parley_status parley_session_get_hello_value(parley_session *sessi
  *
  * @param[in] session the incoming session the hook runs for
  * @param[in] reason the sentence (copied)
- * @return PARLEY_OK; INVALID_ARGUMENT (NULL argument).
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL argument); INVALID_STATE (in a
+ *         child forked after the peer was created).
  *
  * Threads: the construct hook's.  Errors: as above.
  */

@@ -98,6 +98,7 @@ PARLEY_PUBLIC parley_status parley_session_get_hello_value(parley_session *sessi
     if (session == NULL || ret_value == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_session_get_hello_value needs a session and ret_value");
+    PARLEY__FORK_GUARD_GEN(session->fork_generation);
     pthread_mutex_lock(&session->lock);
     *ret_value = session->hello_value;
     pthread_mutex_unlock(&session->lock);
@@ -113,6 +114,7 @@ PARLEY_PUBLIC parley_status parley_session_set_refusal(parley_session *session, 
     if (session == NULL || reason == NULL)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
                              "parley_session_set_refusal needs a session and a reason");
+    PARLEY__FORK_GUARD_GEN(session->fork_generation);
     pthread_mutex_lock(&session->lock);
     snprintf(session->refuse_reason, sizeof(session->refuse_reason), "%s", reason);
     for (char *c = session->refuse_reason; *c != '\0'; c++)
