@@ -197,6 +197,9 @@ struct idl_file {
     const char *protocol;      /* prefix of its C names */
     idl_expr *version_expr;
     uint32_t version;
+    const char *hello_client;  /* 'hello client T;': T, or NULL */
+    const char *hello_server;  /* 'hello server T;': T, or NULL */
+    idl_loc hello_client_loc, hello_server_loc;
     idl_decl *decls, **decls_tail;
     idl_import *imports, **imports_tail;
     int loading;               /* import cycle detection */

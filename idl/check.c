@@ -681,6 +681,10 @@ static void warn_unused(idl_unit *u)
             mark_used_members(m->results);
         }
     }
+    if (u->main->hello_client != NULL)
+        mark_used_decl(idl_lookup(u, u->main->hello_client));
+    if (u->main->hello_server != NULL)
+        mark_used_decl(idl_lookup(u, u->main->hello_server));
     if (!any)
         return;     /* a file of types only (e.g. one meant for import) */
     for (idl_decl *d = u->main->decls; d != NULL; d = d->next)
@@ -703,6 +707,22 @@ static void check_protocol_lines(idl_unit *u)
         }
         if (eval_range(u, f->version_expr, NULL, 0, UINT32_MAX, "protocol version", &v))
             f->version = (uint32_t)v;
+        for (int i = 0; i < 2; i++) {
+            const char *name = i == 0 ? f->hello_client : f->hello_server;
+            idl_loc loc = i == 0 ? f->hello_client_loc : f->hello_server_loc;
+            const idl_decl *d;
+
+            if (name == NULL)
+                continue;
+            if (f != u->main) {
+                idl_error(u, loc, "'hello' lines belong in the main file, not an import");
+                continue;
+            }
+            d = idl_lookup(u, name);
+            if (d == NULL || !idl_decl_is_type(d))
+                idl_error(u, loc, "the %s hello type '%s' is not a struct, union, enum or "
+                          "typedef declared here", i == 0 ? "client" : "server", name);
+        }
     }
 }
 

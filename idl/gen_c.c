@@ -253,6 +253,16 @@ static void emit_protocol(genc *g)
                    g->p, ni);
     if (nt > 0)
         gen_printf(&g->body, "    .types = %s_types_,\n    .n_types = %zu,\n", g->p, nt);
+    for (int i = 0; i < 2; i++) {
+        const char *name = i == 0 ? u->main->hello_client : u->main->hello_server;
+        const idl_decl *d = name != NULL ? idl_lookup(u, name) : NULL;
+
+        if (d != NULL)
+            gen_printf(&g->body, "    .hello_%s = &%s,\n", i == 0 ? "client" : "server",
+                       gen_has_descriptor(d)
+                           ? (const char *)gen_must(talloc_asprintf(g->ctx, "%s_type", d->cname))
+                           : gen_alias_target(g->ctx, d));
+    }
     gen_printf(&g->body, "};\n");
 }
 

@@ -78,7 +78,7 @@ static bool is_keyword(const char *name);
 %token KW_STRUCT "struct" KW_UNION "union" KW_SWITCH "switch" KW_CASE "case"
 %token KW_DEFAULT "default" KW_VOID "void" KW_TYPEDEF "typedef" KW_HANDLE "handle"
 %token KW_INTERFACE "interface" KW_ONEWAY "oneway" KW_OPTIONAL "optional"
-%token KW_RESERVED "reserved" KW_STRING "string" KW_BYTES "bytes"
+%token KW_RESERVED "reserved" KW_STRING "string" KW_BYTES "bytes" KW_HELLO "hello"
 %token ARROW "->" SHL "<<" SHR ">>"
 
 %type <expr> expr opt_bound
@@ -119,6 +119,19 @@ item
             f->protocol_loc = L(ls, @2);
             f->protocol = $2;
             f->version_expr = $3;
+        }
+    }
+    | KW_HELLO IDENT IDENT ';' {
+        idl_file *f = ls->file;
+        bool client = strcmp($2, "client") == 0;
+        const char **slot = client ? &f->hello_client : &f->hello_server;
+        idl_loc *loc = client ? &f->hello_client_loc : &f->hello_server_loc;
+        if (*slot != NULL) {
+            idl_error(U, L(ls, @1), "duplicate 'hello %s' line", $2);
+            idl_note(U, *loc, "first given here");
+        } else {
+            *slot = $3;
+            *loc = L(ls, @3);
         }
     }
     | KW_IMPORT STRING_LIT ';' {

@@ -40,6 +40,7 @@ static const struct {
     { "oom", parley_oom_suite },
     { "receive", parley_receive_suite },
     { "connect", parley_connect_suite },
+    { "hello", parley_hello_suite },
 };
 
 /* Whether the space-separated list names name. */

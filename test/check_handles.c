@@ -38,7 +38,7 @@ static parley_method h_methods[] = {
 };
 static const char *const h_interfaces[] = { "handles" };
 static parley_protocol h_protocol = { PARLEY_ABI_VERSION, "handles", 1, h_methods, 5,
-                                      h_interfaces, 1, NULL, 0 };
+                                      h_interfaces, 1, NULL, 0, NULL, NULL };
 
 static const parley_protocol *hproto(void)
 {

@@ -47,7 +47,7 @@ static parley_method zoo_methods[] = {
 };
 static const char *const zoo_interfaces[] = { "zoo" };
 static parley_protocol zoo_protocol = {
-    PARLEY_ABI_VERSION, "zoo", 3, zoo_methods, 2, zoo_interfaces, 1, NULL, 0,
+    PARLEY_ABI_VERSION, "zoo", 3, zoo_methods, 2, zoo_interfaces, 1, NULL, 0, NULL, NULL,
 };
 
 static void zoo_protocol_init(void)

@@ -29,10 +29,10 @@
 #define WAIT_MS 10000
 
 static const parley_protocol svc_protocol = {
-    PARLEY_ABI_VERSION, "svc", 1, NULL, 0, NULL, 0, NULL, 0,
+    PARLEY_ABI_VERSION, "svc", 1, NULL, 0, NULL, 0, NULL, 0, NULL, NULL,
 };
 static const parley_protocol other_protocol = {
-    PARLEY_ABI_VERSION, "other", 3, NULL, 0, NULL, 0, NULL, 0,
+    PARLEY_ABI_VERSION, "other", 3, NULL, 0, NULL, 0, NULL, 0, NULL, NULL,
 };
 
 static char dir[64];

@@ -263,7 +263,7 @@ START_TEST(test_protocol)
         { 1, "add", "calc", &add_req_type, &add_rep_type, 0, 0 },
         { 3, "note", "calc", &add_req_type, NULL, 0, PARLEY_METHOD_ONEWAY },
     };
-    parley_protocol p = { PARLEY_ABI_VERSION, "calc", 1, methods, 2, NULL, 0, NULL, 0 };
+    parley_protocol p = { PARLEY_ABI_VERSION, "calc", 1, methods, 2, NULL, 0, NULL, 0, NULL, NULL };
 
     ck_assert_uint_eq(parley_method_fingerprint(&add_req_type, &add_rep_type),
                       fnv1a("m({i32,i32})->({i64})"));
@@ -304,7 +304,7 @@ END_TEST
  * refused with a sentence; so is a type that sets the reserved ext. */
 START_TEST(test_abi_version)
 {
-    parley_protocol p = { 0, "calc", 1, NULL, 0, NULL, 0, NULL, 0 };
+    parley_protocol p = { 0, "calc", 1, NULL, 0, NULL, 0, NULL, 0, NULL, NULL };
     parley_type ext_set = PARLEY_STRUCT_TYPE(add_req, add_req_fields);
 
     ck_assert_int_eq(parley_protocol_check(&p), PARLEY_ERR_INVALID_ARGUMENT);

@@ -59,7 +59,7 @@ static parley_method methods[] = {
 };
 static const char *const interfaces[] = { "fdtest" };
 static parley_protocol protocol = {
-    PARLEY_ABI_VERSION, "fdtest", 1, methods, PARLEY__COUNT(methods), interfaces, 1, NULL, 0
+    PARLEY_ABI_VERSION, "fdtest", 1, methods, PARLEY__COUNT(methods), interfaces, 1, NULL, 0, NULL, NULL
 };
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 

@@ -68,7 +68,7 @@ static parley_method zoo_methods[] = {
 };
 static const char *const zoo_interfaces[] = { "zoo", "zoo_events" };
 static parley_protocol zoo_protocol = {
-    PARLEY_ABI_VERSION, "zoo", 3, zoo_methods, 2, zoo_interfaces, 2, NULL, 0
+    PARLEY_ABI_VERSION, "zoo", 3, zoo_methods, 2, zoo_interfaces, 2, NULL, 0, NULL, NULL
 };
 
 static const parley_protocol *zoo(void)

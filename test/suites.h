@@ -31,5 +31,6 @@ Suite *parley_process_suite(void);
 Suite *parley_oom_suite(void);
 Suite *parley_receive_suite(void);
 Suite *parley_connect_suite(void);
+Suite *parley_hello_suite(void);
 
 #endif

@@ -88,7 +88,7 @@ static const char *const interfaces[] = { "test" };
 
 static parley_protocol protocols[] = {
 #define TP_PROTOCOL(name, version, methods) \
-    { PARLEY_ABI_VERSION, name, version, methods, PARLEY__COUNT(methods), interfaces, 1, NULL, 0 }
+    { PARLEY_ABI_VERSION, name, version, methods, PARLEY__COUNT(methods), interfaces, 1, NULL, 0, NULL, NULL }
     TP_PROTOCOL("test", 1, v1_methods),
     TP_PROTOCOL("test", 2, v2_methods),
     TP_PROTOCOL("test", 2, add64_methods),

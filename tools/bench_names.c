@@ -23,7 +23,7 @@
 #include "parley_names.h"
 
 static const parley_protocol svc_protocol = {
-    PARLEY_ABI_VERSION, "bench_svc", 1, NULL, 0, NULL, 0, NULL, 0,
+    PARLEY_ABI_VERSION, "bench_svc", 1, NULL, 0, NULL, 0, NULL, 0, NULL, NULL,
 };
 
 static const char *parleyd_path;

@@ -717,7 +717,14 @@ PARLEY_PUBLIC parley_status parley_peer_set_max_handles(parley_peer *peer, unsig
  * parley_peer_accept_fd()) for each incoming connection, before the
  * handshake, with the credentials readable.  Return PARLEY_OK and set
  * *ret_session_data (optional) to accept; any other status refuses the
- * client, whose parley_peer_connect() fails with ACCESS_DENIED.
+ * client, whose parley_peer_connect() fails with ACCESS_DENIED and the
+ * sentence given to parley_session_set_refusal() (if the hook called it).
+ *
+ * When the protocol declares hello types (doc/idl.md), the hook runs on the
+ * I/O thread after the client's HELLO arrived and before the server sends
+ * its own: parley_session_get_hello_value() gives the client's value inside
+ * the hook, and a refusal reaches the client with the status the hook
+ * returned (not ACCESS_DENIED) and the parley_session_set_refusal() sentence.
  */
 typedef parley_status (*parley_session_construct_fn)(parley_session *session, void *data,
                                                      void **ret_session_data);
@@ -740,6 +747,35 @@ PARLEY_PUBLIC parley_status parley_peer_set_session_functions(parley_peer *peer,
                                                               parley_session_construct_fn construct,
                                                               parley_session_destruct_fn destruct,
                                                               void *data);
+/**
+ * @brief Set the values this peer sends in its HELLO (handshake data).
+ *
+ * For a protocol that declares hello types (`hello client T;`, `hello
+ * server U;` in the IDL): client_value (a T) goes into the HELLO of each
+ * session this peer connects, server_value (a U) into that of each session
+ * it accepts.  Each is encoded now (a copy: the caller's object may go
+ * away), and may be NULL to leave that value unset (a protocol without
+ * that type, or a peer that never takes that role).  A peer whose protocol
+ * declares a client type and has no client value fails parley_peer_connect()
+ * with INVALID_STATE; one without a server value refuses each client with
+ * INVALID_STATE and a sentence.
+ *
+ * @param[in] peer the peer, not yet started
+ * @param[in] client_value a value of the client hello type, or NULL
+ * @param[in] server_value a value of the server hello type, or NULL
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer, a value for a type the
+ *         protocol does not declare); INVALID_STATE (started); OVERFLOW
+ *         (an encoding larger than 4096 bytes, doc/wire.md); the encoder's
+ *         status for a value that does not encode; INVALID_STATE also in a
+ *         child forked after the peer was created.
+ *
+ * Ownership: the values are borrowed for the call only.  Threads: any,
+ * before the peer starts.  Errors: as above, with a sentence.
+ */
+PARLEY_PUBLIC parley_status parley_peer_set_hello_values(parley_peer *peer,
+                                                         const void *client_value,
+                                                         const void *server_value);
+
 /**
  * @brief Set the most file descriptors one frame may carry (default 32).
  *

@@ -51,7 +51,7 @@ typedef struct parley_method {
  * structs may have grown, still reads the tables a program was compiled with
  * (doc/abi.md).  It changes only when one of those structs changes.
  */
-#define PARLEY_ABI_VERSION 1u
+#define PARLEY_ABI_VERSION 2u
 
 /** A protocol: what one IDL file declares. */
 typedef struct parley_protocol {
@@ -66,6 +66,13 @@ typedef struct parley_protocol {
     size_t n_interfaces;                 /**< number of entries in interfaces */
     const parley_type *const *types;     /**< every named type, for introspection */
     size_t n_types;                      /**< number of entries in types */
+    /* abi_version 2 and later: */
+    /** The type of the value the client sends in its HELLO (IDL `hello
+     *  client T;`), or NULL.  Read only when abi_version >= 2. */
+    const parley_type *hello_client;
+    /** The type of the value the server sends in its HELLO (IDL `hello
+     *  server T;`), or NULL.  Read only when abi_version >= 2. */
+    const parley_type *hello_server;
 } parley_protocol;
 
 /**

@@ -94,6 +94,45 @@ typedef void (*parley_session_data_free_fn)(void *session_data);
 PARLEY_PUBLIC parley_status parley_session_set_data(parley_session *session, void *data,
                                                     parley_session_data_free_fn free_fn);
 
+/**
+ * @brief The other end's handshake value (the hello types of doc/idl.md).
+ *
+ * On an outgoing session, the server's value (the protocol's server hello
+ * type); on an incoming one, the client's (its client hello type).  Valid
+ * once parley_peer_connect() returned the session, and for an incoming
+ * session already inside the construct hook (which runs after the client's
+ * HELLO when the protocol declares hello types).
+ *
+ * @param[in] session the session
+ * @param[out] ret_value the decoded value, owned by the session: valid
+ *             until the session is freed; do not modify or free it
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL argument); NOT_FOUND (the
+ *         protocol declares no hello type for the other end, or the
+ *         handshake has not delivered it yet); INVALID_STATE (in a child
+ *         forked after the peer was created).
+ *
+ * Threads: any.  Errors: as above, with a sentence.
+ */
+PARLEY_PUBLIC parley_status parley_session_get_hello_value(parley_session *session,
+                                                           const void **ret_value);
+
+/**
+ * @brief Give the sentence a refused client receives.
+ *
+ * Called inside the construct hook before it returns a status other than
+ * PARLEY_OK: the client's parley_peer_connect() fails with that status
+ * (ACCESS_DENIED for a protocol without hello types) and this sentence.
+ * Control characters become spaces; longer than 199 bytes is cut.
+ *
+ * @param[in] session the incoming session the hook runs for
+ * @param[in] reason the sentence (copied)
+ * @return PARLEY_OK; INVALID_ARGUMENT (NULL argument); INVALID_STATE (in a
+ *         child forked after the peer was created).
+ *
+ * Threads: the construct hook's.  Errors: as above.
+ */
+PARLEY_PUBLIC parley_status parley_session_set_refusal(parley_session *session, const char *reason);
+
 /** The identity of the process at the other end of a unix socket. */
 typedef struct parley_credentials {
     uint32_t uid;   /**< its effective user id when it connected */

@@ -110,5 +110,14 @@ PARLEY_PUBLIC parley_status parley_protocol_check(const parley_protocol *protoco
             return parley__error_prefix(PARLEY_ERR_INVALID_ARGUMENT, "protocol %s: type %zu",
                                         protocol->name, i);
     }
+    if (protocol->abi_version >= 2) {
+        const parley_type *hello[2] = { protocol->hello_client, protocol->hello_server };
+
+        for (int i = 0; i < 2; i++)
+            if (hello[i] != NULL && parley_type_check(hello[i]) != PARLEY_OK)
+                return parley__error_prefix(PARLEY_ERR_INVALID_ARGUMENT,
+                                            "protocol %s: %s hello type", protocol->name,
+                                            i == 0 ? "client" : "server");
+    }
     return PARLEY_OK;
 }

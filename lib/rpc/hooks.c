@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 
 #include "access.h"
+#include "fork.h"
+#include "handshake.h"
 #include "session.h"
 #include "status.h"
 
@@ -32,6 +34,95 @@ PARLEY_PUBLIC parley_status parley_peer_set_session_functions(parley_peer *peer,
     }
     pthread_mutex_unlock(&peer->lock);
     return st;
+}
+
+PARLEY_PUBLIC parley_status parley_peer_set_hello_values(parley_peer *peer,
+                                                         const void *client_value,
+                                                         const void *server_value)
+{
+    const void *values[2] = { client_value, server_value };
+    uint8_t *bytes[2] = { NULL, NULL };
+    size_t len[2] = { 0, 0 };
+    parley_status st = PARLEY_OK;
+
+    if (peer == NULL)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_peer_set_hello_values needs a peer");
+    PARLEY__FORK_GUARD(peer);
+    for (int i = 0; i < 2 && st == PARLEY_OK; i++) {
+        const parley_type *t = parley__protocol_hello_type(peer->protocol, i == 0);
+
+        if (values[i] == NULL)
+            continue;
+        if (t == NULL) {
+            st = parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                               "protocol %s declares no %s hello type: no %s value to set",
+                               peer->protocol->name, i == 0 ? "client" : "server",
+                               i == 0 ? "client" : "server");
+            break;
+        }
+        st = parley_data_encode(peer, t, values[i], NULL, &bytes[i], &len[i]);
+        if (st != PARLEY_OK) {
+            st = parley__error_prefix(st, "the %s hello value", i == 0 ? "client" : "server");
+            break;
+        }
+        if (len[i] > PARLEY__HELLO_VALUE_MAX)
+            st = parley__error(PARLEY_ERR_OVERFLOW,
+                               "the %s hello value takes %zu bytes, more than the %u a HELLO "
+                               "carries", i == 0 ? "client" : "server", len[i],
+                               PARLEY__HELLO_VALUE_MAX);
+    }
+    pthread_mutex_lock(&peer->lock);
+    if (st == PARLEY_OK && peer->started)
+        st = parley__error(PARLEY_ERR_INVALID_STATE,
+                           "hello values are set before the peer starts");
+    if (st == PARLEY_OK) {
+        for (int i = 0; i < 2; i++) {
+            if (values[i] == NULL)
+                continue;
+            talloc_free(peer->hello_bytes[i]);
+            peer->hello_bytes[i] = bytes[i];
+            peer->hello_len[i] = len[i];
+            peer->hello_set[i] = true;
+            bytes[i] = NULL;
+        }
+    }
+    pthread_mutex_unlock(&peer->lock);
+    talloc_free(bytes[0]);
+    talloc_free(bytes[1]);
+    return st;
+}
+
+PARLEY_PUBLIC parley_status parley_session_get_hello_value(parley_session *session,
+                                                           const void **ret_value)
+{
+    if (session == NULL || ret_value == NULL)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_session_get_hello_value needs a session and ret_value");
+    PARLEY__FORK_GUARD_GEN(session->fork_generation);
+    pthread_mutex_lock(&session->lock);
+    *ret_value = session->hello_value;
+    pthread_mutex_unlock(&session->lock);
+    if (*ret_value == NULL)
+        return parley__error(PARLEY_ERR_NOT_FOUND,
+                             "the session has no hello value from the other end (its "
+                             "protocol declares no hello type for that end)");
+    return PARLEY_OK;
+}
+
+PARLEY_PUBLIC parley_status parley_session_set_refusal(parley_session *session, const char *reason)
+{
+    if (session == NULL || reason == NULL)
+        return parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                             "parley_session_set_refusal needs a session and a reason");
+    PARLEY__FORK_GUARD_GEN(session->fork_generation);
+    pthread_mutex_lock(&session->lock);
+    snprintf(session->refuse_reason, sizeof(session->refuse_reason), "%s", reason);
+    for (char *c = session->refuse_reason; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';   /* a BYE's sentence holds no control characters */
+    pthread_mutex_unlock(&session->lock);
+    return PARLEY_OK;
 }
 
 void parley__session_read_credentials(parley_session *session, int fd)

@@ -127,6 +127,11 @@ struct parley_peer {
 
     /* Application hooks (hooks.c, call_hooks.c; set before the peer starts). */
     parley_session_construct_fn session_construct;
+    /* Handshake values (hooks.c), encoded, under lock, set before start:
+     * [0] sent as client (outgoing), [1] as server (incoming). */
+    uint8_t *hello_bytes[2];
+    size_t hello_len[2];
+    bool hello_set[2];
     parley_session_destruct_fn session_destruct;
     void *session_fn_data;
     parley_exception_fn exception_fn;

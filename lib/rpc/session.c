@@ -45,6 +45,19 @@ static int session_destructor(parley_session *session)
     return 0;
 }
 
+/* Our HELLO, with our hello value when the protocol declares hello types
+ * (the peer's encoded value never changes once the peer started). */
+static parley_status session_hello_encode(parley_session *session, uint8_t **ret_buf,
+                                          size_t *ret_len)
+{
+    parley_peer *peer = session->peer;
+    int side = session->incoming ? 1 : 0;
+
+    return parley__hello_encode_value(NULL, peer->protocol, peer->max_message, 0,
+                                      peer->hello_bytes[side], peer->hello_len[side],
+                                      ret_buf, ret_len);
+}
+
 static parley_status session_create(parley_peer *peer, int fd, bool incoming,
                                     const parley_socket_options *opts, parley__tls_info *tls,
                                     parley_session **ret_session);
@@ -77,10 +90,30 @@ static parley_status session_create(parley_peer *peer, int fd, bool incoming,
 {
     parley_session *session = NULL;
     bool refused = false;
+    parley_status refuse_status = PARLEY_ERR_ACCESS_DENIED;
     char refuse_why[PARLEY__ERROR_MAX];
     uint8_t *hello = NULL;
     size_t hello_len = 0;
     parley_status st;
+    /* Hello types (handshake data): our value, and whether an incoming
+     * session reads the client's HELLO before its construct hook. */
+    const parley_type *our_hello = parley__protocol_hello_type(peer->protocol, !incoming);
+    bool hello_types = our_hello != NULL ||
+                       parley__protocol_hello_type(peer->protocol, incoming) != NULL;
+    bool hello_missing = false;
+
+    if (our_hello != NULL) {
+        pthread_mutex_lock(&peer->lock);
+        hello_missing = !peer->hello_set[incoming ? 1 : 0];
+        pthread_mutex_unlock(&peer->lock);
+    }
+    if (hello_missing && !incoming) {
+        close(fd);
+        talloc_free(tls);
+        return parley__error(PARLEY_ERR_INVALID_STATE,
+                             "protocol %s declares a client hello type and no client value "
+                             "was set (parley_peer_set_hello_values())", peer->protocol->name);
+    }
 
     st = parley__socket_prepare(fd);
     if (st == PARLEY_OK && tls == NULL) {
@@ -154,16 +187,27 @@ static parley_status session_create(parley_peer *peer, int fd, bool incoming,
     pthread_mutex_unlock(&peer->lock);
 
     /* The construct hook runs before any frame is read (the credentials
-     * are known already). */
-    if (incoming) {
+     * are known already) -- unless the protocol declares hello types: then
+     * it runs when the client's HELLO came (on_hello()). */
+    session->hello_deferred = incoming && hello_types;
+    if (incoming && hello_missing) {
+        refused = true;
+        session->refused = true;
+        refuse_status = PARLEY_ERR_INVALID_STATE;
+        snprintf(refuse_why, sizeof(refuse_why),
+                 "the server set no hello value for protocol %s", peer->protocol->name);
+    } else if (incoming && !session->hello_deferred) {
         parley_status cst = parley__session_construct(session);
 
         if (cst != PARLEY_OK) {
             refused = true;
             session->refused = true;
-            snprintf(refuse_why, sizeof(refuse_why),
-                     "the server refused the client (its session hook returned %s)",
-                     parley_status_name(cst));
+            if (session->refuse_reason[0] != '\0')
+                snprintf(refuse_why, sizeof(refuse_why), "%s", session->refuse_reason);
+            else
+                snprintf(refuse_why, sizeof(refuse_why),
+                         "the server refused the client (its session hook returned %s)",
+                         parley_status_name(cst));
         }
     }
     st = parley__conn_start(session->conn);
@@ -184,7 +228,7 @@ static parley_status session_create(parley_peer *peer, int fd, bool incoming,
     /* The construct hook may refuse the client: a BYE with ACCESS_DENIED
      * instead of our HELLO, so its connect fails with that status. */
     if (refused) {
-        parley__session_close_conn(session, PARLEY_ERR_ACCESS_DENIED, refuse_why);
+        parley__session_close_conn(session, refuse_status, refuse_why);
         parley__session_unref(session);
         return PARLEY_OK;
     }
@@ -194,7 +238,12 @@ static parley_status session_create(parley_peer *peer, int fd, bool incoming,
      * the references the normal way (an incoming session may be gone now). */
     if (ret_session != NULL)
         *ret_session = session;
-    st = parley__hello_encode(NULL, peer->protocol, peer->max_message, 0, &hello, &hello_len);
+    if (session->hello_deferred) {
+        /* Our HELLO follows the client's and the construct hook (on_hello()). */
+        parley__session_unref(session);   /* this function's reference */
+        return PARLEY_OK;
+    }
+    st = session_hello_encode(session, &hello, &hello_len);
     if (st == PARLEY_OK) {
         st = parley__conn_send(session->conn, PARLEY__FRAME_HELLO, 0, 0, hello, hello_len);
         /* The other end closed first (a server refusing the session sends
@@ -380,6 +429,61 @@ parley_status parley__session_wait_ready(parley_session *session)
     return parley__error(st, "%s", why);
 }
 
+/* The other end's hello value: decoded with the type the protocol declares
+ * for that end, kept under the session. */
+static parley_status on_hello_value(parley_session *session, const parley__hello *hello)
+{
+    const parley_type *t = parley__protocol_hello_type(session->peer->protocol,
+                                                       session->incoming);
+    void *value = NULL;
+    parley_status st;
+
+    if (t == NULL) {
+        if (hello->value_len != 0)
+            return parley__error(PARLEY_ERR_MALFORMED,
+                                 "a hello value of %zu bytes where protocol %s declares no "
+                                 "%s hello type", hello->value_len, session->peer->protocol->name,
+                                 session->incoming ? "client" : "server");
+        return PARLEY_OK;
+    }
+    st = parley_data_decode(session, t, hello->value, hello->value_len, NULL, &value);
+    if (st != PARLEY_OK)
+        return parley__error_prefix(PARLEY_ERR_MALFORMED, "the %s hello value",
+                                    session->incoming ? "client's" : "server's");
+    pthread_mutex_lock(&session->lock);
+    session->hello_value = value;
+    pthread_mutex_unlock(&session->lock);
+    return PARLEY_OK;
+}
+
+/* A server with hello types has the client's HELLO: its construct hook
+ * (which reads the client's value) accepts or refuses, then our HELLO. */
+static parley_status on_hello_server(parley_session *session, char *why, size_t why_size)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    parley_status st = parley__session_construct(session);
+
+    if (st != PARLEY_OK) {
+        session->refused = true;
+        pthread_mutex_lock(&session->lock);
+        if (session->refuse_reason[0] != '\0')
+            snprintf(why, why_size, "%s", session->refuse_reason);
+        else
+            snprintf(why, why_size, "the server refused the client (its session hook "
+                     "returned %s)", parley_status_name(st));
+        pthread_mutex_unlock(&session->lock);
+        return st;
+    }
+    st = session_hello_encode(session, &buf, &len);
+    if (st == PARLEY_OK)
+        st = parley__conn_send(session->conn, PARLEY__FRAME_HELLO, 0, 0, buf, len);
+    talloc_free(buf);
+    if (st != PARLEY_OK)
+        snprintf(why, why_size, "sending a HELLO: %s", parley_error_message());
+    return st;
+}
+
 static void on_hello(parley_session *session, const parley__frame_header *hdr,
                      const uint8_t *payload)
 {
@@ -392,10 +496,16 @@ static void on_hello(parley_session *session, const parley__frame_header *hdr,
         return;
     }
     st = parley__hello_decode(NULL, payload, hdr->length, &hello);
-    if (st == PARLEY_OK && !parley__introspect_accepts_hello(session->peer, hello))
+    if (st == PARLEY_OK && !parley__introspect_accepts_hello(session->peer, hello)) {
         st = parley__hello_check(hello, session->peer->protocol);
-    if (st != PARLEY_OK) {
+        if (st == PARLEY_OK)
+            st = on_hello_value(session, hello);
+    }
+    if (st == PARLEY_OK && session->hello_deferred)
+        st = on_hello_server(session, why, sizeof(why));
+    else if (st != PARLEY_OK)
         snprintf(why, sizeof(why), "%s", parley_error_message());
+    if (st != PARLEY_OK) {
         talloc_free(hello);
         parley__session_close_conn(session, st, why);
         return;

@@ -70,6 +70,13 @@ struct parley_session {
     void *session_data;               /* construct hook or set_data (under lock) */
     parley_session_data_free_fn data_free;   /* under lock: run at the end */
     bool constructed;                 /* the construct hook accepted it: destruct runs */
+    /* Handshake data (hello types, session.c): the other end's decoded
+     * value (talloc child of the session, set before READY), whether an
+     * incoming session waits for the client's HELLO before its construct
+     * hook and own HELLO, and the refusal sentence the hook gave. */
+    void *hello_value;
+    bool hello_deferred;
+    char refuse_reason[200];
     bool ended;                       /* end hooks ran */
     bool have_creds;                  /* a unix socket: creds is valid */
     parley_credentials creds;

@@ -13,13 +13,52 @@
 #define HELLO_FIXED 24u   /* magic, wire version, protocol version, max, features, n_methods */
 #define HELLO_METHOD 12u  /* u32 id + u64 fingerprint */
 
+#define HELLO_DATA 20u    /* u64 client type fp, u64 server type fp, u32 value length */
+
+const parley_type *parley__protocol_hello_type(const parley_protocol *protocol, bool client)
+{
+    if (protocol == NULL || protocol->abi_version < 2)
+        return NULL;   /* built against a header without the fields */
+    return client ? protocol->hello_client : protocol->hello_server;
+}
+
+static uint64_t hello_type_fp(const parley_protocol *protocol, bool client)
+{
+    const parley_type *t = parley__protocol_hello_type(protocol, client);
+
+    return t != NULL ? parley_type_fingerprint(t) : 0;
+}
+
 parley_status parley__hello_encode(TALLOC_CTX *mem_ctx, const parley_protocol *protocol,
                                    uint32_t max_message, uint32_t features,
                                    uint8_t **ret_buf, size_t *ret_len)
 {
+    return parley__hello_encode_value(mem_ctx, protocol, max_message, features, NULL, 0,
+                                      ret_buf, ret_len);
+}
+
+parley_status parley__hello_encode_value(TALLOC_CTX *mem_ctx, const parley_protocol *protocol,
+                                         uint32_t max_message, uint32_t features,
+                                         const uint8_t *value, size_t value_len,
+                                         uint8_t **ret_buf, size_t *ret_len)
+{
     size_t name_len = strlen(protocol->name);
     size_t len = HELLO_FIXED + 4 + name_len + protocol->n_methods * HELLO_METHOD;
+    bool data = parley__protocol_hello_type(protocol, true) != NULL ||
+                parley__protocol_hello_type(protocol, false) != NULL;
     uint8_t *buf, *p;
+
+    if (data) {
+        if (value_len > PARLEY__HELLO_VALUE_MAX)
+            return parley__error(PARLEY_ERR_OVERFLOW,
+                                 "the hello value of protocol %s takes %zu bytes, more than "
+                                 "the %u a HELLO carries", protocol->name, value_len,
+                                 PARLEY__HELLO_VALUE_MAX);
+        features |= PARLEY__HELLO_FEATURE_DATA;
+        len += HELLO_DATA + value_len;
+    } else {
+        features &= ~PARLEY__HELLO_FEATURE_DATA;
+    }
 
     if (len > PARLEY__HELLO_MAX)
         return parley__error(PARLEY_ERR_OVERFLOW, "protocol %s is too large for a HELLO",
@@ -40,6 +79,14 @@ parley_status parley__hello_encode(TALLOC_CTX *mem_ctx, const parley_protocol *p
         parley__put_u32(p, protocol->methods[i].id);
         parley__put_u64(p + 4, protocol->methods[i].fingerprint);
         p += HELLO_METHOD;
+    }
+    if (data) {
+        parley__put_u64(p, hello_type_fp(protocol, true));
+        parley__put_u64(p + 8, hello_type_fp(protocol, false));
+        parley__put_u32(p + 16, (uint32_t)value_len);
+        p += HELLO_DATA;
+        if (value_len > 0)
+            memcpy(p, value, value_len);
     }
     *ret_buf = buf;
     *ret_len = len;
@@ -104,10 +151,18 @@ parley_status parley__hello_decode(TALLOC_CTX *mem_ctx, const uint8_t *buf, size
     }
     n = parley__get_u32(p);
     p += 4;
-    if ((size_t)(end - p) != (size_t)n * HELLO_METHOD) {
+    if (!(h->features & PARLEY__HELLO_FEATURE_DATA) &&
+        (size_t)(end - p) != (size_t)n * HELLO_METHOD) {
         st = parley__error(PARLEY_ERR_MALFORMED,
                            "HELLO method table of %u entries does not fill the %zu bytes left",
                            n, (size_t)(end - p));
+        goto done;
+    }
+    if ((h->features & PARLEY__HELLO_FEATURE_DATA) &&
+        (size_t)(end - p) < (size_t)n * HELLO_METHOD + HELLO_DATA) {
+        st = parley__error(PARLEY_ERR_MALFORMED,
+                           "HELLO method table of %u entries and its handshake data do not "
+                           "fit the %zu bytes left", n, (size_t)(end - p));
         goto done;
     }
     h->n_methods = n;
@@ -123,6 +178,34 @@ parley_status parley__hello_decode(TALLOC_CTX *mem_ctx, const uint8_t *buf, size
         h->methods[i].fingerprint = parley__get_u64(p + 4);
         p += HELLO_METHOD;
     }
+    if (h->features & PARLEY__HELLO_FEATURE_DATA) {
+        uint32_t vlen;
+
+        h->client_type_fp = parley__get_u64(p);
+        h->server_type_fp = parley__get_u64(p + 8);
+        vlen = parley__get_u32(p + 16);
+        p += HELLO_DATA;
+        if (vlen > PARLEY__HELLO_VALUE_MAX) {
+            st = parley__error(PARLEY_ERR_MALFORMED,
+                               "HELLO value of %u bytes, more than the %u allowed",
+                               vlen, PARLEY__HELLO_VALUE_MAX);
+            goto done;
+        }
+        if ((size_t)(end - p) != vlen) {
+            st = parley__error(PARLEY_ERR_MALFORMED,
+                               "HELLO value of %u bytes does not fill the %zu bytes left",
+                               vlen, (size_t)(end - p));
+            goto done;
+        }
+        h->value_len = vlen;
+        if (vlen > 0) {
+            h->value = talloc_memdup(h, p, vlen);
+            if (h->value == NULL) {
+                st = parley__error(PARLEY_ERR_NOMEM, "out of memory decoding a HELLO");
+                goto done;
+            }
+        }
+    }
     *ret_hello = talloc_steal(mem_ctx, h);
 done:
     talloc_free(tmp);
@@ -135,6 +218,19 @@ parley_status parley__hello_check(const parley__hello *hello, const parley_proto
         return parley__error(PARLEY_ERR_PROTOCOL_MISMATCH,
                              "the other end speaks protocol \"%s\", this end \"%s\"",
                              hello->protocol_name, protocol->name);
+    for (int client = 1; client >= 0; client--) {
+        uint64_t ours = hello_type_fp(protocol, client != 0);
+        uint64_t theirs = (hello->features & PARLEY__HELLO_FEATURE_DATA)
+                              ? (client ? hello->client_type_fp : hello->server_type_fp)
+                              : 0;
+
+        if (ours != theirs)
+            return parley__error(PARLEY_ERR_PROTOCOL_MISMATCH,
+                                 "the %s hello type of protocol %s has fingerprint %016llx "
+                                 "at the other end and %016llx here (0: none declared)",
+                                 client ? "client" : "server", protocol->name,
+                                 (unsigned long long)theirs, (unsigned long long)ours);
+    }
     for (size_t i = 0; i < hello->n_methods; i++) {
         const parley_method *m = parley_protocol_find_method(protocol, hello->methods[i].id);
 

@@ -43,7 +43,12 @@ static const parley_method fz_methods[] = {
     { 2, "two", "fuzz", &fz_int_type, NULL, 0x2222222222222222ull, PARLEY_METHOD_ONEWAY },
 };
 static const parley_protocol fz_protocol = {
-    PARLEY_ABI_VERSION, "fuzz", 1, fz_methods, 2, NULL, 0, NULL, 0,
+    PARLEY_ABI_VERSION, "fuzz", 1, fz_methods, 2, NULL, 0, NULL, 0, NULL, NULL,
+};
+
+/* The same with hello types (handshake data, doc/wire.md 2.3). */
+static const parley_protocol fz_protocol_hello = {
+    PARLEY_ABI_VERSION, "fuzz", 1, fz_methods, 2, NULL, 0, NULL, 0, &fz_int_type, &fz_int_type,
 };
 
 static void check_message(const char *msg, size_t n)
@@ -64,7 +69,10 @@ static void payload_as_hello(TALLOC_CTX *mem, const uint8_t *p, size_t n)
     if (h->wire_version != PARLEY__WIRE_VERSION || h->protocol_name == NULL ||
         (h->n_methods > 0 && h->methods == NULL))
         abort();
+    if ((h->value_len > 0 && h->value == NULL) || h->value_len > PARLEY__HELLO_VALUE_MAX)
+        abort();
     (void)parley__hello_check(h, &fz_protocol);
+    (void)parley__hello_check(h, &fz_protocol_hello);
     talloc_free(h);
 }
 
