@@ -539,6 +539,61 @@ START_TEST(test_daemon_restart)
 }
 END_TEST
 
+/* This process's threads (/proc/self/status). */
+static size_t count_threads(void)
+{
+    char line[256];
+    size_t n = 0;
+    FILE *f = fopen("/proc/self/status", "re");
+
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "Threads: %zu", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+/* A peer's name: connects share one cached session to parleyd: no thread
+ * per connect, and the session is made again after parleyd restarted. */
+START_TEST(test_cached_names_session)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *client;
+    parley_session *s;
+    size_t threads;
+    int64_t deadline;
+    parley_status st;
+
+    serve(mem, "svc.sock", "svc");
+    ck_assert_int_eq(parley_peer_new(mem, &svc_protocol, &client), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_connect_endpoint(client, "name:svc"), PARLEY_OK);
+    ck_assert_msg(parley_peer_connect(client, &s) == PARLEY_OK, "%s", parley_error_message());
+    parley_session_close(s);
+    threads = count_threads();
+    for (int i = 0; i < 20; i++) {
+        ck_assert_msg(parley_peer_connect(client, &s) == PARLEY_OK, "%s", parley_error_message());
+        parley_session_close(s);
+    }
+    ck_assert_uint_eq(count_threads(), threads);
+    /* parleyd goes away: refused, naming it; back: the session is made again */
+    stop_daemon(SIGKILL);
+    ck_assert_int_eq(parley_peer_connect(client, &s), PARLEY_ERR_CONNECTION_REFUSED);
+    ck_assert_msg(strstr(parley_error_message(), names_ep) != NULL, "%s", parley_error_message());
+    start_daemon();
+    deadline = now_ms() + WAIT_MS;
+    do {
+        st = parley_peer_connect(client, &s);
+        if (st != PARLEY_OK)
+            usleep(20000);
+    } while (st != PARLEY_OK && now_ms() < deadline);
+    ck_assert_msg(st == PARLEY_OK, "no name: connect after parleyd restarted: %s",
+                  parley_error_message());
+    parley_session_close(s);
+    talloc_free(mem);
+}
+END_TEST
+
 /* Send a preamble to the broker port by hand; the answer line. */
 static void raw_preamble(const char *preamble, char *answer, size_t size)
 {
@@ -643,6 +698,7 @@ static Suite *names_suite(void)
     tcase_add_test(tc, test_killed_service_vanishes);
     tcase_add_test(tc, test_other_uid_cannot_take);
     tcase_add_test(tc, test_daemon_restart);
+    tcase_add_test(tc, test_cached_names_session);
     tcase_add_test(tc, test_brokered);
     tcase_add_test(tc, test_conf_address);
     suite_add_tcase(s, tc);
