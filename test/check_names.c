@@ -594,8 +594,8 @@ START_TEST(test_cached_names_session)
 }
 END_TEST
 
-/* Send a preamble to the broker port by hand; the answer line. */
-static void raw_preamble(const char *preamble, char *answer, size_t size)
+/* A TCP connection to the broker port. */
+static int broker_socket(void)
 {
     char host[64];
     int port, fd;
@@ -608,6 +608,14 @@ static void raw_preamble(const char *preamble, char *answer, size_t size)
     sa.sin_port = htons((uint16_t)port);
     ck_assert_int_eq(inet_pton(AF_INET, host, &sa.sin_addr), 1);
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* Send a preamble to the broker port by hand; the answer line. */
+static void raw_preamble(const char *preamble, char *answer, size_t size)
+{
+    int fd = broker_socket();
+
     ck_assert_int_eq(write(fd, preamble, strlen(preamble)), (ssize_t)strlen(preamble));
     ck_assert_msg(read_line(fd, answer, size, now_ms() + WAIT_MS), "no answer from the broker");
     close(fd);
@@ -644,6 +652,50 @@ START_TEST(test_brokered)
     ck_assert_msg(strncmp(answer, "ERR 5 ", 6) == 0, "%s", answer);
     raw_preamble("PARLEY-NAME a b\n", answer, sizeof(answer));
     ck_assert_msg(strncmp(answer, "ERR 3 ", 6) == 0, "%s", answer);
+    talloc_free(mem);
+}
+END_TEST
+
+/* The broker reads preambles concurrently: clients that send half a line
+ * and wait do not hold up another client's brokered connect (the broker
+ * has not answered them yet when it is served). */
+START_TEST(test_broker_slow_clients)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *svc, *client;
+    parley_session *s;
+    const parley_protocol *p;
+    char ep[300], byte;
+    int slow[3];
+
+    ck_assert_int_eq(parley_peer_new(mem, &svc_protocol, &svc), PARLEY_OK);
+    ck_assert_msg(parley_peer_register_name(svc, "hub", PARLEY_NAME_BROKERED) == PARLEY_OK, "%s",
+                  parley_error_message());
+    for (int i = 0; i < 3; i++) {
+        slow[i] = broker_socket();
+        ck_assert_int_eq(write(slow[i], "PARLEY-NAME h", 13), 13);   /* and no newline */
+    }
+    snprintf(ep, sizeof(ep), "name:hub@%s", tcp_ep);
+    ck_assert_int_eq(parley_peer_new(mem, &svc_protocol, &client), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_connect_endpoint(client, ep), PARLEY_OK);
+    ck_assert_msg(parley_peer_connect(client, &s) == PARLEY_OK, "%s", parley_error_message());
+    ck_assert_int_eq(parley_session_introspect(s, mem, WAIT_MS, &p, NULL), PARLEY_OK);
+    ck_assert_str_eq(p->name, "svc");
+    /* the slow clients are still waiting: neither answered nor closed */
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(recv(slow[i], &byte, 1, MSG_DONTWAIT), -1);
+        ck_assert_int_eq(errno, EAGAIN);
+    }
+    /* and are told at their deadline (2 s) */
+    {
+        char answer[256];
+
+        ck_assert_msg(read_line(slow[0], answer, sizeof(answer), now_ms() + WAIT_MS),
+                      "no answer to a slow client");
+        ck_assert_msg(strncmp(answer, "ERR 5 ", 6) == 0, "%s", answer);
+    }
+    for (int i = 0; i < 3; i++)
+        close(slow[i]);
     talloc_free(mem);
 }
 END_TEST
@@ -700,6 +752,7 @@ static Suite *names_suite(void)
     tcase_add_test(tc, test_daemon_restart);
     tcase_add_test(tc, test_cached_names_session);
     tcase_add_test(tc, test_brokered);
+    tcase_add_test(tc, test_broker_slow_clients);
     tcase_add_test(tc, test_conf_address);
     suite_add_tcase(s, tc);
     return s;
