@@ -594,6 +594,80 @@ START_TEST(test_cached_names_session)
 }
 END_TEST
 
+typedef struct told {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int n;
+    parley_status status;
+    bool no_session;
+    char message[512];
+} told;
+
+static void on_exception(parley_peer *peer, parley_session *session, parley_status status,
+                         const char *message, void *data)
+{
+    told *t = data;
+
+    (void)peer;
+    pthread_mutex_lock(&t->lock);
+    t->n++;
+    t->status = status;
+    t->no_session = session == NULL;
+    snprintf(t->message, sizeof(t->message), "%s", message);
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* parleyd restarts and another peer takes the name before its owner
+ * registers it again: the owner is told (its exception function, EXISTS)
+ * and the name is no longer its own. */
+START_TEST(test_reregister_refused)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    told t = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, false, "" };
+    parley_peer *owner, *thief = NULL;
+    char ep[160];
+    bool taken = false;
+
+    snprintf(ep, sizeof(ep), "unix:%s/owner.sock", dir);
+    ck_assert_int_eq(parley_peer_new(mem, &svc_protocol, &owner), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_exception_function(owner, on_exception, &t), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_listen_endpoint(owner, ep, 0), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_start_listen(owner), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_register_name(owner, "svc", 0), PARLEY_OK);
+    /* the owner retries after 50, 150, 350, 750, 1550 ms...: parleyd comes
+     * back between two tries and the thief registers at once; should the
+     * owner win the race, again */
+    for (int attempt = 0; attempt < 5 && !taken; attempt++) {
+        stop_daemon(SIGKILL);
+        usleep(1000000);
+        start_daemon();
+        if (thief == NULL)
+            thief = serve(mem, "thief.sock", NULL);
+        taken = parley_peer_register_name(thief, "svc", 0) == PARLEY_OK;
+    }
+    ck_assert_msg(taken, "the owner registered again first five times");
+    pthread_mutex_lock(&t.lock);
+    {
+        struct timespec until;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += WAIT_MS / 1000;
+        while (t.n == 0 && pthread_cond_timedwait(&t.cond, &t.lock, &until) == 0) {
+        }
+    }
+    ck_assert_int_eq(t.n, 1);
+    ck_assert_int_eq(t.status, PARLEY_ERR_EXISTS);
+    ck_assert(t.no_session);
+    ck_assert_msg(strstr(t.message, "'svc'") != NULL, "%s", t.message);
+    pthread_mutex_unlock(&t.lock);
+    /* no longer the owner's: nothing to unregister, the thief keeps it */
+    ck_assert_int_eq(parley_peer_unregister_name(owner, "svc"), PARLEY_ERR_NOT_FOUND);
+    ck_assert_int_eq(parley_peer_unregister_name(thief, "svc"), PARLEY_OK);
+    talloc_free(mem);
+}
+END_TEST
+
 /* A TCP connection to the broker port. */
 static int broker_socket(void)
 {
@@ -751,6 +825,7 @@ static Suite *names_suite(void)
     tcase_add_test(tc, test_other_uid_cannot_take);
     tcase_add_test(tc, test_daemon_restart);
     tcase_add_test(tc, test_cached_names_session);
+    tcase_add_test(tc, test_reregister_refused);
     tcase_add_test(tc, test_brokered);
     tcase_add_test(tc, test_broker_slow_clients);
     tcase_add_test(tc, test_conf_address);
