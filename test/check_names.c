@@ -25,6 +25,10 @@
 
 #include "parley.h"
 #include "parley_names.h"
+#if __has_include("parley/security.h")
+#include "parley/security.h"   /* a session's transport and remote address */
+#define HAVE_REMOTE_ADDRESS 1
+#endif
 
 #define WAIT_MS 10000
 
@@ -695,8 +699,39 @@ static void raw_preamble(const char *preamble, char *answer, size_t size)
     close(fd);
 }
 
+/* What the brokered service saw of its incoming session. */
+typedef struct incoming {
+    pthread_mutex_t lock;        /* the hook runs on the service's thread */
+    int n;
+    parley_status creds;         /* parley_session_get_credentials() */
+    int transport;               /* parley_session_get_transport(), -1 without it */
+    char address[80];            /* parley_session_get_remote_address() */
+} incoming;
+
+static parley_status on_construct(parley_session *session, void *data, void **ret_data)
+{
+    incoming *in = data;
+    parley_credentials creds;
+
+    (void)ret_data;
+    pthread_mutex_lock(&in->lock);
+    in->n++;
+    in->creds = parley_session_get_credentials(session, &creds);
+    in->transport = -1;
+#ifdef HAVE_REMOTE_ADDRESS
+    in->transport = (int)parley_session_get_transport(session);
+    if (parley_session_get_remote_address(session, in->address, sizeof(in->address)) !=
+        PARLEY_OK)
+        snprintf(in->address, sizeof(in->address), "(none: %s)", parley_error_message());
+#endif
+    pthread_mutex_unlock(&in->lock);
+    return PARLEY_OK;
+}
+
 /* One port per host: a service that listens nowhere gets its connections
- * from parleyd's broker port, as descriptors; parleyd relays nothing. */
+ * from parleyd's broker port, as descriptors; parleyd relays nothing.  The
+ * session is the client's own TCP socket: TCP, the client's address, no
+ * credentials. */
 START_TEST(test_brokered)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
@@ -704,8 +739,11 @@ START_TEST(test_brokered)
     parley_session *s;
     const parley_protocol *p;
     char ep[300], answer[256];
+    incoming got = { PTHREAD_MUTEX_INITIALIZER, 0, PARLEY_OK, -1, "" };
 
     ck_assert_int_eq(parley_peer_new(mem, &svc_protocol, &svc), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_session_functions(svc, on_construct, NULL, &got),
+                     PARLEY_OK);
     ck_assert_msg(parley_peer_register_name(svc, "hub", PARLEY_NAME_BROKERED) == PARLEY_OK, "%s",
                   parley_error_message());
     snprintf(ep, sizeof(ep), "name:hub@%s", tcp_ep);
@@ -714,6 +752,16 @@ START_TEST(test_brokered)
     ck_assert_msg(parley_peer_connect(client, &s) == PARLEY_OK, "%s", parley_error_message());
     ck_assert_int_eq(parley_session_introspect(s, mem, WAIT_MS, &p, NULL), PARLEY_OK);
     ck_assert_str_eq(p->name, "svc");
+    /* the construct hook ran before the handshake the introspection needed */
+    pthread_mutex_lock(&got.lock);
+    ck_assert_int_eq(got.n, 1);
+    ck_assert_int_eq(got.creds, PARLEY_ERR_UNSUPPORTED);   /* TCP: no credentials */
+#ifdef HAVE_REMOTE_ADDRESS
+    ck_assert_int_eq(got.transport, PARLEY_TRANSPORT_TCP);
+    ck_assert_msg(strncmp(got.address, "127.0.0.1:", 10) == 0, "remote address %s",
+                  got.address);
+#endif
+    pthread_mutex_unlock(&got.lock);
     /* parleyd gone: the session goes on, nothing went through parleyd */
     stop_daemon(SIGKILL);
     ck_assert_int_eq(parley_session_introspect(s, mem, WAIT_MS, &p, NULL), PARLEY_OK);
