@@ -48,5 +48,6 @@
 #include "parley/introspect.h"
 #include "parley/receive.h"
 #include "parley/names.h"
+#include "parley/security.h"
 
 #endif /* PARLEY_H */

@@ -26,6 +26,8 @@ static const struct {
     { "peer", parley_peer_suite },
     { "faults", parley_faults_suite },
     { "sessions", parley_sessions_suite },
+    { "access", parley_access_suite },
+    { "tls", parley_tls_suite },
     { "handles", parley_handles_suite },
     { "fds", parley_fds_suite },
     { "spawn", parley_spawn_suite },

@@ -574,7 +574,7 @@ static void rec_closed(void *data, parley_status status, const char *why)
     pthread_mutex_unlock(&r->lock);
 }
 
-static const parley__conn_ops rec_ops = { rec_frame, rec_closed };
+static const parley__conn_ops rec_ops = { rec_frame, rec_closed, NULL };
 
 /* Wait (bounded: 10 s) until n frames were delivered; then how many. */
 static int rec_wait(conn_rec *r, int n)

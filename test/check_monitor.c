@@ -205,7 +205,10 @@ START_TEST(test_debug_lines)
     ck_assert_msg(strstr(l.all, " dir=in kind=call id=") != NULL, "%s", l.all);
     ck_assert_msg(strstr(l.all, " method=get status=OK time_us=") != NULL, "%s", l.all);
     ck_assert_msg(strstr(l.all, "kind=frame frame=HELLO") != NULL, "%s", l.all);
-    ck_assert_msg(strstr(l.all, "kind=frame frame=CALL") != NULL, "%s", l.all);
+    ck_assert_msg(strstr(l.all, "dir=in kind=frame frame=CALL") != NULL, "%s", l.all);
+    /* the server's own frames: its HELLO and the reply */
+    ck_assert_msg(strstr(l.all, "dir=out kind=frame frame=HELLO") != NULL, "%s", l.all);
+    ck_assert_msg(strstr(l.all, "dir=out kind=frame frame=REPLY") != NULL, "%s", l.all);
     ck_assert_msg(strstr(l.all, "pear") != NULL, "%s", l.all);
     ck_assert_msg(strstr(l.all, SECRET) == NULL, "%s", l.all);
     if (parley_json_available())

@@ -25,10 +25,7 @@
 
 #include "parley.h"
 #include "parley_names.h"
-#if __has_include("parley/security.h")
 #include "parley/security.h"   /* a session's transport and remote address */
-#define HAVE_REMOTE_ADDRESS 1
-#endif
 
 #define WAIT_MS 10000
 
@@ -704,7 +701,7 @@ typedef struct incoming {
     pthread_mutex_t lock;        /* the hook runs on the service's thread */
     int n;
     parley_status creds;         /* parley_session_get_credentials() */
-    int transport;               /* parley_session_get_transport(), -1 without it */
+    int transport;               /* parley_session_get_transport() */
     char address[80];            /* parley_session_get_remote_address() */
 } incoming;
 
@@ -717,13 +714,10 @@ static parley_status on_construct(parley_session *session, void *data, void **re
     pthread_mutex_lock(&in->lock);
     in->n++;
     in->creds = parley_session_get_credentials(session, &creds);
-    in->transport = -1;
-#ifdef HAVE_REMOTE_ADDRESS
     in->transport = (int)parley_session_get_transport(session);
     if (parley_session_get_remote_address(session, in->address, sizeof(in->address)) !=
         PARLEY_OK)
         snprintf(in->address, sizeof(in->address), "(none: %s)", parley_error_message());
-#endif
     pthread_mutex_unlock(&in->lock);
     return PARLEY_OK;
 }
@@ -756,11 +750,9 @@ START_TEST(test_brokered)
     pthread_mutex_lock(&got.lock);
     ck_assert_int_eq(got.n, 1);
     ck_assert_int_eq(got.creds, PARLEY_ERR_UNSUPPORTED);   /* TCP: no credentials */
-#ifdef HAVE_REMOTE_ADDRESS
     ck_assert_int_eq(got.transport, PARLEY_TRANSPORT_TCP);
     ck_assert_msg(strncmp(got.address, "127.0.0.1:", 10) == 0, "remote address %s",
                   got.address);
-#endif
     pthread_mutex_unlock(&got.lock);
     /* parleyd gone: the session goes on, nothing went through parleyd */
     stop_daemon(SIGKILL);

@@ -34,7 +34,8 @@ START_TEST(test_numbers_are_fixed)
         { PARLEY_ERR_ACCESS_DENIED, 12 }, { PARLEY_ERR_NOT_FOUND, 13 },
         { PARLEY_ERR_INVALID_HANDLE, 14 }, { PARLEY_ERR_BUSY, 15 },
         { PARLEY_ERR_UNSUPPORTED, 16 }, { PARLEY_ERR_SYSTEM, 17 }, { PARLEY_ERR_REMOTE, 18 },
-        { PARLEY_ERR_INTERNAL, 19 }, { PARLEY_ERR_EXISTS, 22 },
+        { PARLEY_ERR_INTERNAL, 19 }, { PARLEY_ERR_PERMISSION_DENIED, 20 },
+        { PARLEY_ERR_EXISTS, 21 },
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         ck_assert_int_eq((int)fixed[i].st, fixed[i].num);

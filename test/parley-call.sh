@@ -14,6 +14,7 @@ pc=tools/parley-call
 idl=idl/parley-idl
 srv=test/introspect_server
 kvd=doc/examples/kv/kvd
+parleyd=daemon/parleyd
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/parley-call.XXXXXX") || exit 99
 pids=
 cleanup() {
@@ -83,15 +84,26 @@ wait_ready "$tmp/mute.out"
 run 5 --timeout 300 info "unix:$tmp/mute.sock"
 has err 'TIMEOUT'
 
-# ---- the demo server: unix, abstract and tcp ---------------------------------
-"$kvd" -l "unix:$tmp/kvd.sock" -l "unix:@parley-call-test-$$" -l tcp:127.0.0.1:0 \
-    >"$tmp/kvd.out" 2>"$tmp/kvd.err" &
+# ---- the demo server: unix, abstract, tcp and by name ------------------------
+# a private name service for name: addresses
+PARLEY_NAMES=unix:$tmp/names.sock
+PARLEY_NAMES_CONF=/dev/null
+export PARLEY_NAMES PARLEY_NAMES_CONF
+"$parleyd" -c /dev/null >"$tmp/parleyd.out" 2>"$tmp/parleyd.err" &
 pids="$pids $!"
-wait_ready "$tmp/kvd.out"
-sleep 0.2
+wait_ready "$tmp/parleyd.out"
+"$kvd" -l "unix:$tmp/kvd.sock" -l "unix:@parley-call-test-$$" -l tcp:127.0.0.1:0 \
+    -n "parley-call-test" >"$tmp/kvd.out" 2>"$tmp/kvd.err" &
+pids="$pids $!"
+i=0
+while ! grep -q '^registered as' "$tmp/kvd.out" 2>/dev/null && [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+grep -q '^registered as' "$tmp/kvd.out" || { echo "FAIL: kvd did not register"; cat "$tmp/kvd.out" "$tmp/kvd.err"; exit 1; }
 tcp=$(sed -n 's/^listening on \(tcp:.*\)$/\1/p' "$tmp/kvd.out")
 [ -n "$tcp" ] || { echo "FAIL: kvd printed no tcp endpoint"; cat "$tmp/kvd.out"; exit 1; }
-for a in "unix:$tmp/kvd.sock" "unix:@parley-call-test-$$" "$tcp"; do
+for a in "unix:$tmp/kvd.sock" "unix:@parley-call-test-$$" "$tcp" name:parley-call-test; do
     run 0 info "$a" || continue
     has out '^protocol: kv$'
     has out '^version: 1$'
@@ -102,6 +114,8 @@ for a in "unix:$tmp/kvd.sock" "unix:@parley-call-test-$$" "$tcp"; do
     has out '^max outstanding calls per session: [0-9]+$'
     has out '^max handles per session: [0-9]+$'
 done
+run 3 info name:parley-call-nobody
+has err 'parley-call-nobody'
 kv="unix:$tmp/kvd.sock"
 # fd:N, an inherited connected socket (bash opens one to the tcp port)
 if command -v bash >/dev/null 2>&1; then
@@ -305,7 +319,8 @@ has err '^parley: pid=[0-9]+ session=1 dir=out kind=call id=[0-9]+ method=intros
 PARLEY_DEBUG=frames
 run 0 info "$kv"
 has err 'kind=frame frame=HELLO'
-has err 'kind=frame frame=REPLY id=[0-9]+ code=0 size=[0-9]+ fds=0$'
+has err 'dir=in kind=frame frame=REPLY id=[0-9]+ code=0 size=[0-9]+ fds=0$'
+has err 'dir=out kind=frame frame=CALL id=[0-9]+ code=0 size=[0-9]+ fds=0$'
 unset PARLEY_DEBUG
 run 0 info "$kv"
 hasnt err '^parley: '

@@ -17,6 +17,8 @@ Suite *parley_loop_suite(void);
 Suite *parley_peer_suite(void);
 Suite *parley_faults_suite(void);
 Suite *parley_sessions_suite(void);
+Suite *parley_access_suite(void);
+Suite *parley_tls_suite(void);
 Suite *parley_handles_suite(void);
 Suite *parley_fds_suite(void);
 Suite *parley_spawn_suite(void);

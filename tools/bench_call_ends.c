@@ -27,6 +27,19 @@
 #include "bench.h"
 #include "bench_call.h"
 
+/* PARLEY_BENCH_ACCESS set: the Parley server checks every call with this
+ * (a rule by method name and transport, as doc/security.md's recipe). */
+static bool bench_access(parley_session *session, const parley_method *method, void *data,
+                         char *reason, size_t reason_size)
+{
+    (void)data;
+    if (strcmp(method->name, "echo") == 0 &&
+        parley_session_get_transport(session) != PARLEY_TRANSPORT_UNKNOWN)
+        return true;
+    snprintf(reason, reason_size, "not allowed");
+    return false;
+}
+
 /* ---- the echo protocol ----------------------------------------------------- */
 
 
@@ -203,6 +216,8 @@ int bench_start_parley_server(const char *endpoint, int cpu, bench_server *s, ch
         if (parley_peer_new(mem, &bench_echo_protocol, &peer) != PARLEY_OK ||
             parley_peer_set_workers(peer, 1) != PARLEY_OK ||
             bench_echo_register(peer, &handlers, NULL) != PARLEY_OK ||
+            (getenv("PARLEY_BENCH_ACCESS") != NULL &&
+             parley_peer_set_access_function(peer, bench_access, NULL) != PARLEY_OK) ||
             parley_peer_add_listen_endpoint(peer, endpoint, 0600) != PARLEY_OK ||
             parley_peer_start_listen(peer) != PARLEY_OK ||
             parley_peer_get_listen_endpoint(peer, 0, mem, &bound) != PARLEY_OK) {

@@ -49,7 +49,8 @@ static void usage(FILE *f)
             "METHOD [JSON|-]\n"
             "       parley-call [--timeout MS] [--json] [--count N] monitor ADDRESS\n"
             "       parley-call --help | --version\n"
-            "ADDRESS: unix:/path, unix:@name, tcp:host:port, fd:N, or 'exec:PROGRAM [ARGS]'\n");
+            "ADDRESS: unix:/path, unix:@name, tcp:host:port, fd:N, name:SERVICE[@NAMES-ADDRESS],\n"
+            "         or 'exec:PROGRAM [ARGS]'\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

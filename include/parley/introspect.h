@@ -155,6 +155,7 @@ PARLEY_PUBLIC parley_status parley_peer_new_introspector(TALLOC_CTX *mem_ctx,
  * @param[out] ret_protocol the protocol, as parley_protocol_from_description()
  * @param[out] ret_limits if not NULL, the limits the other end announced
  * @return PARLEY_OK; NOT_FOUND (the other end has introspection turned off);
+ *         PERMISSION_DENIED (the other end's access function refused it);
  *         TIMEOUT; CONNECTION_CLOSED; the statuses of
  *         parley_protocol_from_description().
  *

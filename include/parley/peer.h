@@ -203,7 +203,9 @@ PARLEY_PUBLIC parley_status parley_peer_set_max_message_size(parley_peer *peer, 
  * address in brackets (`tcp:[::1]:0`); port 0 picks a free port, see
  * parley_peer_get_listen_endpoint().  A unix socket file gets `mode` before
  * anyone can connect; a stale socket file of a dead server is replaced, a
- * live server's is not.
+ * live server's is not.  Plain TCP listens only on loopback addresses
+ * unless the endpoint ends in `?public` (`tcp:0.0.0.0:4000?public`), an
+ * opt-in to be called by anyone who reaches the port (doc/security.md).
  *
  * @param[in] peer the peer
  * @param[in] endpoint the endpoint string (copied)
@@ -239,8 +241,10 @@ PARLEY_PUBLIC parley_status parley_peer_get_listen_endpoint(parley_peer *peer, s
  * @brief Start accepting connections on every listen endpoint.
  * @param[in] peer the peer with at least one listen endpoint
  * @return PARLEY_OK; INVALID_STATE (no endpoint, already listening, or a live
- *         server on a unix path); SYSTEM (bind/listen failed, named); NOMEM.
- *         On failure nothing is left listening.
+ *         server on a unix path); ACCESS_DENIED (a plain `tcp:` endpoint
+ *         on an address that is not loopback, without `?public`; the
+ *         sentence says how to opt in); SYSTEM (bind/listen failed,
+ *         named); NOMEM.  On failure nothing is left listening.
  *
  * Ownership: the sockets belong to the peer.  Errors: as above.
  */
@@ -973,7 +977,8 @@ PARLEY_PUBLIC parley_status parley_peer_serve_spawned(parley_peer *peer, int arg
 /**
  * Exception function: an unexpected error on a session (a malformed or
  * oversized frame, a broken connection, a handler's reply that does not
- * encode, a handler returning PENDING without pending).  Runs on the I/O
+ * encode, a handler returning PENDING without pending, a oneway message
+ * the access function refused (PERMISSION_DENIED; parley/security.h)).  Runs on the I/O
  * thread or on the thread that met the error, with no lock held; it must
  * not block.  session is borrowed for the call only; message is a sentence.
  * session is NULL for an error of no session: a registered name that could
@@ -1072,7 +1077,7 @@ PARLEY_PUBLIC parley_status parley_call_get_reply(parley_call *call, const parle
 
 /** Debug lines: one line per call (its end, with status and duration). */
 #define PARLEY_DEBUG_CALLS  0x1u
-/** Debug lines: one line per frame received too. */
+/** Debug lines: one line per frame received or sent too. */
 #define PARLEY_DEBUG_FRAMES 0x2u
 /** Debug lines: call lines carry the request and reply, `[sensitive]` redacted. */
 #define PARLEY_DEBUG_VALUES 0x4u

@@ -45,8 +45,9 @@ extern "C" {
     X(ERR_UNSUPPORTED,        16, "unsupported")                              \
     X(ERR_SYSTEM,             17, "system error")                             \
     X(ERR_REMOTE,             18, "remote application error")                 \
-    X(ERR_INTERNAL,           19, "internal error")                         \
-    X(ERR_EXISTS,             22, "already exists")
+    X(ERR_INTERNAL,           19, "internal error")                          \
+    X(ERR_PERMISSION_DENIED,  20, "permission denied")                        \
+    X(ERR_EXISTS,             21, "already exists")
 
 /** A Parley status code.  PARLEY_OK (0) is success. */
 typedef enum parley_status {

@@ -185,6 +185,11 @@ bool parley__conn_is_unix(parley__conn *conn)
     return conn->is_unix;
 }
 
+void parley__conn_set_not_unix(parley__conn *conn)
+{
+    conn->is_unix = false;
+}
+
 void parley__conn_set_max_fds(parley__conn *conn, unsigned n)
 {
     conn->max_fds = n;
@@ -473,6 +478,8 @@ parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t c
         }
     }
     parley__frame_pack(&h, hdr);
+    if (conn->ops->frame_sent != NULL)
+        conn->ops->frame_sent(conn->data, &h);
     in_loop = parley__loop_in_thread(conn->loop);
     pthread_mutex_lock(&conn->wlock);
     /* Requests from a caller or a worker wait (bounded) while the output is

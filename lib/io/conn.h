@@ -35,6 +35,9 @@ typedef struct parley__conn_ops {
     void (*frame)(void *data, const parley__frame_header *hdr, const uint8_t *payload);
     /* The connection is closed (once): why, as a status and a sentence. */
     void (*closed)(void *data, parley_status status, const char *why);
+    /* Optional (NULL: not called): a frame is about to be sent, on the
+     * sending thread, before it is written or queued, with no lock held. */
+    void (*frame_sent)(void *data, const parley__frame_header *hdr);
 } parley__conn_ops;
 
 /* Defaults of parley__conn_set_output(). */
@@ -79,6 +82,9 @@ parley_status parley__conn_send_fds(parley__conn *conn, uint8_t kind, uint32_t c
                                     const int *fds, unsigned nfds);
 /* True for a unix socket (fds can travel). */
 bool parley__conn_is_unix(parley__conn *conn);
+/* A unix socket that stands for another transport (the socketpair of a TLS
+ * connection): no fds travel on it; before parley__conn_start(). */
+void parley__conn_set_not_unix(parley__conn *conn);
 /* At most n fds per received frame (more breaks the framing). */
 void parley__conn_set_max_fds(parley__conn *conn, unsigned n);
 

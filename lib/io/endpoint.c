@@ -60,16 +60,44 @@ parley_status parley__endpoint_parse(TALLOC_CTX *mem_ctx, const char *text,
             }
         }
         ep->path = talloc_strdup(ep, p);
-    } else if (strncmp(text, "tcp:", 4) == 0) {
-        const char *p = text + 4, *colon;
+    } else if (strncmp(text, "tcp:", 4) == 0 || strncmp(text, "tls:", 4) == 0) {
+        const char *p = text + 4, *colon, *option = strchr(text, '?');
+        char *addr;
 
-        ep->kind = PARLEY__EP_TCP;
+        ep->kind = text[1] == 'l' ? PARLEY__EP_TLS : PARLEY__EP_TCP;
+        if (option != NULL) {
+            /* tcp: "?public" (listen beyond loopback); tls: "?name=NAME"
+             * (the name the server's certificate must carry). */
+            if (ep->kind == PARLEY__EP_TCP && strcmp(option, "?public") == 0) {
+                ep->public_ok = true;
+            } else if (ep->kind == PARLEY__EP_TLS && strncmp(option, "?name=", 6) == 0 &&
+                       option[6] != '\0') {
+                ep->server_name = talloc_strdup(ep, option + 6);
+                if (ep->server_name == NULL) {
+                    st = parley__error(PARLEY_ERR_NOMEM, "out of memory parsing an endpoint");
+                    goto done;
+                }
+            } else {
+                st = parley__error(PARLEY_ERR_INVALID_ARGUMENT,
+                                   "endpoint \"%s\": unknown option \"%s\" (the only one is "
+                                   "%s)", text, option + 1,
+                                   ep->kind == PARLEY__EP_TCP ? "?public" : "?name=NAME");
+                goto done;
+            }
+            addr = talloc_strndup(ep, p, (size_t)(option - p));
+            if (addr == NULL) {
+                st = parley__error(PARLEY_ERR_NOMEM, "out of memory parsing an endpoint");
+                goto done;
+            }
+            p = addr;
+        }
         if (p[0] == '[') {
             const char *close = strchr(p, ']');
 
             if (close == NULL || close[1] != ':') {
                 st = parley__error(PARLEY_ERR_INVALID_ARGUMENT,
-                                   "endpoint \"%s\": expected tcp:[ADDRESS]:PORT", text);
+                                   "endpoint \"%s\": expected %.3s:[ADDRESS]:PORT", text,
+                                   text);
                 goto done;
             }
             ep->host = talloc_strndup(ep, p + 1, (size_t)(close - p - 1));
@@ -78,8 +106,8 @@ parley_status parley__endpoint_parse(TALLOC_CTX *mem_ctx, const char *text,
             colon = strrchr(p, ':');
             if (colon == NULL || memchr(p, ':', (size_t)(colon - p)) != NULL) {
                 st = parley__error(PARLEY_ERR_INVALID_ARGUMENT,
-                                   "endpoint \"%s\": expected tcp:HOST:PORT "
-                                   "(IPv6 addresses in brackets)", text);
+                                   "endpoint \"%s\": expected %.3s:HOST:PORT "
+                                   "(IPv6 addresses in brackets)", text, text);
                 goto done;
             }
             ep->host = talloc_strndup(ep, p, (size_t)(colon - p));
@@ -96,14 +124,23 @@ parley_status parley__endpoint_parse(TALLOC_CTX *mem_ctx, const char *text,
         if (st != PARLEY_OK)
             goto done;
         ep->port = talloc_strdup(ep, colon + 1);
+        if (ep->kind == PARLEY__EP_TLS) {
+            ep->public_ok = true;   /* TLS authenticates: any address may listen */
+            if (ep->server_name == NULL)
+                ep->server_name = talloc_strdup(ep, ep->host);
+            if (ep->server_name == NULL) {
+                st = parley__error(PARLEY_ERR_NOMEM, "out of memory parsing an endpoint");
+                goto done;
+            }
+        }
     } else {
         st = parley__error(PARLEY_ERR_INVALID_ARGUMENT,
-                           "endpoint \"%s\" is not unix:/PATH, unix:@NAME or tcp:HOST:PORT",
+                           "endpoint \"%s\" is not unix:/PATH, unix:@NAME, tcp:HOST:PORT or "
+                           "tls:HOST:PORT",
                            text);
         goto done;
     }
-    if ((ep->kind != PARLEY__EP_TCP && ep->path == NULL) ||
-        (ep->kind == PARLEY__EP_TCP && ep->port == NULL)) {
+    if ((!PARLEY__EP_INET(ep) && ep->path == NULL) || (PARLEY__EP_INET(ep) && ep->port == NULL)) {
         st = parley__error(PARLEY_ERR_NOMEM, "out of memory parsing an endpoint");
         goto done;
     }

@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal: endpoint strings ("unix:/path", "unix:@name", "tcp:HOST:PORT"). */
+/* Internal: endpoint strings ("unix:/path", "unix:@name", "tcp:HOST:PORT",
+ * "tcp:HOST:PORT?public", "tls:HOST:PORT", "tls:HOST:PORT?name=NAME"). */
 #ifndef PARLEY_LIB_ENDPOINT_H
 #define PARLEY_LIB_ENDPOINT_H
 
+#include <stdbool.h>
 #include <talloc.h>
+
+#define PARLEY__EP_INET(ep) ((ep)->kind == PARLEY__EP_TCP || (ep)->kind == PARLEY__EP_TLS)
 
 #include "parley/status.h"
 
 typedef enum parley__endpoint_kind {
     PARLEY__EP_UNIX = 1,      /* filesystem path */
     PARLEY__EP_ABSTRACT = 2,  /* Linux abstract namespace */
-    PARLEY__EP_TCP = 3
+    PARLEY__EP_TCP = 3,
+    PARLEY__EP_TLS = 4        /* TCP with TLS below the connection (tls.h) */
 } parley__endpoint_kind;
 
 typedef struct parley__endpoint {
@@ -19,6 +24,9 @@ typedef struct parley__endpoint {
     char *path;     /* UNIX: the path; ABSTRACT: the name without '@' */
     char *host;     /* TCP: host or address, brackets removed */
     char *port;     /* TCP: decimal port */
+    bool public_ok; /* TCP: "?public": may listen outside loopback (TLS: always) */
+    char *server_name; /* TLS: "?name=NAME", else host: the name the server's
+                        * certificate must carry */
 } parley__endpoint;
 
 /* Parse an endpoint string.  INVALID_ARGUMENT with a sentence for a string

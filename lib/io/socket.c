@@ -144,6 +144,25 @@ static parley_status resolve(const parley__endpoint *ep, bool passive, struct ad
     return PARLEY_OK;
 }
 
+bool parley__socket_listen_allowed(const struct sockaddr *sa, bool public_ok)
+{
+    if (public_ok)
+        return true;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127;
+    }
+    return false;
+}
+
 static parley_status listen_tcp(const parley__endpoint *ep, int backlog, int *ret_fd)
 {
     struct addrinfo *ai = NULL;
@@ -154,6 +173,27 @@ static parley_status listen_tcp(const parley__endpoint *ep, int backlog, int *re
     if (st != PARLEY_OK)
         return parley__error(PARLEY_ERR_INVALID_ARGUMENT, "listen on %s: cannot resolve \"%s\"",
                              ep->text, ep->host);
+    /* Plain TCP tells nothing about who calls: outside loopback only when
+     * asked for (every address the host gives, before any is bound). */
+    for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
+        if (!parley__socket_listen_allowed(a->ai_addr, ep->public_ok)) {
+            char addr[INET6_ADDRSTRLEN] = "?";
+
+            if (a->ai_family == AF_INET)
+                inet_ntop(AF_INET, &((struct sockaddr_in *)a->ai_addr)->sin_addr, addr,
+                          sizeof(addr));
+            else if (a->ai_family == AF_INET6)
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr, addr,
+                          sizeof(addr));
+            freeaddrinfo(ai);
+            return parley__error(PARLEY_ERR_ACCESS_DENIED,
+                                 "listen on %s: %s is not a loopback address, and plain TCP "
+                                 "lets anyone who reaches the port call; listen on loopback or "
+                                 "a unix socket, or opt in with tcp:%s%s%s:%s?public",
+                                 ep->text, addr, strchr(ep->host, ':') ? "[" : "", ep->host,
+                                 strchr(ep->host, ':') ? "]" : "", ep->port);
+        }
+    }
     for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
         int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
                         a->ai_protocol);
@@ -180,7 +220,7 @@ static parley_status listen_tcp(const parley__endpoint *ep, int backlog, int *re
 parley_status parley__socket_listen(const parley__endpoint *ep, mode_t mode, int backlog,
                                     int *ret_fd)
 {
-    if (ep->kind == PARLEY__EP_TCP)
+    if (PARLEY__EP_INET(ep))
         return listen_tcp(ep, backlog, ret_fd);
     return listen_unix(ep, mode, backlog, ret_fd);
 }
@@ -201,7 +241,7 @@ parley_status parley__socket_connect(const parley__endpoint *ep, int *ret_fd)
 {
     int err = 0;
 
-    if (ep->kind != PARLEY__EP_TCP) {
+    if (!PARLEY__EP_INET(ep)) {
         struct sockaddr_un sun;
         socklen_t sl = unix_addr(ep, &sun);
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -252,7 +292,7 @@ parley_status parley__socket_bound_name(TALLOC_CTX *mem_ctx, const parley__endpo
     char addr[INET6_ADDRSTRLEN];
     char *text;
 
-    if (ep->kind != PARLEY__EP_TCP) {
+    if (!PARLEY__EP_INET(ep)) {
         text = talloc_strdup(mem_ctx, ep->text);
     } else {
         if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
@@ -261,12 +301,15 @@ parley_status parley__socket_bound_name(TALLOC_CTX *mem_ctx, const parley__endpo
             struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
             inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
-            text = talloc_asprintf(mem_ctx, "tcp:[%s]:%u", addr, ntohs(s6->sin6_port));
+            text = talloc_asprintf(mem_ctx, "%s:[%s]:%u",
+                                   ep->kind == PARLEY__EP_TLS ? "tls" : "tcp", addr,
+                                   ntohs(s6->sin6_port));
         } else {
             struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
             inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
-            text = talloc_asprintf(mem_ctx, "tcp:%s:%u", addr, ntohs(s4->sin_port));
+            text = talloc_asprintf(mem_ctx, "%s:%s:%u", ep->kind == PARLEY__EP_TLS ? "tls" : "tcp",
+                                   addr, ntohs(s4->sin_port));
         }
     }
     if (text == NULL)

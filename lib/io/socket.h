@@ -3,16 +3,24 @@
 #ifndef PARLEY_LIB_SOCKET_H
 #define PARLEY_LIB_SOCKET_H
 
+#include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <talloc.h>
 
 #include "parley/status.h"
 #include "endpoint.h"
 
+/* Whether plain TCP may listen on sa: loopback only (127.0.0.0/8, ::1,
+ * ::ffff:127.0.0.0/104) unless public_ok (the endpoint's "?public"). */
+bool parley__socket_listen_allowed(const struct sockaddr *sa, bool public_ok);
+
 /* A listening socket for ep (non-blocking, close-on-exec).  A unix path
  * socket is bound, chmod'ed to mode, then put to listening, so nobody can
  * connect before its mode is right; a stale socket file (connect refused) is
- * replaced, a live one is not (INVALID_STATE).  TCP listeners set SO_REUSEADDR. */
+ * replaced, a live one is not (INVALID_STATE).  TCP listeners set SO_REUSEADDR;
+ * a TCP endpoint that resolves to an address refused by
+ * parley__socket_listen_allowed() gives ACCESS_DENIED with a sentence. */
 parley_status parley__socket_listen(const parley__endpoint *ep, mode_t mode, int backlog,
                                     int *ret_fd);
 

@@ -187,17 +187,28 @@ void parley__debug_call(parley_call *call, parley_status status, uint64_t durati
     talloc_free(line);
 }
 
-void parley__debug_frame(parley_session *session, const parley__frame_header *hdr)
+static void debug_frame(parley_session *session, const parley__frame_header *hdr, const char *dir)
 {
     parley_peer *peer = session->peer;
     char *line;
 
     if (peer == NULL || (peer->debug & PARLEY_DEBUG_FRAMES) == 0)
         return;
-    line = talloc_asprintf(NULL, "parley: pid=%ld session=%u dir=in kind=frame frame=%s id=%u "
+    line = talloc_asprintf(NULL, "parley: pid=%ld session=%u dir=%s kind=frame frame=%s id=%u "
                            "code=%u size=%u fds=%u", (long)getpid(),
-                           parley__session_number(session), parley__frame_kind_name(hdr->kind),
-                           hdr->call_id, hdr->code, hdr->length, hdr->nfds);
+                           parley__session_number(session), dir,
+                           parley__frame_kind_name(hdr->kind), hdr->call_id, hdr->code,
+                           hdr->length, hdr->nfds);
     emit(peer, line);
     talloc_free(line);
+}
+
+void parley__debug_frame(parley_session *session, const parley__frame_header *hdr)
+{
+    debug_frame(session, hdr, "in");
+}
+
+void parley__debug_frame_out(parley_session *session, const parley__frame_header *hdr)
+{
+    debug_frame(session, hdr, "out");
 }

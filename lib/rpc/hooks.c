@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "access.h"
 #include "session.h"
 #include "status.h"
 
@@ -40,6 +41,7 @@ void parley__session_read_credentials(parley_session *session, int fd)
     struct ucred uc;
     socklen_t ul = sizeof(uc);
 
+    parley__session_read_address(session, fd);
     memset(&ss, 0, sizeof(ss));
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 || ss.ss_family != AF_UNIX)
         return;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "parley/data.h"
+#include "access.h"
 #include "call_codec.h"
 #include "fds.h"
 #include "fork.h"
@@ -293,8 +294,18 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
     parley_status st;
     bool queued = false, drain = false;
 
-    if (hdr->code == PARLEY_METHOD_INTROSPECT && parley__introspect_serve(session, hdr))
-        return;
+    if (hdr->code == PARLEY_METHOD_INTROSPECT) {
+        /* Served by the runtime, checked like any method when it is served. */
+        if (peer->access_fn != NULL && !peer->introspector &&
+            !__atomic_load_n(&peer->introspection_off, __ATOMIC_RELAXED) &&
+            !parley__access_check(session, parley__introspect_method(), text, sizeof(text))) {
+            if (!oneway)
+                send_error_reply(session, hdr->call_id, PARLEY_ERR_PERMISSION_DENIED, text);
+            return;
+        }
+        if (parley__introspect_serve(session, hdr))
+            return;
+    }
     if (hdr->code == PARLEY_METHOD_MONITOR && parley__monitor_on_frame(session, hdr, payload))
         return;
     if (m != NULL)
@@ -314,6 +325,15 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
             snprintf(text, sizeof(text), "method %s is oneway but came in a CALL frame", m->name);
             send_error_reply(session, hdr->call_id, PARLEY_ERR_MALFORMED, text);
         }
+        return;
+    }
+    /* Before anything of the request is decoded. */
+    if (peer->access_fn != NULL && !parley__access_check(session, m, text, sizeof(text))) {
+        if (!oneway)
+            send_error_reply(session, hdr->call_id, PARLEY_ERR_PERMISSION_DENIED, text);
+        else
+            parley__exception(session, PARLEY_ERR_PERMISSION_DENIED, "oneway %s dropped: %s",
+                              m->name, text);
         return;
     }
     call = incall_get(session);

@@ -25,6 +25,7 @@
 #include "socket.h"
 #include "sockopt.h"
 #include "status.h"
+#include "tls.h"
 
 /* Connections told BUSY stay open (write side shut) for a moment, so that
  * a client still sending its HELLO does not get EPIPE before it reads the
@@ -35,6 +36,7 @@
 typedef struct parley__waiting {
     int *fds;          /* a ring of peer->listen_backlog entries */
     const parley_socket_options **opts;   /* their listeners' options, or NULL */
+    bool *tls;         /* fds[i] came from a tls: listener */
     unsigned head, n, cap;
     int linger_fd[LINGER_MAX];          /* loop thread only */
     uint64_t linger_until[LINGER_MAX];
@@ -129,7 +131,34 @@ static void linger(parley_peer *peer, int fd)
                                peer);
 }
 
-void parley__limits_accept(parley_peer *peer, int fd, const parley_socket_options *opts)
+/* An admitted connection: a session now, or (tls:) after its handshake,
+ * with the socket options of its listener (NULL: the peer's). */
+static void admit(parley_peer *peer, int fd, const parley_socket_options *opts, bool tls)
+{
+    if (tls) {
+        parley_socket_options o;
+
+        if (opts != NULL) {
+            o = *opts;
+        } else {
+            pthread_mutex_lock(&peer->lock);
+            o = peer->sockopts;
+            pthread_mutex_unlock(&peer->lock);
+        }
+        if (parley__sockopt_apply(fd, &o) != PARLEY_OK) {
+            close(fd);
+            pthread_mutex_lock(&peer->lock);
+            parley__limits_slot_freed_locked(peer);
+            pthread_mutex_unlock(&peer->lock);
+            return;
+        }
+        parley__peer_tls_accept(peer, fd);
+    } else {
+        (void)parley__session_new_opts(peer, fd, true, opts, NULL);
+    }
+}
+
+void parley__limits_accept(parley_peer *peer, int fd, const parley_socket_options *opts, bool tls)
 {
     parley__waiting *w;
     unsigned max, backlog;
@@ -139,7 +168,7 @@ void parley__limits_accept(parley_peer *peer, int fd, const parley_socket_option
     backlog = peer->listen_backlog;
     if (peer->n_incoming < max && (peer->waiting == NULL || peer->waiting->n == 0)) {
         pthread_mutex_unlock(&peer->lock);
-        (void)parley__session_new_opts(peer, fd, true, opts, NULL);
+        admit(peer, fd, opts, tls);
         return;
     }
     if (peer->waiting == NULL) {
@@ -148,8 +177,10 @@ void parley__limits_accept(parley_peer *peer, int fd, const parley_socket_option
             peer->waiting->fds = talloc_array(peer->waiting, int, backlog > 0 ? backlog : 1);
             peer->waiting->opts = talloc_array(peer->waiting, const parley_socket_options *,
                                                backlog > 0 ? backlog : 1);
+            peer->waiting->tls = talloc_array(peer->waiting, bool, backlog > 0 ? backlog : 1);
             peer->waiting->cap = backlog;
-            if (peer->waiting->fds == NULL || peer->waiting->opts == NULL)
+            if (peer->waiting->fds == NULL || peer->waiting->opts == NULL ||
+                peer->waiting->tls == NULL)
                 TALLOC_FREE(peer->waiting);
         }
     }
@@ -157,6 +188,7 @@ void parley__limits_accept(parley_peer *peer, int fd, const parley_socket_option
     if (w != NULL && w->n < w->cap) {
         w->fds[(w->head + w->n) % w->cap] = fd;
         w->opts[(w->head + w->n) % w->cap] = opts;
+        w->tls[(w->head + w->n) % w->cap] = tls;
         w->n++;
         pthread_mutex_unlock(&peer->lock);
         return;
@@ -174,6 +206,7 @@ static void admit_task(void *data)
     for (;;) {
         parley__waiting *w;
         const parley_socket_options *opts;
+        bool tls;
         int fd;
 
         pthread_mutex_lock(&peer->lock);
@@ -186,10 +219,11 @@ static void admit_task(void *data)
         }
         fd = w->fds[w->head];
         opts = w->opts[w->head];
+        tls = w->tls[w->head];
         w->head = (w->head + 1) % w->cap;
         w->n--;
         pthread_mutex_unlock(&peer->lock);
-        (void)parley__session_new_opts(peer, fd, true, opts, NULL);
+        admit(peer, fd, opts, tls);
     }
 }
 
@@ -269,7 +303,10 @@ static parley_status listener_open_locked(parley_peer *peer, parley__listener *l
             return parley__error(PARLEY_ERR_NOMEM, "out of memory listening");
         }
     } else {
-        st = parley__socket_listen(l->ep, (mode_t)l->mode, LISTEN_BACKLOG, &fd);
+        if (l->ep->kind == PARLEY__EP_TLS)
+            st = parley__tls_config_check(peer->tls, true, l->ep->text);
+        if (st == PARLEY_OK)
+            st = parley__socket_listen(l->ep, (mode_t)l->mode, LISTEN_BACKLOG, &fd);
         if (st == PARLEY_OK) {
             st = parley__socket_bound_name(l, l->ep, fd, &l->bound);
             if (st != PARLEY_OK)
@@ -417,7 +454,8 @@ static void listener_io(void *data, uint32_t events)
             }
             break;   /* EAGAIN: drained */
         }
-        parley__limits_accept(l->peer, fd, l->has_sockopts ? &l->sockopts : NULL);
+        parley__limits_accept(l->peer, fd, l->has_sockopts ? &l->sockopts : NULL,
+                              l->ep->kind == PARLEY__EP_TLS);
     }
 }
 
@@ -466,6 +504,7 @@ static void stop_task(void *data)
     parley_peer *peer = data;
 
     parley__listeners_close(peer);
+    parley__peer_tls_abort_accepts(peer);
     parley__peer_close_sessions(peer, true, "the server stopped listening");
 }
 

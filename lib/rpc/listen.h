@@ -10,7 +10,8 @@
  * connections waiting for a slot. */
 void parley__listeners_close(parley_peer *peer);
 /* Loop thread: an accepted connection; served, kept waiting, or told BUSY. */
-void parley__limits_accept(parley_peer *peer, int fd, const parley_socket_options *opts);
+void parley__limits_accept(parley_peer *peer, int fd, const parley_socket_options *opts,
+                           bool tls);
 /* Under peer->lock: an incoming session ended, its slot is free. */
 void parley__limits_slot_freed_locked(parley_peer *peer);
 /* Take listening descriptors (names: for messages, may be NULL): every one

@@ -103,6 +103,9 @@ static int peer_destructor(parley_peer *peer)
     pthread_mutex_lock(&peer->lock);
     __atomic_store_n(&peer->destroying, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&peer->lock);
+    /* TLS threads stop first: their sockets close, so handshakes and pumps
+     * end (a session on a pump sees its connection close). */
+    parley__peer_tls_stop(peer);
     parley__spawn_reap_all(peer);
     if (peer->started) {
         parley__loop_call(peer->loop, shutdown_task, peer);
@@ -406,12 +409,34 @@ done:
     return st;
 }
 
-static parley_status connect_session(parley_peer *peer, int fd,
+/* A session on a connected socket (fd consumed); ep, when given, says
+ * whether it needs a TLS handshake first (tls:), with the socket options
+ * (NULL: the peer's) set on the TCP socket before it. */
+static parley_status connect_session(parley_peer *peer, int fd, const parley__endpoint *ep,
                                      const parley_socket_options *opts,
                                      parley_session **ret_session)
 {
     parley_session *session;
-    parley_status st = parley__session_new_opts(peer, fd, false, opts, &session);
+    parley_status st;
+
+    if (ep != NULL && ep->kind == PARLEY__EP_TLS) {
+        parley_socket_options o;
+
+        if (opts != NULL) {
+            o = *opts;
+        } else {
+            pthread_mutex_lock(&peer->lock);
+            o = peer->sockopts;
+            pthread_mutex_unlock(&peer->lock);
+        }
+        st = parley__sockopt_apply(fd, &o);
+        if (st != PARLEY_OK) {
+            close(fd);
+            return st;
+        }
+        return parley__peer_tls_connect(peer, ep, fd, ret_session);
+    }
+    st = parley__session_new_opts(peer, fd, false, opts, &session);
 
     if (st != PARLEY_OK)
         return st;
@@ -448,7 +473,7 @@ PARLEY_PUBLIC parley_status parley_peer_connect(parley_peer *peer, parley_sessio
         else
             st = parley__socket_connect(c->ep, &fd);
         if (st == PARLEY_OK)
-            return connect_session(peer, fd, NULL, ret_session);
+            return connect_session(peer, fd, c->name == NULL ? c->ep : NULL, NULL, ret_session);
         if (st != PARLEY_ERR_CONNECTION_REFUSED)
             return st;
         if (used < sizeof(tried)) {
@@ -490,10 +515,10 @@ PARLEY_PUBLIC parley_status parley_peer_connect_endpoint_with_options(
     st = parley__peer_start(peer);
     if (st == PARLEY_OK)
         st = parley__socket_connect(ep, &fd);
+    if (st == PARLEY_OK)
+        st = connect_session(peer, fd, ep, options != NULL ? &o : NULL, ret_session);
     talloc_free(ep);
-    if (st != PARLEY_OK)
-        return st;
-    return connect_session(peer, fd, options != NULL ? &o : NULL, ret_session);
+    return st;
 }
 
 PARLEY_PUBLIC parley_status parley_peer_connect_fd(parley_peer *peer, int fd,
@@ -513,7 +538,7 @@ PARLEY_PUBLIC parley_status parley_peer_connect_fd(parley_peer *peer, int fd,
         close(fd);
         return st;
     }
-    return connect_session(peer, fd, NULL, ret_session);
+    return connect_session(peer, fd, NULL, NULL, ret_session);
 }
 
 PARLEY_PUBLIC parley_status parley_peer_accept_fd(parley_peer *peer, int fd)

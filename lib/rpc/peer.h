@@ -33,6 +33,7 @@
 
 #include "parley/data.h"
 #include "parley/peer.h"
+#include "parley/security.h"
 #include "conn.h"
 #include "endpoint.h"
 #include "frame.h"
@@ -148,6 +149,10 @@ struct parley_peer {
     int monitor_access;               /* parley_monitor_access (atomic access) */
     unsigned n_monitors;              /* atomic reads; written under monitor.c's lock */
     parley_session *monitors[PARLEY__MONITORS_MAX];   /* under monitor.c's lock */
+    parley_access_fn access_fn;       /* access.c: before each incoming call */
+    struct parley__tls_config *tls;   /* peer_tls.c: set before the peer starts */
+    struct parley__tls_group *tls_group;   /* its threads; created under lock */
+    void *access_data;
 
     /* Introspection (introspect.c). */
     bool introspection_off;           /* method 0 gets NOT_FOUND (atomic access) */
@@ -162,6 +167,16 @@ struct parley_peer {
     struct parley__receive_queue *receive_queue;
 };
 
+
+/* peer_tls.c: the TLS handshake of a connect (tcp_fd consumed) and of an
+ * admitted connection on a tls: listener (a session when it succeeds). */
+parley_status parley__peer_tls_connect(parley_peer *peer, const parley__endpoint *ep, int tcp_fd,
+                                       parley_session **ret_session);
+void parley__peer_tls_accept(parley_peer *peer, int tcp_fd);
+/* The listeners stopped: handshakes of accepted connections fail. */
+void parley__peer_tls_abort_accepts(parley_peer *peer);
+/* Stop the TLS threads and wait for them (the peer is being freed). */
+void parley__peer_tls_stop(parley_peer *peer);
 
 /* fdpass.c: the max fds per frame (default or set). */
 unsigned parley__peer_max_fds(parley_peer *peer);
@@ -187,6 +202,8 @@ void parley__trace_end_reply(parley_call *call, parley_status status, const void
 void parley__debug_init(parley_peer *peer);   /* parley_peer_new(): reads PARLEY_DEBUG */
 /* A frame received on session (PARLEY_DEBUG_FRAMES). */
 void parley__debug_frame(parley_session *session, const parley__frame_header *hdr);
+/* The same for a frame this end sends (on the sending thread, no lock held). */
+void parley__debug_frame_out(parley_session *session, const parley__frame_header *hdr);
 /* The session's number in debug lines and monitor events (from 1). */
 uint32_t parley__session_number(parley_session *session);
 /* A call ended (PARLEY_DEBUG_CALLS): its line, with the values' text if any. */

@@ -15,14 +15,25 @@
 #include "call.h"
 #include "socket.h"
 #include "sockopt.h"
+#include "tls.h"
 #include "status.h"
 
 static void session_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload);
 static void session_closed(void *data, parley_status status, const char *why);
 
+static void session_frame_sent(void *data, const parley__frame_header *hdr);
+
 static const parley__conn_ops session_ops = {
     session_frame,
     session_closed,
+    NULL,
+};
+
+/* The same, when the peer writes a debug line per frame (PARLEY_DEBUG=frames). */
+static const parley__conn_ops session_ops_frames = {
+    session_frame,
+    session_closed,
+    session_frame_sent,
 };
 
 static int session_destructor(parley_session *session)
@@ -34,15 +45,35 @@ static int session_destructor(parley_session *session)
     return 0;
 }
 
+static parley_status session_create(parley_peer *peer, int fd, bool incoming,
+                                    const parley_socket_options *opts, parley__tls_info *tls,
+                                    parley_session **ret_session);
+
 parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
                                   parley_session **ret_session)
 {
-    return parley__session_new_opts(peer, fd, incoming, NULL, ret_session);
+    return session_create(peer, fd, incoming, NULL, NULL, ret_session);
 }
 
 parley_status parley__session_new_opts(parley_peer *peer, int fd, bool incoming,
                                        const parley_socket_options *opts,
                                        parley_session **ret_session)
+{
+    return session_create(peer, fd, incoming, opts, NULL, ret_session);
+}
+
+parley_status parley__session_new_tls(parley_peer *peer, int fd, bool incoming,
+                                      parley__tls_info *info, parley_session **ret_session)
+{
+    return session_create(peer, fd, incoming, NULL, info, ret_session);
+}
+
+/* The socket options apply to a plain socket here; a TLS connection's were
+ * set on its TCP socket before the handshake (listen.c, peer.c), fd being
+ * one end of the pump's socketpair. */
+static parley_status session_create(parley_peer *peer, int fd, bool incoming,
+                                    const parley_socket_options *opts, parley__tls_info *tls,
+                                    parley_session **ret_session)
 {
     parley_session *session = NULL;
     bool refused = false;
@@ -52,7 +83,7 @@ parley_status parley__session_new_opts(parley_peer *peer, int fd, bool incoming,
     parley_status st;
 
     st = parley__socket_prepare(fd);
-    if (st == PARLEY_OK) {
+    if (st == PARLEY_OK && tls == NULL) {
         parley_socket_options o;
 
         if (opts != NULL) {
@@ -66,11 +97,13 @@ parley_status parley__session_new_opts(parley_peer *peer, int fd, bool incoming,
     }
     if (st != PARLEY_OK) {
         close(fd);
+        talloc_free(tls);
         return st;
     }
     session = talloc_zero(NULL, parley_session);
     if (session == NULL) {
         close(fd);
+        talloc_free(tls);
         return parley__error(PARLEY_ERR_NOMEM, "out of memory creating a session");
     }
     pthread_mutex_init(&session->lock, NULL);
@@ -84,13 +117,25 @@ parley_status parley__session_new_opts(parley_peer *peer, int fd, bool incoming,
     session->state = PARLEY__SESSION_HANDSHAKE;
     session->remote_max_message = PARLEY__HELLO_MAX;
     session->next_call_id = 1;
-    parley__session_read_credentials(session, fd);
-    st = parley__conn_new(NULL, peer->loop, fd, peer->max_message, &session_ops, session,
+    if (tls != NULL) {
+        /* The fd is a socketpair (or, with kernel TLS, the TCP socket): the
+         * TCP peer's address and the TLS identity, never SO_PEERCRED. */
+        session->tls = talloc_steal(session, tls);
+        session->transport = PARLEY_TRANSPORT_TLS;
+        session->remote = tls->remote;
+    } else {
+        parley__session_read_credentials(session, fd);
+    }
+    st = parley__conn_new(NULL, peer->loop, fd, peer->max_message,
+                          (peer->debug & PARLEY_DEBUG_FRAMES) ? &session_ops_frames : &session_ops,
+                          session,
                           &session->conn);
     if (st != PARLEY_OK) {
         talloc_free(session);
         return st;
     }
+    if (tls != NULL)
+        parley__conn_set_not_unix(session->conn);
     parley__conn_set_max_fds(session->conn, parley__peer_max_fds(peer));
     parley__conn_set_output(session->conn, __atomic_load_n(&peer->max_output, __ATOMIC_RELAXED),
                             (uint64_t)__atomic_load_n(&peer->send_ms, __ATOMIC_RELAXED));
@@ -383,6 +428,11 @@ static void on_bye(parley_session *session, const parley__frame_header *hdr,
     talloc_free(msg);
     session->bye_received = true;   /* loop thread, as session_closed() */
     parley__conn_close(session->conn, st, why, false);
+}
+
+static void session_frame_sent(void *data, const parley__frame_header *hdr)
+{
+    parley__debug_frame_out(data, hdr);
 }
 
 static void session_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload)

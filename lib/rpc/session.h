@@ -4,6 +4,8 @@
 #ifndef PARLEY_LIB_RPC_SESSION_H
 #define PARLEY_LIB_RPC_SESSION_H
 
+#include <sys/socket.h>
+
 #include "peer.h"
 
 #define PARLEY__CALL_BUCKETS 64u
@@ -71,6 +73,9 @@ struct parley_session {
     bool ended;                       /* end hooks ran */
     bool have_creds;                  /* a unix socket: creds is valid */
     parley_credentials creds;
+    parley_transport transport;       /* access.c: read once at creation */
+    struct sockaddr_storage remote;   /* TCP, TLS: the other end's address */
+    struct parley__tls_info *tls;     /* TLS: the verified identity (a child) */
     struct parley__handle_table *handles;   /* under lock; NULL until the first */
     struct parley__proxy_table *proxies;    /* handles of the other end, under lock */
 
@@ -90,6 +95,11 @@ parley_status parley__session_new(parley_peer *peer, int fd, bool incoming,
 parley_status parley__session_new_opts(parley_peer *peer, int fd, bool incoming,
                                         const parley_socket_options *opts,
                                         parley_session **ret_session);
+/* The same for a TLS connection's fd: info (consumed) gives the transport,
+ * the remote address and the identity; no SO_PEERCRED credentials. */
+parley_status parley__session_new_tls(parley_peer *peer, int fd, bool incoming,
+                                      struct parley__tls_info *info,
+                                      parley_session **ret_session);
 void parley__session_ref(parley_session *session);
 void parley__session_unref(parley_session *session);
 /* An incoming call is done: n_running-- and its reference dropped under one lock. */
