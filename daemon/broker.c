@@ -7,8 +7,11 @@
  * (parley_names_broker.incoming, SCM_RIGHTS).  No byte of the session
  * itself goes through parleyd.
  *
- * One thread accepts and reads preambles, one connection at a time, each
- * bounded by BROKER_PREAMBLE_MS.
+ * One thread runs a poll loop: it accepts, and reads the preambles of up to
+ * BROKER_PENDING_MAX connections at once without blocking (a state per
+ * connection: the bytes of its line so far, its deadline), each bounded by
+ * BROKER_PREAMBLE_MS, so a slow client delays nobody else.  While that many
+ * wait, new connections wait in the listen backlog.
  */
 #include "config.h"
 
@@ -29,7 +32,17 @@
 #include "broker.h"
 
 #define BROKER_PREAMBLE_MS 2000
+#define BROKER_PENDING_MAX 64
 #define PREAMBLE_WORD "PARLEY-NAME "
+#define PREAMBLE_MAX (sizeof(PREAMBLE_WORD) + 160)
+
+/* A connection whose preamble line is being read. */
+typedef struct pending {
+    int fd;
+    int64_t deadline;
+    size_t n;                    /* bytes of line so far */
+    char line[PREAMBLE_MAX];
+} pending;
 
 struct broker {
     int listen_fd;
@@ -55,30 +68,38 @@ static void say(int fd, const char *line)
     (void)n;   /* a client that does not read loses the answer, no more */
 }
 
-/* Read the preamble line into buf; false on timeout, EOF or a bad line. */
-static bool read_preamble(int fd, char *buf, size_t size)
+/* Read what has come of p's preamble line, without blocking and without
+ * taking a byte past the line (what follows it is the service's).
+ * 1: the line is complete (NUL-terminated, no newline); 0: more to come;
+ * -1: EOF, an error, or a line too long. */
+static int read_preamble(pending *p)
 {
-    int64_t deadline = now_ms() + BROKER_PREAMBLE_MS;
-    size_t n = 0;
-
-    while (n + 1 < size) {
-        struct pollfd p = { fd, POLLIN, 0 };
-        int64_t left = deadline - now_ms();
+    for (;;) {
+        size_t room = sizeof(p->line) - 1 - p->n;
         ssize_t got;
+        char *nl;
 
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-            return false;
-        /* one byte at a time: what follows the line is the service's */
-        got = recv(fd, &buf[n], 1, 0);
-        if (got != 1)
-            return false;
-        if (buf[n] == '\n') {
-            buf[n] = '\0';
-            return true;
+        if (room == 0)
+            return -1;
+        got = recv(p->fd, &p->line[p->n], room, MSG_PEEK | MSG_DONTWAIT);
+        if (got < 0 && errno == EAGAIN)
+            return 0;
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        nl = memchr(&p->line[p->n], '\n', (size_t)got);
+        if (nl != NULL)
+            got = nl - &p->line[p->n] + 1;
+        got = recv(p->fd, &p->line[p->n], (size_t)got, MSG_DONTWAIT);   /* take them */
+        if (got <= 0)
+            return -1;
+        p->n += (size_t)got;
+        if (p->line[p->n - 1] == '\n') {
+            p->line[p->n - 1] = '\0';
+            return 1;
         }
-        n++;
     }
-    return false;
 }
 
 static void peer_address(int fd, char *buf, size_t size)
@@ -95,19 +116,14 @@ static void peer_address(int fd, char *buf, size_t size)
     snprintf(buf, size, ss.ss_family == AF_INET6 ? "tcp:[%s]:%s" : "tcp:%s:%s", host, port);
 }
 
-static void serve_one(broker *b, int fd)
+/* p's preamble line is complete: pass the connection on, or answer why not. */
+static void serve_one(broker *b, int fd, const char *line)
 {
-    char line[sizeof(PREAMBLE_WORD) + 160], from[80], answer[400];
+    char from[80], answer[400];
     const char *name;
 
-    if (!read_preamble(fd, line, sizeof(line))) {
-        say(fd, "ERR 5 no preamble line 'PARLEY-NAME NAME' within 2 s\n");
-        close(fd);
-        return;
-    }
     if (strncmp(line, PREAMBLE_WORD, strlen(PREAMBLE_WORD)) != 0) {
         say(fd, "ERR 5 the preamble is 'PARLEY-NAME NAME'\n");
-        close(fd);
         return;
     }
     name = line + strlen(PREAMBLE_WORD);
@@ -115,32 +131,67 @@ static void serve_one(broker *b, int fd)
     /* lookup answers the client (answer) and passes fd on success */
     if (!b->lookup(b->data, name, fd, from, answer, sizeof(answer)))
         say(fd, answer);
-    close(fd);   /* the service has its own copy now */
 }
 
 static void *broker_main(void *arg)
 {
     broker *b = arg;
+    pending wait[BROKER_PENDING_MAX];
+    struct pollfd p[2 + BROKER_PENDING_MAX];
+    size_t n_wait = 0;
 
     for (;;) {
-        struct pollfd p[2] = { { b->listen_fd, POLLIN, 0 }, { b->stop_pipe[0], POLLIN, 0 } };
-        int fd;
+        int64_t now = now_ms(), first = -1;
+        size_t n_poll = 2;
+        int ready;
 
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
+        p[0] = (struct pollfd){ b->stop_pipe[0], POLLIN, 0 };
+        /* full: new connections wait in the backlog */
+        p[1] = (struct pollfd){ n_wait < BROKER_PENDING_MAX ? b->listen_fd : -1, POLLIN, 0 };
+        for (size_t i = 0; i < n_wait; i++) {
+            p[n_poll++] = (struct pollfd){ wait[i].fd, POLLIN, 0 };
+            if (first < 0 || wait[i].deadline < first)
+                first = wait[i].deadline;
+        }
+        ready = poll(p, n_poll, first < 0 ? -1 : (int)(first > now ? first - now : 0));
+        if (ready < 0 && errno != EINTR)
+            break;
+        if (ready > 0 && p[0].revents != 0)
+            break;
+        now = now_ms();
+        /* the waiting connections: a line, the end, or the deadline */
+        for (size_t i = n_wait, k = n_poll; i-- > 0;) {
+            int r = 0;
+
+            k--;
+            if (ready > 0 && p[k].revents != 0)
+                r = read_preamble(&wait[i]);
+            if (r == 0 && now < wait[i].deadline)
                 continue;
-            break;
+            if (r == 1)
+                serve_one(b, wait[i].fd, wait[i].line);
+            else if (r == 0)
+                say(wait[i].fd, "ERR 5 no preamble line 'PARLEY-NAME NAME' within 2 s\n");
+            else
+                say(wait[i].fd, "ERR 5 the preamble is 'PARLEY-NAME NAME'\n");
+            close(wait[i].fd);   /* the service has its own copy now */
+            wait[i] = wait[--n_wait];
         }
-        if (p[1].revents != 0)
-            break;
-        fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE)
+        if (ready > 0 && p[1].fd >= 0 && p[1].revents != 0) {
+            int fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+            if (fd >= 0) {
+                wait[n_wait].fd = fd;
+                wait[n_wait].deadline = now + BROKER_PREAMBLE_MS;
+                wait[n_wait].n = 0;
+                n_wait++;
+            } else if (errno == EMFILE || errno == ENFILE) {
                 poll(NULL, 0, 100);   /* out of descriptors: breathe */
-            continue;
+            }
         }
-        serve_one(b, fd);
     }
+    for (size_t i = 0; i < n_wait; i++)
+        close(wait[i].fd);
     return NULL;
 }
 

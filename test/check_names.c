@@ -25,6 +25,7 @@
 
 #include "parley.h"
 #include "parley_names.h"
+#include "parley/security.h"   /* a session's transport and remote address */
 
 #define WAIT_MS 10000
 
@@ -539,8 +540,137 @@ START_TEST(test_daemon_restart)
 }
 END_TEST
 
-/* Send a preamble to the broker port by hand; the answer line. */
-static void raw_preamble(const char *preamble, char *answer, size_t size)
+/* This process's threads (/proc/self/status). */
+static size_t count_threads(void)
+{
+    char line[256];
+    size_t n = 0;
+    FILE *f = fopen("/proc/self/status", "re");
+
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "Threads: %zu", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+/* A peer's name: connects share one cached session to parleyd: no thread
+ * per connect, and the session is made again after parleyd restarted. */
+START_TEST(test_cached_names_session)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *client;
+    parley_session *s;
+    size_t threads;
+    int64_t deadline;
+    parley_status st;
+
+    serve(mem, "svc.sock", "svc");
+    ck_assert_int_eq(parley_peer_new(mem, &svc_protocol, &client), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_connect_endpoint(client, "name:svc"), PARLEY_OK);
+    ck_assert_msg(parley_peer_connect(client, &s) == PARLEY_OK, "%s", parley_error_message());
+    parley_session_close(s);
+    threads = count_threads();
+    for (int i = 0; i < 20; i++) {
+        ck_assert_msg(parley_peer_connect(client, &s) == PARLEY_OK, "%s", parley_error_message());
+        parley_session_close(s);
+    }
+    ck_assert_uint_eq(count_threads(), threads);
+    /* parleyd goes away: refused, naming it; back: the session is made again */
+    stop_daemon(SIGKILL);
+    ck_assert_int_eq(parley_peer_connect(client, &s), PARLEY_ERR_CONNECTION_REFUSED);
+    ck_assert_msg(strstr(parley_error_message(), names_ep) != NULL, "%s", parley_error_message());
+    start_daemon();
+    deadline = now_ms() + WAIT_MS;
+    do {
+        st = parley_peer_connect(client, &s);
+        if (st != PARLEY_OK)
+            usleep(20000);
+    } while (st != PARLEY_OK && now_ms() < deadline);
+    ck_assert_msg(st == PARLEY_OK, "no name: connect after parleyd restarted: %s",
+                  parley_error_message());
+    parley_session_close(s);
+    talloc_free(mem);
+}
+END_TEST
+
+typedef struct told {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int n;
+    parley_status status;
+    bool no_session;
+    char message[512];
+} told;
+
+static void on_exception(parley_peer *peer, parley_session *session, parley_status status,
+                         const char *message, void *data)
+{
+    told *t = data;
+
+    (void)peer;
+    pthread_mutex_lock(&t->lock);
+    t->n++;
+    t->status = status;
+    t->no_session = session == NULL;
+    snprintf(t->message, sizeof(t->message), "%s", message);
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* parleyd restarts and another peer takes the name before its owner
+ * registers it again: the owner is told (its exception function, EXISTS)
+ * and the name is no longer its own. */
+START_TEST(test_reregister_refused)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    told t = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, false, "" };
+    parley_peer *owner, *thief = NULL;
+    char ep[160];
+    bool taken = false;
+
+    snprintf(ep, sizeof(ep), "unix:%s/owner.sock", dir);
+    ck_assert_int_eq(parley_peer_new(mem, &svc_protocol, &owner), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_exception_function(owner, on_exception, &t), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_listen_endpoint(owner, ep, 0), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_start_listen(owner), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_register_name(owner, "svc", 0), PARLEY_OK);
+    /* the owner retries after 50, 150, 350, 750, 1550 ms...: parleyd comes
+     * back between two tries and the thief registers at once; should the
+     * owner win the race, again */
+    for (int attempt = 0; attempt < 5 && !taken; attempt++) {
+        stop_daemon(SIGKILL);
+        usleep(1000000);
+        start_daemon();
+        if (thief == NULL)
+            thief = serve(mem, "thief.sock", NULL);
+        taken = parley_peer_register_name(thief, "svc", 0) == PARLEY_OK;
+    }
+    ck_assert_msg(taken, "the owner registered again first five times");
+    pthread_mutex_lock(&t.lock);
+    {
+        struct timespec until;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += WAIT_MS / 1000;
+        while (t.n == 0 && pthread_cond_timedwait(&t.cond, &t.lock, &until) == 0) {
+        }
+    }
+    ck_assert_int_eq(t.n, 1);
+    ck_assert_int_eq(t.status, PARLEY_ERR_EXISTS);
+    ck_assert(t.no_session);
+    ck_assert_msg(strstr(t.message, "'svc'") != NULL, "%s", t.message);
+    pthread_mutex_unlock(&t.lock);
+    /* no longer the owner's: nothing to unregister, the thief keeps it */
+    ck_assert_int_eq(parley_peer_unregister_name(owner, "svc"), PARLEY_ERR_NOT_FOUND);
+    ck_assert_int_eq(parley_peer_unregister_name(thief, "svc"), PARLEY_OK);
+    talloc_free(mem);
+}
+END_TEST
+
+/* A TCP connection to the broker port. */
+static int broker_socket(void)
 {
     char host[64];
     int port, fd;
@@ -553,13 +683,49 @@ static void raw_preamble(const char *preamble, char *answer, size_t size)
     sa.sin_port = htons((uint16_t)port);
     ck_assert_int_eq(inet_pton(AF_INET, host, &sa.sin_addr), 1);
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* Send a preamble to the broker port by hand; the answer line. */
+static void raw_preamble(const char *preamble, char *answer, size_t size)
+{
+    int fd = broker_socket();
+
     ck_assert_int_eq(write(fd, preamble, strlen(preamble)), (ssize_t)strlen(preamble));
     ck_assert_msg(read_line(fd, answer, size, now_ms() + WAIT_MS), "no answer from the broker");
     close(fd);
 }
 
+/* What the brokered service saw of its incoming session. */
+typedef struct incoming {
+    pthread_mutex_t lock;        /* the hook runs on the service's thread */
+    int n;
+    parley_status creds;         /* parley_session_get_credentials() */
+    int transport;               /* parley_session_get_transport() */
+    char address[80];            /* parley_session_get_remote_address() */
+} incoming;
+
+static parley_status on_construct(parley_session *session, void *data, void **ret_data)
+{
+    incoming *in = data;
+    parley_credentials creds;
+
+    (void)ret_data;
+    pthread_mutex_lock(&in->lock);
+    in->n++;
+    in->creds = parley_session_get_credentials(session, &creds);
+    in->transport = (int)parley_session_get_transport(session);
+    if (parley_session_get_remote_address(session, in->address, sizeof(in->address)) !=
+        PARLEY_OK)
+        snprintf(in->address, sizeof(in->address), "(none: %s)", parley_error_message());
+    pthread_mutex_unlock(&in->lock);
+    return PARLEY_OK;
+}
+
 /* One port per host: a service that listens nowhere gets its connections
- * from parleyd's broker port, as descriptors; parleyd relays nothing. */
+ * from parleyd's broker port, as descriptors; parleyd relays nothing.  The
+ * session is the client's own TCP socket: TCP, the client's address, no
+ * credentials. */
 START_TEST(test_brokered)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
@@ -567,8 +733,11 @@ START_TEST(test_brokered)
     parley_session *s;
     const parley_protocol *p;
     char ep[300], answer[256];
+    incoming got = { PTHREAD_MUTEX_INITIALIZER, 0, PARLEY_OK, -1, "" };
 
     ck_assert_int_eq(parley_peer_new(mem, &svc_protocol, &svc), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_set_session_functions(svc, on_construct, NULL, &got),
+                     PARLEY_OK);
     ck_assert_msg(parley_peer_register_name(svc, "hub", PARLEY_NAME_BROKERED) == PARLEY_OK, "%s",
                   parley_error_message());
     snprintf(ep, sizeof(ep), "name:hub@%s", tcp_ep);
@@ -577,6 +746,14 @@ START_TEST(test_brokered)
     ck_assert_msg(parley_peer_connect(client, &s) == PARLEY_OK, "%s", parley_error_message());
     ck_assert_int_eq(parley_session_introspect(s, mem, WAIT_MS, &p, NULL), PARLEY_OK);
     ck_assert_str_eq(p->name, "svc");
+    /* the construct hook ran before the handshake the introspection needed */
+    pthread_mutex_lock(&got.lock);
+    ck_assert_int_eq(got.n, 1);
+    ck_assert_int_eq(got.creds, PARLEY_ERR_UNSUPPORTED);   /* TCP: no credentials */
+    ck_assert_int_eq(got.transport, PARLEY_TRANSPORT_TCP);
+    ck_assert_msg(strncmp(got.address, "127.0.0.1:", 10) == 0, "remote address %s",
+                  got.address);
+    pthread_mutex_unlock(&got.lock);
     /* parleyd gone: the session goes on, nothing went through parleyd */
     stop_daemon(SIGKILL);
     ck_assert_int_eq(parley_session_introspect(s, mem, WAIT_MS, &p, NULL), PARLEY_OK);
@@ -589,6 +766,50 @@ START_TEST(test_brokered)
     ck_assert_msg(strncmp(answer, "ERR 5 ", 6) == 0, "%s", answer);
     raw_preamble("PARLEY-NAME a b\n", answer, sizeof(answer));
     ck_assert_msg(strncmp(answer, "ERR 3 ", 6) == 0, "%s", answer);
+    talloc_free(mem);
+}
+END_TEST
+
+/* The broker reads preambles concurrently: clients that send half a line
+ * and wait do not hold up another client's brokered connect (the broker
+ * has not answered them yet when it is served). */
+START_TEST(test_broker_slow_clients)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *svc, *client;
+    parley_session *s;
+    const parley_protocol *p;
+    char ep[300], byte;
+    int slow[3];
+
+    ck_assert_int_eq(parley_peer_new(mem, &svc_protocol, &svc), PARLEY_OK);
+    ck_assert_msg(parley_peer_register_name(svc, "hub", PARLEY_NAME_BROKERED) == PARLEY_OK, "%s",
+                  parley_error_message());
+    for (int i = 0; i < 3; i++) {
+        slow[i] = broker_socket();
+        ck_assert_int_eq(write(slow[i], "PARLEY-NAME h", 13), 13);   /* and no newline */
+    }
+    snprintf(ep, sizeof(ep), "name:hub@%s", tcp_ep);
+    ck_assert_int_eq(parley_peer_new(mem, &svc_protocol, &client), PARLEY_OK);
+    ck_assert_int_eq(parley_peer_add_connect_endpoint(client, ep), PARLEY_OK);
+    ck_assert_msg(parley_peer_connect(client, &s) == PARLEY_OK, "%s", parley_error_message());
+    ck_assert_int_eq(parley_session_introspect(s, mem, WAIT_MS, &p, NULL), PARLEY_OK);
+    ck_assert_str_eq(p->name, "svc");
+    /* the slow clients are still waiting: neither answered nor closed */
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(recv(slow[i], &byte, 1, MSG_DONTWAIT), -1);
+        ck_assert_int_eq(errno, EAGAIN);
+    }
+    /* and are told at their deadline (2 s) */
+    {
+        char answer[256];
+
+        ck_assert_msg(read_line(slow[0], answer, sizeof(answer), now_ms() + WAIT_MS),
+                      "no answer to a slow client");
+        ck_assert_msg(strncmp(answer, "ERR 5 ", 6) == 0, "%s", answer);
+    }
+    for (int i = 0; i < 3; i++)
+        close(slow[i]);
     talloc_free(mem);
 }
 END_TEST
@@ -631,6 +852,9 @@ static Suite *names_suite(void)
 {
     Suite *s = suite_create("names");
     TCase *tc = tcase_create("parleyd");
+    /* tests whose forked children start threads (TSan cannot follow a
+     * multi-threaded fork: .ci/run's tsan stage runs the parleyd case only) */
+    TCase *forks = tcase_create("forks");
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
@@ -640,12 +864,18 @@ static Suite *names_suite(void)
     tcase_add_test(tc, test_bad_names);
     tcase_add_test(tc, test_malformed_registrations);
     tcase_add_test(tc, test_tcp_register_refused);
-    tcase_add_test(tc, test_killed_service_vanishes);
-    tcase_add_test(tc, test_other_uid_cannot_take);
     tcase_add_test(tc, test_daemon_restart);
+    tcase_add_test(tc, test_cached_names_session);
+    tcase_add_test(tc, test_reregister_refused);
     tcase_add_test(tc, test_brokered);
+    tcase_add_test(tc, test_broker_slow_clients);
     tcase_add_test(tc, test_conf_address);
     suite_add_tcase(s, tc);
+    tcase_add_checked_fixture(forks, setup, teardown);
+    tcase_set_timeout(forks, 60);
+    tcase_add_test(forks, test_killed_service_vanishes);
+    tcase_add_test(forks, test_other_uid_cannot_take);
+    suite_add_tcase(s, forks);
     return s;
 }
 

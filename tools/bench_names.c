@@ -5,7 +5,10 @@
  *   - register + unregister of a name (parley_peer_register_name and
  *     parley_peer_unregister_name: two round trips to parleyd),
  *   - resolve over an open session (the parley_names stub),
- *   - a connect + close by `name:` against the same by the unix endpoint.
+ *   - a connect + close by `name:` against the same by the unix endpoint,
+ *     each by one long-lived client peer (its names session to parleyd is
+ *     kept: a resolve more than a direct connect) and by a fresh peer each
+ *     time (the peer's first `name:` connect also connects to parleyd).
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -56,6 +59,8 @@ typedef struct ctx {
     TALLOC_CTX *mem;
     parley_peer *svc;
     parley_session *names;
+    parley_peer *by_path;     /* long-lived clients */
+    parley_peer *by_name;
     char direct[300];
 } ctx;
 
@@ -117,6 +122,33 @@ static int op_connect_name(void *arg)
     return connect_once("name:bench");
 }
 
+static int op_connect_direct_kept(void *arg)
+{
+    ctx *c = arg;
+    parley_session *s;
+
+    if (parley_peer_connect_endpoint(c->by_path, c->direct, &s) != PARLEY_OK) {
+        fprintf(stderr, "parley-bench names: connect %s: %s\n", c->direct,
+                parley_error_message());
+        return -1;
+    }
+    parley_session_close(s);
+    return 0;
+}
+
+static int op_connect_name_kept(void *arg)
+{
+    ctx *c = arg;
+    parley_session *s;
+
+    if (parley_peer_connect(c->by_name, &s) != PARLEY_OK) {
+        fprintf(stderr, "parley-bench names: connect name:bench: %s\n", parley_error_message());
+        return -1;
+    }
+    parley_session_close(s);
+    return 0;
+}
+
 static pid_t start_parleyd(const char *path, const char *endpoint)
 {
     int out[2];
@@ -162,7 +194,7 @@ int bench_names_main(int argc, char **argv)
     ctx c = { 0 };
     pid_t daemon = -1;
     parley_peer *np = NULL;
-    bench_result r[4];
+    bench_result r[6];
     int rc = BENCH_EXIT_FAILED, cpu;
     ssize_t len;
 
@@ -206,7 +238,12 @@ int bench_names_main(int argc, char **argv)
         parley_peer_register_name(c.svc, "bench", 0) != PARLEY_OK ||
         parley_peer_new(c.mem, &parley_names_protocol, &np) != PARLEY_OK ||
         parley_peer_add_connect_endpoint(np, names_ep) != PARLEY_OK ||
-        parley_peer_connect(np, &c.names) != PARLEY_OK) {
+        parley_peer_connect(np, &c.names) != PARLEY_OK ||
+        parley_peer_new(c.mem, &svc_protocol, &c.by_path) != PARLEY_OK ||
+        parley_peer_set_workers(c.by_path, 1) != PARLEY_OK ||
+        parley_peer_new(c.mem, &svc_protocol, &c.by_name) != PARLEY_OK ||
+        parley_peer_set_workers(c.by_name, 1) != PARLEY_OK ||
+        parley_peer_add_connect_endpoint(c.by_name, "name:bench") != PARLEY_OK) {
         fprintf(stderr, "parley-bench names: %s\n", parley_error_message());
         goto done;
     }
@@ -217,10 +254,11 @@ int bench_names_main(int argc, char **argv)
         goto done;
     }
     {
-        const bench_op_fn ops[2] = { op_connect_direct, op_connect_name };
-        void *const args[2] = { &c, &c };
+        const bench_op_fn ops[4] = { op_connect_direct_kept, op_connect_name_kept,
+                                     op_connect_direct, op_connect_name };
+        void *const args[4] = { &c, &c, &c, &c };
 
-        if (bench_measure_interleaved(&cfg, 2, ops, args, &r[2]) != 0)
+        if (bench_measure_interleaved(&cfg, 4, ops, args, &r[2]) != 0)
             goto done;
     }
     printf("%-34s %12s %12s\n", "operation", "us/op", "per second");
@@ -232,7 +270,12 @@ int bench_names_main(int argc, char **argv)
            1e9 / r[2].ns_per_op);
     printf("%-34s %12.1f %12.0f\n", "connect+close name:bench", r[3].ns_per_op / 1e3,
            1e9 / r[3].ns_per_op);
-    printf("name: connect costs %.1fx a direct one\n", r[3].ns_per_op / r[2].ns_per_op);
+    printf("%-34s %12.1f %12.0f\n", "new peer+connect unix:PATH", r[4].ns_per_op / 1e3,
+           1e9 / r[4].ns_per_op);
+    printf("%-34s %12.1f %12.0f\n", "new peer+connect name:bench", r[5].ns_per_op / 1e3,
+           1e9 / r[5].ns_per_op);
+    printf("name: connect costs %.2fx a direct one (%.2fx with a new peer each time)\n",
+           r[3].ns_per_op / r[2].ns_per_op, r[5].ns_per_op / r[4].ns_per_op);
     rc = BENCH_EXIT_OK;
 done:
     talloc_free(c.mem);

@@ -59,6 +59,15 @@ extern "C" {
  * every name again as soon as parleyd is back (retries after 50 ms, doubling
  * up to 2 s).
  *
+ * If parleyd refuses one of them then (another process registered the name
+ * while parleyd was away: ERR_EXISTS, or ACCESS_DENIED for another uid; or
+ * any other refusal of the new parleyd), the name is no longer this peer's:
+ * it is not tried again (parley_peer_unregister_name() of it is NOT_FOUND),
+ * and the peer's exception function (parley_peer_set_exception_function())
+ * is called once with a NULL session, that status and a sentence naming the
+ * name, on the peer's re-registration thread with no Parley lock held.
+ * Register it again with parley_peer_register_name() when it is free.
+ *
  * @code
  * parley_peer_add_listen_endpoint(peer, "unix:/run/kv.sock", 0);
  * parley_peer_start_listen(peer);

@@ -1017,6 +1017,8 @@ PARLEY_PUBLIC parley_status parley_peer_serve_spawned(parley_peer *peer, int arg
  * the access function refused (PERMISSION_DENIED; parley/security.h)).  Runs on the I/O
  * thread or on the thread that met the error, with no lock held; it must
  * not block.  session is borrowed for the call only; message is a sentence.
+ * session is NULL for an error of no session: a registered name that could
+ * not be registered again after parleyd restarted (parley/names.h).
  */
 typedef void (*parley_exception_fn)(parley_peer *peer, parley_session *session,
                                     parley_status status, const char *message, void *data);

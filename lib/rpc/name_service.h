@@ -9,6 +9,7 @@
 #include "parley/names.h"
 
 typedef struct parley__names_client parley__names_client;
+typedef struct parley__names_resolver parley__names_resolver;
 
 /* A `name:NAME` or `name:NAME@SERVICE` connect endpoint: split it.
  * INVALID_ARGUMENT with a sentence for a bad name or service. */
@@ -24,6 +25,9 @@ parley_status parley__names_connect(parley_peer *peer, const char *name, const c
 /* Free a peer's registrations (its names vanish); first thing in the peer's
  * destructor.  NULL is ignored. */
 void parley__names_client_free(struct parley__names_client *client);
+
+/* Free a peer's cached names sessions (names.c).  NULL is ignored. */
+void parley__names_resolver_free(struct parley__names_resolver *resolver);
 
 /* Whether a name is valid; INVALID_ARGUMENT with a sentence otherwise. */
 parley_status parley__names_check_name(const char *name);

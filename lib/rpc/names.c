@@ -4,10 +4,14 @@
  * list and watch.  Registration is in names_client.c.  Each request to
  * parleyd goes over a session of a small internal peer speaking
  * parley_names (data/parley_names.idl, generated into parley_names.c).
+ * A peer's `name:` connects share one such internal peer and keep their
+ * sessions to parleyd (one per parleyd address, a few at most): a connect
+ * by name costs one resolve call more than a direct one.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +232,161 @@ parley_status parley__names_parse_endpoint(TALLOC_CTX *mem_ctx, const char *text
     return PARLEY_OK;
 }
 
+/* ---- the cached names sessions of `name:` connects ----------------------- */
+
+#define RESOLVER_SLOTS 4          /* parleyd addresses kept at once */
+#define RESOLVE_TIMEOUT_MS 5000   /* the most a resolve call waits */
+
+struct parley__names_resolver {
+    pthread_mutex_t lock;         /* guards what follows; held while connecting */
+    parley_peer *np;              /* the internal parley_names peer (one I/O thread) */
+    struct {
+        char *address;            /* parleyd's address, or NULL: a free slot */
+        parley_session *session;  /* our reference, or NULL */
+        uint64_t used;            /* for replacing the least recently used */
+    } slots[RESOLVER_SLOTS];
+    uint64_t clock;
+};
+
+void parley__names_resolver_free(parley__names_resolver *r)
+{
+    if (r == NULL)
+        return;
+    /* closes the sessions; calls in flight (none: the peer is being freed)
+     * would end with CONNECTION_CLOSED */
+    TALLOC_FREE(r->np);
+    pthread_mutex_destroy(&r->lock);
+    talloc_free(r);
+}
+
+/* The peer's resolver, made on first use. */
+static parley_status get_resolver(parley_peer *peer, parley__names_resolver **ret)
+{
+    parley__names_resolver *r;
+    parley_status st;
+
+    pthread_mutex_lock(&peer->lock);
+    r = peer->names_resolver;
+    pthread_mutex_unlock(&peer->lock);
+    if (r != NULL) {
+        *ret = r;
+        return PARLEY_OK;
+    }
+    r = talloc_zero(NULL, parley__names_resolver);
+    if (r == NULL)
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory connecting by name");
+    st = parley_peer_new(r, &parley_names_protocol, &r->np);
+    if (st == PARLEY_OK)
+        st = parley_peer_set_workers(r->np, 1);
+    if (st != PARLEY_OK) {
+        talloc_free(r);
+        return st;
+    }
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_lock(&peer->lock);
+    if (peer->names_resolver == NULL) {
+        peer->names_resolver = r;
+        r = NULL;
+    }
+    *ret = peer->names_resolver;
+    pthread_mutex_unlock(&peer->lock);
+    parley__names_resolver_free(r);   /* another thread was first */
+    return PARLEY_OK;
+}
+
+/* A call on the live cached session to address, made (or made again) when
+ * there is none.  fresh: make a new session even if one looks alive. */
+static parley_status resolver_call(parley__names_resolver *r, const char *address, bool fresh,
+                                   parley_call **ret_call)
+{
+    size_t i, pick = 0;
+    parley_session *session;
+    parley_call *call;
+    parley_status st;
+
+    pthread_mutex_lock(&r->lock);
+    r->clock++;
+    for (i = 0; i < RESOLVER_SLOTS; i++)
+        if (r->slots[i].address != NULL && strcmp(r->slots[i].address, address) == 0)
+            break;
+    if (i == RESOLVER_SLOTS) {
+        /* a free slot, else the least recently used one */
+        for (i = 0; i < RESOLVER_SLOTS; i++) {
+            if (r->slots[i].address == NULL)
+                break;
+            if (r->slots[i].used < r->slots[pick].used)
+                pick = i;
+        }
+        if (i == RESOLVER_SLOTS)
+            i = pick;
+        /* calls still acquired on the old session keep it until released */
+        parley_session_close(r->slots[i].session);
+        r->slots[i].session = NULL;
+        TALLOC_FREE(r->slots[i].address);
+        r->slots[i].address = talloc_strdup(r, address);
+        if (r->slots[i].address == NULL) {
+            pthread_mutex_unlock(&r->lock);
+            return parley__error(PARLEY_ERR_NOMEM, "out of memory connecting by name");
+        }
+    }
+    r->slots[i].used = r->clock;
+    session = r->slots[i].session;
+    if (session != NULL && (fresh || !parley_session_is_connected(session))) {
+        parley_session_close(session);
+        r->slots[i].session = session = NULL;
+    }
+    if (session == NULL) {
+        st = parley_peer_connect_endpoint(r->np, address, &session);
+        if (st != PARLEY_OK) {
+            pthread_mutex_unlock(&r->lock);
+            return parley__error_prefix(st, "no name service (parleyd) at %s", address);
+        }
+        r->slots[i].session = session;
+    }
+    st = parley_session_acquire_call(session, &call);
+    pthread_mutex_unlock(&r->lock);
+    if (st != PARLEY_OK)
+        return parley__error_prefix(st, "the name service at %s", address);
+    st = parley_call_set_timeout(call, RESOLVE_TIMEOUT_MS);
+    if (st != PARLEY_OK) {
+        parley_call_release(call);
+        return st;
+    }
+    *ret_call = call;
+    return PARLEY_OK;
+}
+
+/* Resolve name over the peer's cached session to parleyd; the reply under
+ * mem_ctx.  A session parleyd closed meanwhile (it restarted) is made again
+ * once. */
+static parley_status resolve(parley_peer *peer, const char *name, const char *service,
+                             TALLOC_CTX *mem_ctx, parley_names_resolve_reply **ret_out)
+{
+    parley_names_resolve_request in = { (char *)name };
+    parley__names_resolver *r = NULL;
+    char *address = parley__names_address(mem_ctx, service);
+    parley_status st;
+
+    if (address == NULL)
+        return parley__error(PARLEY_ERR_NOMEM, "out of memory finding parleyd");
+    st = get_resolver(peer, &r);
+    for (int attempt = 0; st == PARLEY_OK && attempt < 2; attempt++) {
+        parley_call *call = NULL;
+
+        st = resolver_call(r, address, attempt > 0, &call);
+        if (st != PARLEY_OK)
+            break;
+        st = parley_call_dispatch(call, PARLEY_NAMES_METHOD_RESOLVE, &in, mem_ctx, ret_out,
+                                  NULL, NULL);
+        if (st != PARLEY_OK)
+            st = parley__names_failed(call, st, "resolving");
+        parley_call_release(call);
+        if (st != PARLEY_ERR_CONNECTION_CLOSED)
+            break;
+    }
+    return st;
+}
+
 /* The host part of a `tcp:HOST:PORT` service, brackets kept, or NULL. */
 static char *service_host(TALLOC_CTX *mem_ctx, const char *service)
 {
@@ -373,9 +532,6 @@ parley_status parley__names_connect(parley_peer *peer, const char *name, const c
                                     int *ret_fd)
 {
     TALLOC_CTX *tmp = talloc_new(NULL);
-    parley_peer *np = NULL;
-    parley_session *session;
-    parley_names_resolve_request in = { (char *)name };
     parley_names_resolve_reply *out;
     const parley_names_registration *reg;
     char tried[PARLEY__ERROR_MAX];
@@ -386,11 +542,7 @@ parley_status parley__names_connect(parley_peer *peer, const char *name, const c
     parley_status st;
 
     tried[0] = '\0';
-    st = parley__names_open(tmp, service, NULL, NULL, &np, &session);
-    if (st != PARLEY_OK)
-        goto done;
-    st = parley__names_call(session, PARLEY_NAMES_METHOD_RESOLVE, &in, tmp, &out, "resolving");
-    TALLOC_FREE(np);   /* the answer is all we need from parleyd */
+    st = resolve(peer, name, service, tmp, &out);
     if (st != PARLEY_OK) {
         st = parley__error_prefix(st, "name '%s'", name);
         goto done;

@@ -175,24 +175,53 @@ static parley_status start_hold(parley__names_client *c, parley_session *session
     return PARLEY_OK;
 }
 
+/* A name parleyd refused to register again (another process took it while
+ * parleyd was away): the owner is told, and it is not tried again. */
+typedef struct refused {
+    struct refused *next;
+    parley_status status;
+    char *message;
+} refused;
+
 /* Connect again and register every name; the lock is held on entry and
  * exit, dropped while talking to parleyd. */
-static void reregister_locked(parley__names_client *c);
+static void reregister_locked(parley__names_client *c, TALLOC_CTX *mem, refused **told);
 
 static void reregister(parley__names_client *c)
 {
+    TALLOC_CTX *mem = talloc_new(NULL);
+    refused *told = NULL;
+    parley_exception_fn fn;
+    void *fn_data;
+
     pthread_mutex_unlock(&c->lock);
     pthread_mutex_lock(&c->call_lock);
     pthread_mutex_lock(&c->lock);
     if (!c->stop && c->lost)
-        reregister_locked(c);
+        reregister_locked(c, mem, &told);
     pthread_mutex_unlock(&c->lock);
     pthread_mutex_unlock(&c->call_lock);
+    /* the owner's exception function, with no lock held */
+    pthread_mutex_lock(&c->owner->lock);
+    fn = c->owner->exception_fn;
+    fn_data = c->owner->exception_data;
+    pthread_mutex_unlock(&c->owner->lock);
+    for (refused *t = told; t != NULL && fn != NULL; t = t->next)
+        fn(c->owner, NULL, t->status, t->message, fn_data);
+    talloc_free(mem);
     pthread_mutex_lock(&c->lock);
 }
 
+/* Whether a failed registration is parleyd's refusal (the name is taken,
+ * or not allowed any more), not a lost connection to try again. */
+static bool refusal(parley_status st)
+{
+    return st != PARLEY_ERR_CONNECTION_CLOSED && st != PARLEY_ERR_CONNECTION_REFUSED &&
+           st != PARLEY_ERR_TIMEOUT && st != PARLEY_ERR_NOMEM && st != PARLEY_ERR_CANCELLED;
+}
+
 /* call_lock and lock held. */
-static void reregister_locked(parley__names_client *c)
+static void reregister_locked(parley__names_client *c, TALLOC_CTX *mem, refused **told)
 {
     parley_session *old = c->session, *session = NULL;
     parley_status st;
@@ -212,10 +241,30 @@ static void reregister_locked(parley__names_client *c)
     if (start_hold(c, session) != PARLEY_OK)
         return;     /* hold_done has not run: lost stays true, try again */
     c->lost = false;
-    for (reg_name *r = c->names; r != NULL; r = r->next) {
+    for (reg_name **pp = &c->names; *pp != NULL;) {
+        reg_name *r = *pp;
+        refused *t;
+
         pthread_mutex_unlock(&c->lock);
-        (void)send_add(c, session, r->name, r->flags);   /* a taken name stays taken */
+        st = send_add(c, session, r->name, r->flags);
         pthread_mutex_lock(&c->lock);
+        if (st == PARLEY_OK || !refusal(st)) {
+            pp = &r->next;     /* registered, or the session is lost again */
+            continue;
+        }
+        /* taken meanwhile: told once, tried no more (only this thread and
+         * holders of call_lock change the list) */
+        t = talloc_zero(mem, refused);
+        if (t != NULL) {
+            t->status = st;
+            t->message = talloc_asprintf(t, "the name '%s' could not be registered again "
+                                         "when parleyd came back, and is no longer this "
+                                         "peer's: %s", r->name, parley_error_message());
+            t->next = *told;
+            *told = t;
+        }
+        *pp = r->next;
+        talloc_free(r);
     }
 }
 

@@ -98,6 +98,8 @@ static int peer_destructor(parley_peer *peer)
         return -1;      /* a child: its locks may be held, it has no threads (peer.h) */
     parley__names_client_free(peer->names);   /* the names vanish first */
     peer->names = NULL;
+    parley__names_resolver_free(peer->names_resolver);
+    peer->names_resolver = NULL;
     pthread_mutex_lock(&peer->lock);
     __atomic_store_n(&peer->destroying, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&peer->lock);

@@ -106,6 +106,9 @@ struct parley_peer {
 
     /* Registered names (names_client.c); under lock, freed first. */
     struct parley__names_client *names;
+    /* The cached sessions `name:` connects resolve over (names.c); made on
+     * first use under lock, freed with the peer. */
+    struct parley__names_resolver *names_resolver;
 
     /* Sessions, under lock. */
     parley_session *sessions;         /* every live session */

@@ -8,7 +8,8 @@ bin=${NAMES_BIN:-doc/examples/names}
 parleyd=${PARLEYD:-daemon/parleyd}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/parley-names-ex.XXXXXX")
 pids=
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+server=
+trap 'for p in $pids $server; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 
 wait_for() {   # file pattern: at most 10 s
     for _ in $(seq 1 100); do
@@ -25,16 +26,9 @@ wait_for "$tmp/parleyd.out" '^brokering on'
 port=$(sed -n 's/^listening on tcp:127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/parleyd.out")
 export PARLEY_NAMES="unix:$tmp/names.sock"
 
-echo "== MESSIP: a named channel, found by name, send with reply and post"
-"$bin/channel-server" echo >"$tmp/server.out" 2>&1 &
-pids="$pids $!"
+"$bin/channel-server" echo >"$tmp/server.out" 2>"$tmp/server.err" &
+server=$!
 wait_for "$tmp/server.out" '^channel echo created'
-"$bin/channel-client" echo "hello" | tee "$tmp/client.out"
-grep -q '^reply: olleh$' "$tmp/client.out"
-wait_for "$tmp/server.out" '^posted: hello$'
-if "$bin/channel-client" nobody "hello" 2>"$tmp/err"; then exit 1; fi
-cat "$tmp/err"
-grep -q "PARLEY_ERR_NOT_FOUND: .*nobody" "$tmp/err"
 
 printf "%s\n" "== Vczh Messenger: attach to the host, ip\\port\\name, REQUEST_LIST"
 "$bin/messenger" attach alice >"$tmp/alice.out" 2>&1 &
@@ -45,4 +39,23 @@ wait_for "$tmp/alice.out" '^from bob: hi alice$'
 "$bin/messenger" list "127.0.0.1\\$port" | tee "$tmp/list.out"
 grep -q '^127\.0\.0\.1\\[0-9]*\\alice (messenger, pid [0-9]*)$' "$tmp/list.out"
 grep -q '^127\.0\.0\.1\\[0-9]*\\echo (channel, pid [0-9]*)$' "$tmp/list.out"
+
+echo "== MESSIP: a named channel found by name; sync and async messages, receive with a timeout"
+"$bin/channel-client" echo | tee "$tmp/client.out"
+printf 'reply 1: HELLO\nreply 2: CHANNEL\nreply 0: QUIT\n' | cmp -s - "$tmp/client.out" ||
+    { echo "FAIL: unexpected client output"; exit 1; }
+# the server ends on the message of type 0 (at most 10 s)
+for _ in $(seq 1 100); do
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+done
+wait "$server" || { echo "FAIL: channel-server failed"; cat "$tmp/server.out" "$tmp/server.err"; exit 1; }
+server=
+cat "$tmp/server.out"
+printf 'channel echo created\nsend 1: hello\nsend 2: channel\npost 1: event 1\npost 2: event 2\npost 3: event 3\nsend 0: quit\ndone\n' |
+    cmp -s - "$tmp/server.out" || { echo "FAIL: unexpected server output"; exit 1; }
+# the channel vanished with its server
+if "$bin/channel-client" echo 2>"$tmp/err"; then exit 1; fi
+cat "$tmp/err"
+grep -q "PARLEY_ERR_NOT_FOUND: .*echo" "$tmp/err"
 echo "both examples ran"
