@@ -17,7 +17,10 @@ for s in oom calls; do
         grep -v '^parley: ' "$tmp/out" "$tmp/err" | tail -n 20
         fail=1
     fi
-    if grep -qE '^parley: pid=[0-9]+ session=[0-9]+ dir=(in|out) kind=call ' "$tmp/err"; then
+    if grep -q 'skipped' "$tmp/err" && ! grep -q '^parley: ' "$tmp/err"; then
+        # (oom under the sanitizers: malloc is theirs, the suite runs nothing)
+        echo "SKIP: suite $s ran no calls here: $(grep skipped "$tmp/err" | head -n 1)"
+    elif grep -qE '^parley: pid=[0-9]+ session=[0-9]+ dir=(in|out) kind=call ' "$tmp/err"; then
         echo "PASS: suite $s wrote call lines"
     else
         echo "FAIL: suite $s wrote no call line"

@@ -642,6 +642,11 @@ static bool close_with_bye_locked(parley__conn *conn, parley_status status, cons
 /* Loop thread: close now. */
 void parley__conn_do_close(parley__conn *conn, parley_status status, const char *why, bool bye)
 {
+    /* Closing because the other end went (a failed write, an end of file):
+     * what it sent before it went is delivered first, its BYE above all,
+     * so that the reason it gave wins over "connection closed". */
+    if (!bye && status == PARLEY_ERR_CONNECTION_CLOSED)
+        parley__conn_read_remaining(conn);
     pthread_mutex_lock(&conn->wlock);
     if (conn->closed) {
         pthread_mutex_unlock(&conn->wlock);

@@ -123,6 +123,9 @@ bool parley__conn_flush_locked(parley__conn *conn);
 void parley__conn_do_close(parley__conn *conn, parley_status status, const char *why, bool bye);
 /* conn_read.c, loop thread: the epoll callback of a connection. */
 void parley__conn_io(void *data, uint32_t events);
+/* Loop thread, before a close the other end caused: deliver the frames
+ * already in the socket (unless a caller reads, or requests are held). */
+void parley__conn_read_remaining(parley__conn *conn);
 /* conn_read.c: read the frames already buffered, on the loop thread, soon. */
 void parley__conn_kick(parley__conn *conn);
 

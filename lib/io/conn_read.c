@@ -405,6 +405,24 @@ done:
     pthread_mutex_unlock(&conn->wlock);
 }
 
+void parley__conn_read_remaining(parley__conn *conn)
+{
+    if (conn->closed || conn->fd < 0 || __atomic_load_n(&conn->req_held, __ATOMIC_RELAXED) ||
+        !read_claim(conn))
+        return;
+    /* Bounded: what is already buffered and a few reads more. */
+    for (int i = 0; i < 4; i++) {
+        if (!process(conn) || conn->closed || __atomic_load_n(&conn->req_held, __ATOMIC_RELAXED))
+            break;
+        if (fill(conn, conn->fd, false) <= 0)
+            break;
+    }
+    if (!conn->closed && !__atomic_load_n(&conn->req_held, __ATOMIC_RELAXED))
+        (void)process(conn);
+    conn->corked = false;
+    read_release(conn);
+}
+
 static void kick_task(void *data)
 {
     parley__conn *conn = data;
