@@ -97,6 +97,7 @@ static void *reaper(void *p)
     int pidfd = c->pidfd;
     int ws = -1;
     bool keep, callback;
+    parley_session *session;
 
     for (;;) {
         int status;
@@ -138,9 +139,15 @@ static void *reaper(void *p)
     if (pidfd >= 0)
         close(pidfd);
     c->pidfd = -1;
-    parley__session_unref(c->session);
+    /* Off the list's view first, then the reference goes: the peer's end
+     * (parley__spawn_reap_all()) closes the sessions it finds on the list
+     * under peer->lock, and must not find one this unref may have freed. */
     pthread_mutex_lock(&peer->lock);
+    session = c->session;
     c->session = NULL;
+    pthread_mutex_unlock(&peer->lock);
+    parley__session_unref(session);
+    pthread_mutex_lock(&peer->lock);
     c->exited = true;
     c->wait_status = ws;
     keep = c->waitable;
