@@ -547,11 +547,11 @@ typedef struct conn_rec {
     bool closed;
 } conn_rec;
 
-static void rec_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload)
+static void rec_frame(void *data, const parley__frame *frame)
 {
     conn_rec *r = data;
+    const parley__frame_header *hdr = frame->hdr;
 
-    (void)payload;
     pthread_mutex_lock(&r->lock);
     if (r->n < 16) {
         r->kinds[r->n] = hdr->kind;

@@ -20,7 +20,6 @@
 
 #include "conn_private.h"
 #include "fds.h"
-#include "frame_fds.h"
 #include "linger.h"
 #include "socket.h"
 #include "status.h"
