@@ -110,9 +110,8 @@ static void *reaper(void *p)
         }
         if (r < 0 && errno != EINTR)
             break;      /* reaped by the application (ECHILD): status unknown */
-        pthread_mutex_lock(&c->session->lock);
-        closed = c->session->state == PARLEY__SESSION_CLOSED;
-        pthread_mutex_unlock(&c->session->lock);
+        /* Connected when it was recorded: not connected now is closed. */
+        closed = !parley_session_is_connected(c->session);
         if (closed) {
             int64_t t = now_ms();
 
