@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -538,6 +539,68 @@ START_TEST(test_disconnect_and_free_with_calls_outstanding)
 }
 END_TEST
 
+/* The other end of a connect_fd goes before its HELLO: closed at once, or
+ * after garbage, before or while the connect runs.  Each connect fails with
+ * a status and a sentence; a close posted by the connecting thread never
+ * runs on a connection the loop freed already (run under ASan and TSan
+ * with CK_FORK=no to see it). */
+typedef struct early_end {
+    int fd;
+    bool garbage;
+} early_end;
+
+static void early_end_go(const early_end *e)
+{
+    static const uint8_t junk[24] = { 0xff, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4, 5, 6, 7,
+                                      8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19 };
+
+    if (e->garbage)
+        (void)!write(e->fd, junk, sizeof(junk));
+    close(e->fd);
+}
+
+static void *early_end_thread(void *p)
+{
+    early_end_go(p);
+    return NULL;
+}
+
+START_TEST(test_connect_fd_other_end_gone)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley_peer *peer;
+    int rounds = getenv("PARLEY_TEST_VALGRIND") != NULL ? 60 : 3000;
+
+    ck_assert_int_eq(parley_peer_new(mem, tp_protocol(TP_V1), &peer), PARLEY_OK);
+    ck_assert_int_eq(tp_serve(peer), PARLEY_OK);
+    for (int i = 0; i < rounds; i++) {
+        parley_session *s = NULL;
+        early_end e;
+        pthread_t t;
+        bool threaded = i % 4 >= 2;
+        int sv[2];
+        parley_status st;
+
+        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        e.fd = sv[1];
+        e.garbage = i % 2 == 1;
+        if (threaded)
+            ck_assert_int_eq(pthread_create(&t, NULL, early_end_thread, &e), 0);
+        else
+            early_end_go(&e);
+        st = parley_peer_connect_fd(peer, sv[0], &s);
+        ck_assert_msg(st != PARLEY_OK, "round %d: connect_fd succeeded with no other end", i);
+        ck_assert_ptr_null(s);
+        ck_assert_msg(parley_error_message()[0] != '\0', "round %d: no reason given", i);
+        if (threaded)
+            ck_assert_int_eq(pthread_join(t, NULL), 0);
+    }
+    talloc_free(peer);
+    ck_assert_uint_eq(talloc_total_blocks(mem), 1);
+    talloc_free(mem);
+}
+END_TEST
+
 START_TEST(test_api_misuse)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
@@ -601,6 +664,7 @@ Suite *parley_faults_suite(void)
     tcase_add_test(tc, test_stop_listen);
     tcase_add_test(tc, test_disconnect_and_free_with_calls_outstanding);
     tcase_add_test(tc, test_api_misuse);
+    tcase_add_test(tc, test_connect_fd_other_end_gone);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -547,11 +547,11 @@ typedef struct conn_rec {
     bool closed;
 } conn_rec;
 
-static void rec_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload)
+static void rec_frame(void *data, const parley__frame *frame)
 {
     conn_rec *r = data;
+    const parley__frame_header *hdr = frame->hdr;
 
-    (void)payload;
     pthread_mutex_lock(&r->lock);
     if (r->n < 16) {
         r->kinds[r->n] = hdr->kind;
@@ -659,6 +659,100 @@ START_TEST(test_conn_pause_reasons_combine)
 }
 END_TEST
 
+/* The owner frees a conn from its closed callback, through a task (as the
+ * session does).  A close that another thread asks for while that free is
+ * queued (its pointer still valid: the free has not run) must not be queued
+ * behind the free.  Deterministic: the loop thread waits in the callback
+ * until the other thread has asked; ASan sees the use after free if the
+ * close task runs after the free. */
+typedef struct free_rec {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    parley__conn *conn;
+    int stage;   /* 1 free posted, 2 the late close asked, 3 a later task ran */
+} free_rec;
+
+static void fr_frame(void *data, const parley__frame *frame)
+{
+    (void)data;
+    (void)frame;
+}
+
+static void fr_set(free_rec *f, int stage)
+{
+    pthread_mutex_lock(&f->lock);
+    f->stage = stage;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Wait (bounded: 10 s) for stage; true if reached. */
+static bool fr_wait(free_rec *f, int stage)
+{
+    struct timespec ts;
+    bool ok;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 10;
+    pthread_mutex_lock(&f->lock);
+    while (f->stage < stage && pthread_cond_timedwait(&f->cond, &f->lock, &ts) != ETIMEDOUT)
+        ;
+    ok = f->stage >= stage;
+    pthread_mutex_unlock(&f->lock);
+    return ok;
+}
+
+static void fr_closed(void *data, parley_status status, const char *why)
+{
+    free_rec *f = data;
+
+    (void)status;
+    (void)why;
+    parley__conn_free_later(f->conn);
+    fr_set(f, 1);
+    (void)fr_wait(f, 2);
+}
+
+static void fr_last_task(void *data)
+{
+    fr_set(data, 3);
+}
+
+static const parley__conn_ops fr_ops = { fr_frame, fr_closed };
+
+START_TEST(test_conn_close_while_free_queued)
+{
+    TALLOC_CTX *mem = talloc_new(NULL);
+    parley__loop *loop;
+
+    ck_assert_int_eq(parley__loop_new(mem, &loop), PARLEY_OK);
+    ck_assert_int_eq(parley__loop_start(loop), PARLEY_OK);
+    for (int i = 0; i < 50; i++) {
+        free_rec f;
+        int sv[2];
+
+        memset(&f, 0, sizeof(f));
+        pthread_mutex_init(&f.lock, NULL);
+        pthread_cond_init(&f.cond, NULL);
+        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        ck_assert_int_eq(parley__conn_new(mem, loop, sv[0], 4096, &fr_ops, &f, &f.conn),
+                         PARLEY_OK);
+        ck_assert_int_eq(parley__conn_start(f.conn), PARLEY_OK);
+        close(sv[1]);   /* EOF: the loop closes the conn, the callback queues its free */
+        ck_assert(fr_wait(&f, 1));
+        parley__conn_close(f.conn, PARLEY_ERR_CONNECTION_CLOSED, "late", true);
+        fr_set(&f, 2);
+        ck_assert_int_eq(parley__loop_post(loop, fr_last_task, &f), PARLEY_OK);
+        ck_assert(fr_wait(&f, 3));   /* the free and anything posted before ran */
+        pthread_cond_destroy(&f.cond);
+        pthread_mutex_destroy(&f.lock);
+    }
+    parley__loop_stop(loop);
+    ck_assert_uint_eq(talloc_total_blocks(mem), 2);   /* mem and the loop */
+    talloc_free(mem);
+}
+END_TEST
+
 START_TEST(test_flow_settings)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
@@ -687,6 +781,7 @@ Suite *parley_flow_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_flow_settings);
     tcase_add_test(tc, test_conn_pause_reasons_combine);
+    tcase_add_test(tc, test_conn_close_while_free_queued);
     tcase_add_test(tc, test_nonreading_client_nonblocking);
     tcase_add_test(tc, test_nonreading_client_blocking);
     tcase_add_test(tc, test_server_never_reads);

@@ -20,7 +20,6 @@
 
 #include "conn_private.h"
 #include "fds.h"
-#include "frame_fds.h"
 #include "linger.h"
 #include "socket.h"
 #include "status.h"
@@ -719,8 +718,19 @@ void parley__conn_close(parley__conn *conn, parley_status status, const char *wh
     req->status = status;
     req->bye = bye;
     memcpy(req->why, why != NULL ? why : "", n + 1);
-    if (parley__loop_post(conn->loop, close_task, req) != PARLEY_OK)
+    /* The task holds no reference: the conn stays valid for it because it
+     * is queued before the conn's free.  The owner frees the conn (through
+     * a task, parley__conn_free_later()) only after `closed` ran, which is
+     * after parley__conn_do_close() set conn->closed under wlock.  So: post
+     * under wlock while the conn is open, and never once it is closed (the
+     * close has nothing left to do, and the free may be queued already). */
+    pthread_mutex_lock(&conn->wlock);
+    if (conn->closed || parley__loop_post(conn->loop, close_task, req) != PARLEY_OK) {
+        pthread_mutex_unlock(&conn->wlock);
         free(req);
+        return;
+    }
+    pthread_mutex_unlock(&conn->wlock);
 }
 
 void parley__conn_wake_waiters(parley__conn *conn)

@@ -27,12 +27,24 @@
 
 typedef struct parley__conn parley__conn;
 
+/* One received frame, as delivered: its header, its payload and the
+ * descriptors that came with it (fds[0..n_fds), NULL and 0 when none).
+ * Everything is valid during the frame callback only.  Whoever decodes the
+ * frame takes the descriptors it keeps (parley__fds_adopt() sets each taken
+ * entry to -1); the read side closes the rest when the callback returns. */
+typedef struct parley__frame {
+    const parley__frame_header *hdr;
+    const uint8_t *payload;
+    int *fds;
+    size_t n_fds;
+} parley__frame;
+
 /* Both callbacks run on the thread that owns the read side (the loop
  * thread, or a caller in parley__conn_wait_reply() for its own REPLY), with
  * no Parley lock held; they may send, close, and post to the loop. */
 typedef struct parley__conn_ops {
-    /* A complete, header-checked frame; payload is valid during the call only. */
-    void (*frame)(void *data, const parley__frame_header *hdr, const uint8_t *payload);
+    /* A complete, header-checked frame (see parley__frame). */
+    void (*frame)(void *data, const parley__frame *frame);
     /* The connection is closed (once): why, as a status and a sentence. */
     void (*closed)(void *data, parley_status status, const char *why);
     /* Optional (NULL: not called): a frame is about to be sent, on the

@@ -15,7 +15,6 @@
 
 #include "conn_private.h"
 #include "fds.h"
-#include "frame_fds.h"
 #include "status.h"
 
 /* The read side belongs to whoever claims it (no mutex: nobody waits for it,
@@ -72,9 +71,10 @@ static void rfds_pop(parley__conn *conn, int *out, size_t n)
 void parley__conn_deliver(parley__conn *conn, const parley__frame_header *h,
                           const uint8_t *payload, int *fds)
 {
-    parley__frame_fds_set(fds, fds != NULL ? h->nfds : 0);
-    conn->ops->frame(conn->data, h, payload);
-    parley__frame_fds_clear();
+    parley__frame f = { h, payload, fds, fds != NULL ? h->nfds : 0 };
+
+    conn->ops->frame(conn->data, &f);
+    parley__fds_close(f.fds, f.n_fds);   /* what the layer above did not take */
 }
 
 /* ---- read side: its owner (the loop thread, or a caller reading its own

@@ -10,7 +10,6 @@
 #include "parley/data.h"
 #include "call_codec.h"
 #include "fds.h"
-#include "frame_fds.h"
 #include "call.h"
 #include "status.h"
 
@@ -101,26 +100,19 @@ parley_status parley__fd_encode_error(parley_session *session, parley_status st)
     return st;
 }
 
-/* A codec for a value received with the frame now being delivered. */
-void parley__codec_for_receive(parley_session *session, parley_codec *codec, int *dummy)
+/* A codec for a value received in frame. */
+void parley__codec_for_receive(parley_session *session, const parley__frame *frame,
+                               parley_codec *codec, int *dummy)
 {
-    int *fds;
-    size_t n;
-
     parley__session_codec(session, codec);   /* handle hooks */
-    parley__frame_fds_get(&fds, &n);
-    codec->fds = fds != NULL ? fds : dummy;
-    codec->n_fds = n;
+    codec->fds = frame->fds != NULL ? frame->fds : dummy;
+    codec->n_fds = frame->n_fds;
 }
 
-/* The value decoded from the frame now being delivered takes its fds. */
-parley_status parley__adopt_frame_fds(void *value)
+/* The value decoded from frame takes the frame's fds. */
+parley_status parley__adopt_frame_fds(const parley__frame *frame, void *value)
 {
-    int *fds;
-    size_t n;
-
-    parley__frame_fds_get(&fds, &n);
-    return parley__fds_adopt(value, fds, n);
+    return parley__fds_adopt(value, frame->fds, frame->n_fds);
 }
 
 /* The encoded bytes are no longer needed: drop an oversized buffer. */

@@ -6,6 +6,7 @@
 
 #include "parley/data.h"
 #include "call.h"
+#include "conn.h"
 
 /* Encode value into this thread's buffer; *ret_buf is valid until this
  * thread's next parley__encode_scratch() or parley__scratch_done(). */
@@ -18,9 +19,10 @@ void parley__scratch_done(void);
 void parley__codec_for_send(parley_session *session, parley_codec *codec, int *fds);
 /* Say why an fd did not encode (another kind of socket, too many). */
 parley_status parley__fd_encode_error(parley_session *session, parley_status st);
-/* A codec for a value received with the frame now being delivered. */
-void parley__codec_for_receive(parley_session *session, parley_codec *codec, int *dummy);
-/* The value decoded from the frame now being delivered takes its fds. */
-parley_status parley__adopt_frame_fds(void *value);
+/* A codec for a value received in frame (its descriptors; dummy when none). */
+void parley__codec_for_receive(parley_session *session, const parley__frame *frame,
+                               parley_codec *codec, int *dummy);
+/* The value decoded from frame takes the frame's descriptors. */
+parley_status parley__adopt_frame_fds(const parley__frame *frame, void *value);
 
 #endif

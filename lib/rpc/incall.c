@@ -282,9 +282,10 @@ static void run_oneways(void *data)
     parley__session_unref(session);   /* the drain's */
 }
 
-void parley__call_on_call(parley_session *session, const parley__frame_header *hdr,
-                          const uint8_t *payload)
+void parley__call_on_call(parley_session *session, const parley__frame *frame)
 {
+    const parley__frame_header *hdr = frame->hdr;
+    const uint8_t *payload = frame->payload;
     parley_peer *peer = session->peer;
     const parley_method *m = parley_protocol_find_method(peer->protocol, hdr->code);
     bool oneway = hdr->kind == PARLEY__FRAME_ONEWAY;
@@ -353,12 +354,12 @@ void parley__call_on_call(parley_session *session, const parley__frame_header *h
         parley_codec codec;
         int dummy = -1;
 
-        parley__codec_for_receive(session, &codec, &dummy);
+        parley__codec_for_receive(session, frame, &codec, &dummy);
         /* the runtime owns the request and frees it whole: one arena will do */
         codec.flags |= PARLEY_DECODE_COMPACT;
         st = parley_data_decode(call, m->request, payload, hdr->length, &codec, &call->in);
         if (st == PARLEY_OK)
-            st = parley__adopt_frame_fds(call->in);
+            st = parley__adopt_frame_fds(frame, call->in);
     }
     if (st != PARLEY_OK) {
         if (!oneway) {

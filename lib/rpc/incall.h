@@ -6,8 +6,7 @@
 #include "call.h"
 
 /* Loop thread: a CALL or ONEWAY frame. */
-void parley__call_on_call(parley_session *session, const parley__frame_header *hdr,
-                          const uint8_t *payload);
+void parley__call_on_call(parley_session *session, const parley__frame *frame);
 /* Loop thread: a CANCEL frame for an incoming call. */
 void parley__call_on_cancel(parley_session *session, const parley__frame_header *hdr);
 /* Loop thread, the session ended: run the cancel functions of its pended

@@ -579,9 +579,10 @@ PARLEY_PUBLIC void parley_call_release(parley_call *call)
     release_call(call);
 }
 
-void parley__call_on_reply(parley_session *session, const parley__frame_header *hdr,
-                           const uint8_t *payload)
+void parley__call_on_reply(parley_session *session, const parley__frame *frame)
 {
+    const parley__frame_header *hdr = frame->hdr;
+    const uint8_t *payload = frame->payload;
     parley_call *call;
     const parley_method *method;
     parley_status st = (parley_status)hdr->code;
@@ -607,14 +608,14 @@ void parley__call_on_reply(parley_session *session, const parley__frame_header *
 
         parley_status dst;
 
-        parley__codec_for_receive(session, &codec, &dummy);
+        parley__codec_for_receive(session, frame, &codec, &dummy);
         dst = parley_data_decode(NULL, method->reply, payload, hdr->length, &codec, &reply);
         if (dst != PARLEY_OK) {
             /* Our memory running out is not the other end's fault. */
             st = dst == PARLEY_ERR_NOMEM ? PARLEY_ERR_NOMEM : PARLEY_ERR_MALFORMED;
             snprintf(text, sizeof(text), "reply of %s: %s", method->name,
                      parley_error_message());
-        } else if (parley__adopt_frame_fds(reply) != PARLEY_OK) {
+        } else if (parley__adopt_frame_fds(frame, reply) != PARLEY_OK) {
             st = PARLEY_ERR_NOMEM;
             snprintf(text, sizeof(text), "reply of %s: %s", method->name,
                      parley_error_message());

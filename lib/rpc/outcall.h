@@ -13,8 +13,7 @@
 #include "call.h"
 
 /* Loop thread: a REPLY frame. */
-void parley__call_on_reply(parley_session *session, const parley__frame_header *hdr,
-                           const uint8_t *payload);
+void parley__call_on_reply(parley_session *session, const parley__frame *frame);
 /* Loop thread, the session closed: fail every outstanding call (their
  * callbacks are posted) and stop the deadline timer. */
 void parley__call_fail_all(parley_session *session, parley_status status, const char *why);

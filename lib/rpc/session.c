@@ -18,7 +18,7 @@
 #include "tls.h"
 #include "status.h"
 
-static void session_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload);
+static void session_frame(void *data, const parley__frame *frame);
 static void session_closed(void *data, parley_status status, const char *why);
 
 static void session_frame_sent(void *data, const parley__frame_header *hdr);
@@ -545,9 +545,11 @@ static void session_frame_sent(void *data, const parley__frame_header *hdr)
     parley__debug_frame_out(data, hdr);
 }
 
-static void session_frame(void *data, const parley__frame_header *hdr, const uint8_t *payload)
+static void session_frame(void *data, const parley__frame *frame)
 {
     parley_session *session = data;
+    const parley__frame_header *hdr = frame->hdr;
+    const uint8_t *payload = frame->payload;
     char why[128];
 
     if (session->refused)
@@ -577,10 +579,10 @@ static void session_frame(void *data, const parley__frame_header *hdr, const uin
     switch (hdr->kind) {
     case PARLEY__FRAME_CALL:
     case PARLEY__FRAME_ONEWAY:
-        parley__call_on_call(session, hdr, payload);
+        parley__call_on_call(session, frame);
         break;
     case PARLEY__FRAME_REPLY:
-        parley__call_on_reply(session, hdr, payload);
+        parley__call_on_reply(session, frame);
         break;
     case PARLEY__FRAME_CANCEL:
         parley__call_on_cancel(session, hdr);

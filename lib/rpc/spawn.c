@@ -97,6 +97,7 @@ static void *reaper(void *p)
     int pidfd = c->pidfd;
     int ws = -1;
     bool keep, callback;
+    parley_session *session;
 
     for (;;) {
         int status;
@@ -109,9 +110,8 @@ static void *reaper(void *p)
         }
         if (r < 0 && errno != EINTR)
             break;      /* reaped by the application (ECHILD): status unknown */
-        pthread_mutex_lock(&c->session->lock);
-        closed = c->session->state == PARLEY__SESSION_CLOSED;
-        pthread_mutex_unlock(&c->session->lock);
+        /* Connected when it was recorded: not connected now is closed. */
+        closed = !parley_session_is_connected(c->session);
         if (closed) {
             int64_t t = now_ms();
 
@@ -138,9 +138,15 @@ static void *reaper(void *p)
     if (pidfd >= 0)
         close(pidfd);
     c->pidfd = -1;
-    parley__session_unref(c->session);
+    /* Off the list's view first, then the reference goes: the peer's end
+     * (parley__spawn_reap_all()) closes the sessions it finds on the list
+     * under peer->lock, and must not find one this unref may have freed. */
     pthread_mutex_lock(&peer->lock);
+    session = c->session;
     c->session = NULL;
+    pthread_mutex_unlock(&peer->lock);
+    parley__session_unref(session);
+    pthread_mutex_lock(&peer->lock);
     c->exited = true;
     c->wait_status = ws;
     keep = c->waitable;
