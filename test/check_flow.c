@@ -718,7 +718,7 @@ static void fr_last_task(void *data)
     fr_set(data, 3);
 }
 
-static const parley__conn_ops fr_ops = { fr_frame, fr_closed };
+static const parley__conn_ops fr_ops = { fr_frame, fr_closed, NULL };
 
 START_TEST(test_conn_close_while_free_queued)
 {
