@@ -166,8 +166,13 @@ PARLEY_PUBLIC parley_status parley_peer_set_tls_trust(parley_peer *peer, const c
  * one is let in (its identity is then empty).  A client always verifies the
  * server's certificate (or uses a PSK).
  *
+ * @param[in] peer the peer, not started
+ * @param[in] flags 0 or PARLEY_TLS_REQUIRE_CLIENT_CERT
  * @return PARLEY_OK; INVALID_ARGUMENT (NULL peer, unknown flag);
  *         INVALID_STATE (started).
+ *
+ * Ownership: nothing allocated.  Threads: any, before the peer starts.
+ * Errors: as above, with a sentence in parley_error_message().
  */
 PARLEY_PUBLIC parley_status parley_peer_set_tls_verify(parley_peer *peer, unsigned flags);
 
