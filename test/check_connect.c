@@ -217,6 +217,7 @@ static int systemd_child(const char *dir, const char *which)
             parley_peer_add_systemd_listen_fds(server, NULL, &n) != PARLEY_OK || n != 0 ||
             getenv("LISTEN_FDS") == NULL)
             return 11;
+        talloc_free(mem);   /* (valgrind checks the child's leaks at its exit) */
         return 0;
     }
     setenv("LISTEN_PID", pid, 1);
