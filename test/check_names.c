@@ -579,7 +579,9 @@ START_TEST(test_cached_names_session)
     ck_assert_uint_eq(count_threads(), threads);
     /* parleyd goes away: refused, naming it; back: the session is made again */
     stop_daemon(SIGKILL);
-    ck_assert_int_eq(parley_peer_connect(client, &s), PARLEY_ERR_CONNECTION_REFUSED);
+    st = parley_peer_connect(client, &s);
+    ck_assert_msg(st == PARLEY_ERR_CONNECTION_REFUSED, "%s: %s", parley_status_name(st),
+                  parley_error_message());
     ck_assert_msg(strstr(parley_error_message(), names_ep) != NULL, "%s", parley_error_message());
     start_daemon();
     deadline = now_ms() + WAIT_MS;

@@ -370,10 +370,14 @@ static parley_status resolve(parley_peer *peer, const char *name, const char *se
     if (address == NULL)
         return parley__error(PARLEY_ERR_NOMEM, "out of memory finding parleyd");
     st = get_resolver(peer, &r);
-    for (int attempt = 0; st == PARLEY_OK && attempt < 2; attempt++) {
+    if (st != PARLEY_OK)
+        return st;
+    for (int attempt = 0; attempt < 2; attempt++) {
         parley_call *call = NULL;
 
         st = resolver_call(r, address, attempt > 0, &call);
+        if (st == PARLEY_ERR_CONNECTION_CLOSED && attempt == 0)
+            continue;   /* closed between the look and the acquire: once more, fresh */
         if (st != PARLEY_OK)
             break;
         st = parley_call_dispatch(call, PARLEY_NAMES_METHOD_RESOLVE, &in, mem_ctx, ret_out,
