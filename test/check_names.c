@@ -107,22 +107,31 @@ static void start_daemon(void)
     close(out[0]);
 }
 
-static void stop_daemon(int sig)
+/* Wait for a child, at most WAIT_MS; false (and the child killed) if it
+ * did not end by then. */
+static bool wait_child(pid_t pid, int *status)
 {
     int64_t deadline = now_ms() + WAIT_MS;
+
+    while (waitpid(pid, status, WNOHANG) == 0) {
+        if (now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, status, 0);
+            return false;
+        }
+        usleep(10000);
+    }
+    return true;
+}
+
+static void stop_daemon(int sig)
+{
     int status;
 
     if (daemon_pid <= 0)
         return;
     kill(daemon_pid, sig);
-    while (waitpid(daemon_pid, &status, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(daemon_pid, SIGKILL);
-            waitpid(daemon_pid, &status, 0);
-            break;
-        }
-        usleep(10000);
-    }
+    (void)wait_child(daemon_pid, &status);   /* killed outright past WAIT_MS */
     daemon_pid = -1;
 }
 
@@ -386,30 +395,56 @@ static bool wait_count(seen *w, unsigned *counter, unsigned want)
     return wait_count_ms(w, counter, want, WAIT_MS);
 }
 
-/* A child that registers a name, says so on a pipe and waits to be killed. */
-static pid_t spawn_service(const char *name)
-{
-    int ready[2];
+/* A child that registers a name when told to, says so on a pipe and waits
+ * to be killed.  It is forked before the test starts any thread (a child of
+ * a threaded process may inherit a lock held by another thread, the
+ * sanitizers' allocator lock among them) and told to go with go(). */
+typedef struct service {
     pid_t pid;
-    char c;
+    int go, ready;   /* the parent's ends */
+} service;
 
+static service fork_service(const char *name)
+{
+    int go[2], ready[2];
+    service svc;
+
+    ck_assert_int_eq(pipe(go), 0);
     ck_assert_int_eq(pipe(ready), 0);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
+    svc.pid = fork();
+    ck_assert_int_ge(svc.pid, 0);
+    if (svc.pid == 0) {
         TALLOC_CTX *mem = talloc_new(NULL);
+        char c;
 
+        close(go[1]);
         close(ready[0]);
+        if (read(go[0], &c, 1) != 1)
+            _exit(1);
         serve(mem, "child.sock", name);
         if (write(ready[1], "r", 1) != 1)
             _exit(1);
         for (;;)
             pause();
     }
+    close(go[0]);
     close(ready[1]);
-    ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    close(ready[0]);
-    return pid;
+    svc.go = go[1];
+    svc.ready = ready[0];
+    return svc;
+}
+
+/* Tell the child to register, and wait (bounded) until it has. */
+static void start_service(service *svc)
+{
+    struct pollfd pfd = { svc->ready, POLLIN, 0 };
+    char c;
+
+    ck_assert_int_eq(write(svc->go, "g", 1), 1);
+    ck_assert_msg(poll(&pfd, 1, WAIT_MS) == 1, "the service child did not register");
+    ck_assert_int_eq(read(svc->ready, &c, 1), 1);
+    close(svc->go);
+    close(svc->ready);
 }
 
 START_TEST(test_killed_service_vanishes)
@@ -421,9 +456,12 @@ START_TEST(test_killed_service_vanishes)
     size_t n;
     pid_t pid;
     int status;
+    service svc;
 
+    svc = fork_service("svc-child");   /* before the watcher's threads */
     ck_assert_int_eq(parley_name_watch(mem, NULL, "svc*", on_change, &w, &watcher), PARLEY_OK);
-    pid = spawn_service("svc-child");
+    start_service(&svc);
+    pid = svc.pid;
     ck_assert_msg(wait_count(&w, &w.appeared, 1), "the watcher was not told of the name");
     ck_assert_int_eq(w.pid, pid);
     ck_assert_int_eq(parley_name_list(mem, NULL, "svc-child", &infos, &n), PARLEY_OK);
@@ -444,14 +482,16 @@ START_TEST(test_other_uid_cannot_take)
 {
     TALLOC_CTX *mem = talloc_new(NULL);
     pid_t pid;
-    int status;
+    int status, go[2];
+    char c;
 
     if (getuid() != 0) {
         fprintf(stderr, "check_names: other-uid test skipped: it needs root to setuid(65534)\n");
         talloc_free(mem);
         return;
     }
-    serve(mem, "svc.sock", "owned");
+    /* Forked before serve() starts threads; it goes once "owned" is taken. */
+    ck_assert_int_eq(pipe(go), 0);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -464,6 +504,9 @@ START_TEST(test_other_uid_cannot_take)
         TALLOC_CTX *cm = talloc_new(NULL);
         char ep[64];
 
+        close(go[1]);
+        if (read(go[0], &c, 1) != 1)
+            _exit(9);
         if (setgid(65534) != 0 || setuid(65534) != 0)
             _exit(10);
         snprintf(ep, sizeof(ep), "unix:@parley-names-test-%d", (int)getpid());
@@ -490,7 +533,11 @@ START_TEST(test_other_uid_cannot_take)
         talloc_free(cm);
         _exit(0);
     }
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    close(go[0]);
+    serve(mem, "svc.sock", "owned");
+    ck_assert_int_eq(write(go[1], "g", 1), 1);
+    close(go[1]);
+    ck_assert_msg(wait_child(pid, &status), "the uid-65534 child did not finish");
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "the uid-65534 child failed at step %d", WEXITSTATUS(status));
     ck_assert_int_eq(connect_to(mem, &svc_protocol, "name:owned"), PARLEY_OK);
