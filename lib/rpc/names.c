@@ -671,3 +671,68 @@ done:
     TALLOC_FREE(tmp);
     return st;
 }
+
+/* ---- the hold call and the keeper's backoff ------------------------------ */
+
+#define RETRY_MAX_MS 2000u
+
+static void hold_done(parley_call *call, parley_status status, void *data)
+{
+    parley__names_hold *h = data;
+
+    (void)status;
+    pthread_mutex_lock(&h->lock);
+    if (h->call == call) {
+        h->call = NULL;
+        h->lost = true;
+        pthread_cond_broadcast(&h->cond);
+    }
+    pthread_mutex_unlock(&h->lock);
+    parley_call_release(call);
+}
+
+parley_status parley__names_hold_start(parley__names_hold *h, parley_session *session)
+{
+    static const parley_names_hold_request in;
+    parley_call *call;
+    parley_status st = parley_session_acquire_call(session, &call);
+
+    if (st != PARLEY_OK)
+        return st;
+    h->call = call;
+    st = parley_call_dispatch(call, PARLEY_NAMES_METHOD_HOLD, &in, NULL, &h->out, hold_done, h);
+    if (st != PARLEY_PENDING) {
+        h->call = NULL;
+        parley_call_release(call);
+        return st == PARLEY_OK ? PARLEY_ERR_INTERNAL : st;
+    }
+    h->lost = false;
+    return PARLEY_OK;
+}
+
+bool parley__names_hold_wait(parley__names_hold *h, unsigned *delay_ms)
+{
+    while (!h->stop) {
+        struct timespec t;
+
+        if (!h->lost) {
+            *delay_ms = PARLEY__NAMES_RETRY_FIRST_MS;
+            pthread_cond_wait(&h->cond, &h->lock);
+            continue;
+        }
+        /* Wait first: a parleyd that just stopped is not back yet. */
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_sec += *delay_ms / 1000;
+        t.tv_nsec += (long)(*delay_ms % 1000) * 1000000L;
+        if (t.tv_nsec >= 1000000000L) {
+            t.tv_sec++;
+            t.tv_nsec -= 1000000000L;
+        }
+        (void)pthread_cond_timedwait(&h->cond, &h->lock, &t);
+        if (h->stop || !h->lost)
+            continue;
+        *delay_ms = *delay_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : *delay_ms * 2;
+        return true;
+    }
+    return false;
+}

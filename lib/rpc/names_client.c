@@ -30,8 +30,6 @@
 #include "name_service_private.h"
 #include "parley_names.h"
 
-#define RETRY_FIRST_MS 50
-#define RETRY_MAX_MS 2000
 
 typedef struct reg_name {
     struct reg_name *next;
@@ -43,17 +41,12 @@ struct parley__names_client {
     parley_peer *owner;          /* the registering peer */
     /* Held by whoever uses or replaces the session (register, unregister,
      * the keeper's reconnect), never while holding lock, and never by the
-     * names peer's I/O thread: hold_done takes lock only. */
+     * names peer's I/O thread: the hold call's end takes h.lock only. */
     pthread_mutex_t call_lock;
-    pthread_mutex_t lock;        /* guards everything below */
-    pthread_cond_t cond;
+    parley__names_hold h;        /* h.lock guards everything below too */
     parley_peer *np;             /* the internal parley_names peer */
     parley_session *session;     /* to parleyd; NULL while lost */
-    parley_call *hold;           /* the pending hold call, or NULL */
-    parley_names_hold_reply *hold_out;   /* where its (never sent) reply would go */
     reg_name *names;             /* every name to keep registered */
-    bool lost;                   /* the session ended: register again */
-    bool stop;
     bool thread_started;
     pthread_t thread;
 };
@@ -140,41 +133,6 @@ static parley_status send_add(parley__names_client *c, parley_session *session,
     return st;
 }
 
-static void hold_done(parley_call *call, parley_status status, void *data)
-{
-    parley__names_client *c = data;
-
-    (void)status;
-    pthread_mutex_lock(&c->lock);
-    if (c->hold == call) {
-        c->hold = NULL;
-        c->lost = true;
-        pthread_cond_broadcast(&c->cond);
-    }
-    pthread_mutex_unlock(&c->lock);
-    parley_call_release(call);
-}
-
-/* Start the hold call on a fresh session.  Lock held. */
-static parley_status start_hold(parley__names_client *c, parley_session *session)
-{
-    static const parley_names_hold_request in;
-    parley_call *call;
-    parley_status st = parley_session_acquire_call(session, &call);
-
-    if (st != PARLEY_OK)
-        return st;
-    c->hold = call;
-    st = parley_call_dispatch(call, PARLEY_NAMES_METHOD_HOLD, &in, NULL, &c->hold_out,
-                              hold_done, c);
-    if (st != PARLEY_PENDING) {
-        c->hold = NULL;
-        parley_call_release(call);
-        return st == PARLEY_OK ? PARLEY_ERR_INTERNAL : st;
-    }
-    return PARLEY_OK;
-}
-
 /* A name parleyd refused to register again (another process took it while
  * parleyd was away): the owner is told, and it is not tried again. */
 typedef struct refused {
@@ -194,12 +152,12 @@ static void reregister(parley__names_client *c)
     parley_exception_fn fn;
     void *fn_data;
 
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->h.lock);
     pthread_mutex_lock(&c->call_lock);
-    pthread_mutex_lock(&c->lock);
-    if (!c->stop && c->lost)
+    pthread_mutex_lock(&c->h.lock);
+    if (!c->h.stop && c->h.lost)
         reregister_locked(c, mem, &told);
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->h.lock);
     pthread_mutex_unlock(&c->call_lock);
     /* the owner's exception function, with no lock held */
     pthread_mutex_lock(&c->owner->lock);
@@ -209,7 +167,7 @@ static void reregister(parley__names_client *c)
     for (refused *t = told; t != NULL && fn != NULL; t = t->next)
         fn(c->owner, NULL, t->status, t->message, fn_data);
     talloc_free(mem);
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->h.lock);
 }
 
 /* Whether a failed registration is parleyd's refusal (the name is taken,
@@ -227,27 +185,26 @@ static void reregister_locked(parley__names_client *c, TALLOC_CTX *mem, refused 
     parley_status st;
 
     c->session = NULL;
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->h.lock);
     if (old != NULL)
         parley_session_close(old);
     st = parley_peer_connect(c->np, &session);
-    pthread_mutex_lock(&c->lock);
-    if (st != PARLEY_OK || c->stop) {
+    pthread_mutex_lock(&c->h.lock);
+    if (st != PARLEY_OK || c->h.stop) {
         if (session != NULL)
             parley_session_close(session);
         return;
     }
     c->session = session;
-    if (start_hold(c, session) != PARLEY_OK)
-        return;     /* hold_done has not run: lost stays true, try again */
-    c->lost = false;
+    if (parley__names_hold_start(&c->h, session) != PARLEY_OK)
+        return;     /* the hold call never started: lost stays true, try again */
     for (reg_name **pp = &c->names; *pp != NULL;) {
         reg_name *r = *pp;
         refused *t;
 
-        pthread_mutex_unlock(&c->lock);
+        pthread_mutex_unlock(&c->h.lock);
         st = send_add(c, session, r->name, r->flags);
-        pthread_mutex_lock(&c->lock);
+        pthread_mutex_lock(&c->h.lock);
         if (st == PARLEY_OK || !refusal(st)) {
             pp = &r->next;     /* registered, or the session is lost again */
             continue;
@@ -271,32 +228,12 @@ static void reregister_locked(parley__names_client *c, TALLOC_CTX *mem, refused 
 static void *keeper(void *arg)
 {
     parley__names_client *c = arg;
-    unsigned delay = RETRY_FIRST_MS;
+    unsigned delay = PARLEY__NAMES_RETRY_FIRST_MS;
 
-    pthread_mutex_lock(&c->lock);
-    while (!c->stop) {
-        struct timespec t;
-
-        if (!c->lost) {
-            delay = RETRY_FIRST_MS;
-            pthread_cond_wait(&c->cond, &c->lock);
-            continue;
-        }
-        /* Wait first: parleyd that just stopped is not back yet. */
-        clock_gettime(CLOCK_REALTIME, &t);
-        t.tv_sec += delay / 1000;
-        t.tv_nsec += (long)(delay % 1000) * 1000000L;
-        if (t.tv_nsec >= 1000000000L) {
-            t.tv_sec++;
-            t.tv_nsec -= 1000000000L;
-        }
-        (void)pthread_cond_timedwait(&c->cond, &c->lock, &t);
-        if (c->stop || !c->lost)
-            continue;
+    pthread_mutex_lock(&c->h.lock);
+    while (parley__names_hold_wait(&c->h, &delay))
         reregister(c);
-        delay = delay * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : delay * 2;
-    }
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->h.lock);
     return NULL;
 }
 
@@ -304,17 +241,17 @@ void parley__names_client_free(parley__names_client *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_lock(&c->lock);
-    c->stop = true;
-    pthread_cond_broadcast(&c->cond);
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_lock(&c->h.lock);
+    c->h.stop = true;
+    pthread_cond_broadcast(&c->h.cond);
+    pthread_mutex_unlock(&c->h.lock);
     if (c->thread_started)
         pthread_join(c->thread, NULL);
     /* Closes the session (parleyd drops the names) and completes the hold
      * call; its callback runs before this returns. */
     TALLOC_FREE(c->np);
-    pthread_cond_destroy(&c->cond);
-    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->h.cond);
+    pthread_mutex_destroy(&c->h.lock);
     pthread_mutex_destroy(&c->call_lock);
     talloc_free(c);
 }
@@ -339,17 +276,17 @@ static parley_status get_client(parley_peer *peer, parley__names_client **ret)
         return parley__error(PARLEY_ERR_NOMEM, "out of memory registering a name");
     c->owner = peer;
     pthread_mutex_init(&c->call_lock, NULL);
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->cond, NULL);
+    pthread_mutex_init(&c->h.lock, NULL);
+    pthread_cond_init(&c->h.cond, NULL);
     st = parley__names_open(c, NULL, &broker_handlers, c, &c->np, &session);
     if (st != PARLEY_OK) {
         parley__names_client_free(c);
         return st;
     }
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->h.lock);
     c->session = session;
-    st = start_hold(c, session);
-    pthread_mutex_unlock(&c->lock);
+    st = parley__names_hold_start(&c->h, session);
+    pthread_mutex_unlock(&c->h.lock);
     if (st == PARLEY_OK && parley__thread_create(&c->thread, NULL, keeper, c) == 0)
         c->thread_started = true;
     else if (st == PARLEY_OK)
@@ -399,12 +336,12 @@ PARLEY_PUBLIC parley_status parley_peer_register_name(parley_peer *peer, const c
     if (st != PARLEY_OK)
         return parley__error_prefix(st, "parley_peer_register_name '%s'", name);
     pthread_mutex_lock(&c->call_lock);   /* the session stays while we use it */
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->h.lock);
     session = c->session;
     for (r = c->names; r != NULL; r = r->next)
         if (names_equal(r->name, name))
             break;
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->h.lock);
     if (r != NULL) {
         st = parley__error(PARLEY_ERR_EXISTS,
                            "parley_peer_register_name: this peer registered '%s' already", name);
@@ -428,10 +365,10 @@ PARLEY_PUBLIC parley_status parley_peer_register_name(parley_peer *peer, const c
         goto done;
     }
     r->flags = flags;
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->h.lock);
     r->next = c->names;
     c->names = r;
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->h.lock);
 done:
     pthread_mutex_unlock(&c->call_lock);
     return st;
@@ -459,7 +396,7 @@ PARLEY_PUBLIC parley_status parley_peer_unregister_name(parley_peer *peer, const
                              "parley_peer_unregister_name: this peer has not registered '%.*s'",
                              PARLEY_NAME_MAX, name);
     pthread_mutex_lock(&c->call_lock);   /* the session stays while we use it */
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->h.lock);
     for (pp = &c->names; *pp != NULL; pp = &(*pp)->next)
         if (names_equal((*pp)->name, name)) {
             r = *pp;
@@ -467,7 +404,7 @@ PARLEY_PUBLIC parley_status parley_peer_unregister_name(parley_peer *peer, const
             break;
         }
     session = c->session;
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->h.lock);
     if (r == NULL) {
         st = parley__error(PARLEY_ERR_NOT_FOUND,
                            "parley_peer_unregister_name: this peer has not registered '%.*s'",

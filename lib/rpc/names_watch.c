@@ -21,20 +21,15 @@
 #include "name_service_private.h"
 #include "parley_names.h"
 
-#define RETRY_FIRST_MS 50
-#define RETRY_MAX_MS 2000
 
 struct parley_name_watcher {
     parley_peer *peer;
     parley_name_watch_fn fn;
     void *data;
     char *pattern;
-    pthread_mutex_t lock;        /* guards what follows */
-    pthread_cond_t cond;
+    parley__names_hold h;        /* h.lock guards what follows too */
     parley_session *session;     /* replaced by the keeper thread only */
-    parley_call *hold;
-    parley_names_hold_reply *hold_out;
-    bool lost, stop, thread_started, initialized;
+    bool thread_started, initialized;
     pthread_t thread;
 };
 
@@ -54,92 +49,43 @@ static const parley_names_handlers handlers = {
     .changed = { on_changed, PARLEY_NONBLOCKING },
 };
 
-static void hold_done(parley_call *call, parley_status status, void *data)
-{
-    parley_name_watcher *w = data;
-
-    (void)status;
-    pthread_mutex_lock(&w->lock);
-    if (w->hold == call) {
-        w->hold = NULL;
-        w->lost = true;
-        pthread_cond_broadcast(&w->cond);
-    }
-    pthread_mutex_unlock(&w->lock);
-    parley_call_release(call);
-}
-
 /* Ask for the changes on session, then start its hold call.  Not locked. */
 static parley_status start_watch(parley_name_watcher *w, parley_session *session)
 {
-    static const parley_names_hold_request hold_in;
     parley_names_watch_request in = { w->pattern };
     parley_names_watch_reply *out;
     TALLOC_CTX *tmp = talloc_new(NULL);
-    parley_call *call;
     parley_status st = parley__names_call(session, PARLEY_NAMES_METHOD_WATCH, &in, tmp, &out,
                                           "watching names");
 
     TALLOC_FREE(tmp);
     if (st != PARLEY_OK)
         return st;
-    st = parley_session_acquire_call(session, &call);
-    if (st != PARLEY_OK)
-        return st;
-    pthread_mutex_lock(&w->lock);
-    w->hold = call;
-    st = parley_call_dispatch(call, PARLEY_NAMES_METHOD_HOLD, &hold_in, NULL, &w->hold_out,
-                              hold_done, w);
-    if (st != PARLEY_PENDING) {
-        w->hold = NULL;
-        pthread_mutex_unlock(&w->lock);
-        parley_call_release(call);
-        return st == PARLEY_OK ? PARLEY_ERR_INTERNAL : st;
-    }
-    w->lost = false;
-    pthread_mutex_unlock(&w->lock);
-    return PARLEY_OK;
+    pthread_mutex_lock(&w->h.lock);
+    st = parley__names_hold_start(&w->h, session);
+    pthread_mutex_unlock(&w->h.lock);
+    return st;
 }
 
 static void *keeper(void *arg)
 {
     parley_name_watcher *w = arg;
-    unsigned delay = RETRY_FIRST_MS;
+    unsigned delay = PARLEY__NAMES_RETRY_FIRST_MS;
 
-    pthread_mutex_lock(&w->lock);
-    while (!w->stop) {
-        struct timespec t;
-        parley_session *old, *session = NULL;
+    pthread_mutex_lock(&w->h.lock);
+    while (parley__names_hold_wait(&w->h, &delay)) {
+        parley_session *old = w->session, *session = NULL;
 
-        if (!w->lost) {
-            delay = RETRY_FIRST_MS;
-            pthread_cond_wait(&w->cond, &w->lock);
-            continue;
-        }
-        clock_gettime(CLOCK_REALTIME, &t);
-        t.tv_sec += delay / 1000;
-        t.tv_nsec += (long)(delay % 1000) * 1000000L;
-        if (t.tv_nsec >= 1000000000L) {
-            t.tv_sec++;
-            t.tv_nsec -= 1000000000L;
-        }
-        (void)pthread_cond_timedwait(&w->cond, &w->lock, &t);
-        if (w->stop || !w->lost)
-            continue;
-        old = w->session;
         w->session = NULL;
-        pthread_mutex_unlock(&w->lock);
+        pthread_mutex_unlock(&w->h.lock);
         if (old != NULL)
             parley_session_close(old);
-        if (parley_peer_connect(w->peer, &session) == PARLEY_OK &&
-            start_watch(w, session) != PARLEY_OK) {
-            /* lost stays true: try again */
-        }
-        pthread_mutex_lock(&w->lock);
+        if (parley_peer_connect(w->peer, &session) == PARLEY_OK)
+            (void)start_watch(w, session);   /* failed: lost stays true, try again */
+        pthread_mutex_lock(&w->h.lock);
         w->session = session;
-        delay = delay * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : delay * 2;
     }
-    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_unlock(&w->h.lock);
     return NULL;
 }
 
@@ -147,16 +93,16 @@ static int watcher_destructor(parley_name_watcher *w)
 {
     if (!w->initialized)
         return 0;
-    pthread_mutex_lock(&w->lock);
-    w->stop = true;
-    pthread_cond_broadcast(&w->cond);
-    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_lock(&w->h.lock);
+    w->h.stop = true;
+    pthread_cond_broadcast(&w->h.cond);
+    pthread_mutex_unlock(&w->h.lock);
     if (w->thread_started)
         pthread_join(w->thread, NULL);
     /* joins the thread that runs fn; the hold call's callback runs first */
     TALLOC_FREE(w->peer);
-    pthread_cond_destroy(&w->cond);
-    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->h.cond);
+    pthread_mutex_destroy(&w->h.lock);
     return 0;
 }
 
@@ -180,8 +126,8 @@ PARLEY_PUBLIC parley_status parley_name_watch(TALLOC_CTX *mem_ctx, const char *s
     }
     w->fn = fn;
     w->data = data;
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
+    pthread_mutex_init(&w->h.lock, NULL);
+    pthread_cond_init(&w->h.cond, NULL);
     w->initialized = true;
     talloc_set_destructor(w, watcher_destructor);
     st = parley__names_open(w, service, &handlers, w, &w->peer, &w->session);
